@@ -1,0 +1,126 @@
+// Command server streams MJPEG files over RTSP/RTP.
+//
+//	server                 serve a generated demo clip on :8554
+//	server 1025            the original lab's form: listen on port 1025
+//	server -root DIR ...   serve the files under DIR
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/actorstream/actorstream/engine"
+	"github.com/actorstream/actorstream/engine/demo"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "server:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var (
+		addr     = flag.String("addr", ":8554", "RTSP listen address")
+		root     = flag.String("root", "", "directory of media files (default: a generated demo clip)")
+		fps      = flag.Float64("fps", 0, "frame rate (default 20 for lab-format files, 25 otherwise)")
+		mtu      = flag.Int("mtu", 1400, "largest RTP packet in bytes")
+		loop     = flag.Bool("loop", false, "repeat media forever")
+		timeout  = flag.Duration("session-timeout", 60*time.Second, "end sessions silent for this long")
+		logLevel = flag.String("log-level", "info", "log level: trace, debug, info, warn, error")
+		logJSON  = flag.Bool("log-json", false, "log in JSON")
+	)
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: server [flags] [PORT]\n\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if flag.NArg() > 1 {
+		flag.Usage()
+		return errors.New("too many arguments")
+	}
+	if flag.NArg() == 1 { // the lab's "Server.py PORT"
+		port, err := strconv.Atoi(flag.Arg(0))
+		if err != nil || port < 1 || port > 65535 {
+			return fmt.Errorf("port %q: want a number from 1 to 65535", flag.Arg(0))
+		}
+		*addr = ":" + strconv.Itoa(port)
+	}
+	level := hclog.LevelFromString(*logLevel)
+	if level == hclog.NoLevel {
+		return fmt.Errorf("unknown log level %q", *logLevel)
+	}
+	log := hclog.New(&hclog.LoggerOptions{Name: "actorstream", Level: level, JSONFormat: *logJSON})
+
+	mediaDir, demoName := *root, ""
+	if mediaDir == "" {
+		dir, err := os.MkdirTemp("", "actorstream-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		path, err := demo.WriteFile(dir, demo.Options{})
+		if err != nil {
+			return fmt.Errorf("generating the demo clip: %w", err)
+		}
+		mediaDir, demoName = dir, filepath.Base(path)
+		*loop = true
+	}
+
+	srv, err := engine.New(engine.Config{
+		Addr: *addr, Root: mediaDir, FPS: *fps, MTU: *mtu, Loop: *loop,
+		SessionTimeout: *timeout, Log: log,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := srv.Listen()
+	if err != nil {
+		return err
+	}
+	printWelcome(ln.Addr().(*net.TCPAddr), mediaDir, demoName)
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case s := <-sig:
+		log.Info("shutting down", "signal", s.String())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	<-served
+	return nil
+}
+
+func printWelcome(addr *net.TCPAddr, dir, demoName string) {
+	host := "127.0.0.1"
+	if addr.IP != nil && !addr.IP.IsUnspecified() {
+		host = addr.IP.String()
+	}
+	base := fmt.Sprintf("rtsp://%s/", net.JoinHostPort(host, strconv.Itoa(addr.Port)))
+	if demoName == "" {
+		fmt.Printf("serving %s at %s<file>\n", dir, base)
+		return
+	}
+	url := base + demoName
+	fmt.Printf("serving the demo clip at %s\n\nplay it with:\n  ffplay -rtsp_transport tcp %s\n  go run ./cmd/client %s\n\n", url, url, url)
+}

@@ -1,0 +1,136 @@
+package engine
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/actorstream/actorstream/actors"
+	"github.com/actorstream/actorstream/internal/rtsp"
+)
+
+// conn serves one RTSP connection: its goroutine reads and answers
+// requests in order; a connWriter does the writing.
+type conn struct {
+	srv   *Server
+	nc    net.Conn
+	r     *rtsp.Reader
+	w     *connWriter
+	peer  netip.Addr // the client's address: the only place media goes
+	local netip.Addr
+	log   hclog.Logger
+
+	mu    sync.Mutex
+	owned map[string]*sessionRef // sessions that end with this connection
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	c := &conn{srv: s, nc: nc, r: rtsp.NewReader(nc), owned: make(map[string]*sessionRef)}
+	if a, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
+		c.peer = a.Addr().Unmap()
+	}
+	if a, err := netip.ParseAddrPort(nc.LocalAddr().String()); err == nil {
+		c.local = a.Addr().Unmap()
+	}
+	c.log = s.log.Named("rtsp").With("peer", nc.RemoteAddr().String())
+	return c
+}
+
+func (c *conn) serve() {
+	c.w = newConnWriter(c.nc)
+	c.log.Debug("connection opened")
+	defer func() {
+		c.mu.Lock()
+		owned := c.owned
+		c.owned = nil
+		c.mu.Unlock()
+		for _, ref := range owned {
+			c.srv.system.Root.Send(ref.pid, &actors.Close{Reason: "connection closed"})
+		}
+		c.w.close()
+		c.nc.Close()
+		c.log.Debug("connection closed")
+	}()
+	for {
+		msg, err := c.r.ReadMessage()
+		if err != nil {
+			var pe *rtsp.ParseError
+			if errors.As(err, &pe) {
+				c.log.Debug("bad request", "error", err)
+				resp := &rtsp.Response{StatusCode: pe.StatusCode}
+				if pe.HasCSeq {
+					resp.Header.Set("CSeq", pe.CSeq)
+				}
+				if pe.Close {
+					resp.Header.Set("Connection", "close")
+				}
+				c.send(resp)
+				if pe.Close {
+					return
+				}
+				continue
+			}
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				c.log.Debug("read failed", "error", err)
+			}
+			return
+		}
+		c.touchOwned()
+		switch m := msg.(type) {
+		case *rtsp.Request:
+			start := time.Now()
+			resp := c.handle(m)
+			c.send(resp)
+			c.log.Debug("request", "method", m.Method, "url", m.URL, "status", resp.StatusCode,
+				"took", time.Since(start).Round(time.Microsecond))
+		case *rtsp.Interleaved:
+			// RTCP Receiver Reports over TCP: touchOwned already counted
+			// them as a sign of life; the data itself is not needed.
+		case *rtsp.Response:
+			// We send no requests; ignore stray responses.
+		}
+	}
+}
+
+// touchOwned counts any data from the client as activity of the sessions
+// that live on this connection.
+func (c *conn) touchOwned() {
+	now := time.Now().UnixNano()
+	c.mu.Lock()
+	for _, ref := range c.owned {
+		ref.activity.Store(now)
+	}
+	c.mu.Unlock()
+}
+
+func (c *conn) send(resp *rtsp.Response) {
+	b, err := resp.Append(nil)
+	if err != nil {
+		c.log.Error("cannot serialise response", "error", err)
+		b, _ = (&rtsp.Response{StatusCode: 500}).Append(nil)
+	}
+	c.w.writeMessage(b)
+}
+
+func (c *conn) own(ref *sessionRef) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.owned == nil {
+		return false // connection already closing
+	}
+	c.owned[ref.id] = ref
+	return true
+}
+
+func (c *conn) disown(id string) {
+	c.mu.Lock()
+	if c.owned != nil {
+		delete(c.owned, id)
+	}
+	c.mu.Unlock()
+}

@@ -1,0 +1,404 @@
+package engine
+
+import (
+	"errors"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorstream/actorstream/actors"
+	"github.com/actorstream/actorstream/internal/rtsp"
+)
+
+const publicMethods = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER"
+
+// replyTimeout bounds how long a request waits for its session actor.
+const replyTimeout = 5 * time.Second
+
+// reply starts a response echoing the request's CSeq. In the lab dialect
+// the order of lines is the protocol (status, CSeq, Session), so nothing
+// is added before the Session line.
+func reply(req *rtsp.Request, code int) *rtsp.Response {
+	resp := &rtsp.Response{StatusCode: code}
+	if cseq, ok := req.CSeq(); ok {
+		resp.Header.Set("CSeq", cseq)
+	}
+	return resp
+}
+
+func statusOf(req *rtsp.Request, err error) *rtsp.Response {
+	var se *actors.StatusError
+	if errors.As(err, &se) {
+		resp := reply(req, se.Code)
+		resp.Reason = se.Reason
+		return resp
+	}
+	return reply(req, 500)
+}
+
+func (c *conn) handle(req *rtsp.Request) *rtsp.Response {
+	if _, ok := req.CSeq(); !ok {
+		return reply(req, 400) // RFC 2326 §12.17: CSeq is required
+	}
+	var resp *rtsp.Response
+	switch req.Method {
+	case "OPTIONS":
+		resp = c.options(req)
+	case "DESCRIBE":
+		resp = c.describe(req)
+	case "SETUP":
+		resp = c.setup(req)
+	case "PLAY":
+		resp = c.play(req)
+	case "PAUSE":
+		resp = c.control(req, func(ch chan<- actors.Reply) any { return &actors.Pause{Reply: ch} })
+	case "TEARDOWN":
+		resp = c.control(req, func(ch chan<- actors.Reply) any { return &actors.Teardown{Reply: ch} })
+	case "GET_PARAMETER":
+		resp = c.getParameter(req)
+	default:
+		resp = reply(req, 501)
+		resp.Header.Set("Public", publicMethods)
+	}
+	if !req.Lab {
+		resp.Header.Set("Server", "actorstream")
+	}
+	return resp
+}
+
+func (c *conn) options(req *rtsp.Request) *rtsp.Response {
+	if ref := c.lookup(req); ref != nil {
+		ref.activity.Store(time.Now().UnixNano())
+	}
+	resp := reply(req, 200)
+	resp.Header.Set("Public", publicMethods)
+	return resp
+}
+
+// mediaName extracts the media path from a request-URI: an rtsp:// URL
+// (percent-decoded path) or, in the lab dialect, a bare file name.
+func mediaName(req *rtsp.Request) (string, error) {
+	if req.Lab {
+		return req.URL, nil
+	}
+	u, err := url.Parse(req.URL)
+	if err != nil || (u.Scheme != "rtsp" && u.Scheme != "rtsps") {
+		return "", ErrNoMedia
+	}
+	return u.Path, nil
+}
+
+func (c *conn) describe(req *rtsp.Request) *rtsp.Response {
+	name, err := mediaName(req)
+	if err != nil {
+		return reply(req, 404)
+	}
+	m, err := c.srv.media.open(strings.TrimSuffix(name, "/"))
+	if err != nil {
+		return c.mediaError(req, name, err)
+	}
+	body, err := describe(m, c.local, rand.Uint64()>>1)
+	if err != nil {
+		return reply(req, 500)
+	}
+	base := req.URL
+	if !strings.HasSuffix(base, "/") {
+		base += "/"
+	}
+	resp := reply(req, 200)
+	resp.Header.Set("Content-Base", base)
+	resp.Header.Set("Content-Type", "application/sdp")
+	resp.Body = body
+	return resp
+}
+
+func (c *conn) mediaError(req *rtsp.Request, name string, err error) *rtsp.Response {
+	if errors.Is(err, ErrNoMedia) {
+		resp := reply(req, 404)
+		resp.Reason = "Not Found"
+		c.log.Debug("no such media", "name", name)
+		return resp
+	}
+	c.log.Warn("cannot open media", "name", name, "error", err)
+	resp := reply(req, 415)
+	resp.Reason = "Unsupported Media Type"
+	return resp
+}
+
+// setup creates a session: RFC 2326 §10.4.
+func (c *conn) setup(req *rtsp.Request) *rtsp.Response {
+	if c.lookup(req) != nil || req.Header.Get("Session") != "" {
+		// One track per session: a second SETUP has nothing to add.
+		return reply(req, 459)
+	}
+	name, err := mediaName(req)
+	if err != nil {
+		return reply(req, 404)
+	}
+	control := req.URL
+	if !req.Lab {
+		name = strings.TrimSuffix(strings.TrimSuffix(name, "/"), "/"+trackControl)
+	}
+	m, err := c.srv.media.open(name)
+	if err != nil {
+		return c.mediaError(req, name, err)
+	}
+	transports, err := rtsp.ParseTransports(req.Header.Get("Transport"))
+	if err != nil || len(transports) == 0 {
+		resp := reply(req, 461)
+		resp.Reason = "Unsupported Transport"
+		return resp
+	}
+	st, tr, code := c.openTransport(m, req.Lab, transports)
+	if st == nil {
+		return reply(req, code)
+	}
+
+	id := newSessionID()
+	log := c.srv.log.Named("session").With("session", id)
+	st.log = log
+	var activity atomic.Int64
+	activity.Store(time.Now().UnixNano())
+	ref := &sessionRef{id: id, activity: &activity, media: m, control: control, lab: req.Lab, done: make(chan struct{})}
+	timeout := c.srv.cfg.SessionTimeout
+	if req.Lab || st.tcp != nil {
+		// Bound to this connection: it lives while the connection does
+		// (the lab client sends no keepalives at all).
+		ref.owner, timeout = c, 0
+		if !c.own(ref) {
+			st.Close()
+			return reply(req, 503)
+		}
+	}
+	props := actor.PropsFromProducer(actors.NewSession(actors.SessionConfig{
+		ID: id, Stream: st, Timeout: timeout, Activity: &activity, Log: log,
+		Rand: rand.Uint32,
+		OnStop: func(id, reason string) {
+			c.srv.sessions.Delete(id)
+			if ref.owner != nil {
+				ref.owner.disown(id)
+			}
+			close(ref.done)
+		},
+	}), actor.WithGuardian(stopOnPanic))
+	c.srv.sessions.Store(id, ref)
+	pid, err := c.srv.system.Root.SpawnNamed(props, "session-"+id)
+	if err != nil {
+		c.srv.sessions.Delete(id)
+		c.disown(id)
+		st.Close()
+		return reply(req, 500)
+	}
+	ref.pid = pid
+	if st.rtcpConn != nil {
+		go watchRTCP(st.rtcpConn, c.peer, &activity)
+	}
+	log.Info("session created", "media", m.Name, "transport", tr.String(), "peer", c.peer)
+
+	resp := reply(req, 200)
+	if req.Lab {
+		resp.Header.Set("Session", id)
+		return resp
+	}
+	resp.Header.Set("Session", rtsp.Session{ID: id, Timeout: int(c.srv.cfg.SessionTimeout / time.Second)}.String())
+	resp.Header.Set("Transport", tr.String())
+	return resp
+}
+
+// stopOnPanic ends a session whose actor panicked: restarting it would
+// lose the client's RTSP state, so the client gets 454 instead.
+var stopOnPanic = actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { return actor.StopDirective })
+
+// openTransport picks the first transport we can serve from the client's
+// list and opens it. It returns the status code to refuse with when none
+// works.
+func (c *conn) openTransport(m *Media, lab bool, offers []rtsp.Transport) (*stream, rtsp.Transport, int) {
+	code := 461
+	for _, t := range offers {
+		if t.Multicast {
+			continue
+		}
+		if t.Destination != "" {
+			// Media goes only to the RTSP peer (RFC 2326 §12.39 warns of
+			// using servers to flood third parties).
+			if d, err := netip.ParseAddr(t.Destination); err != nil || d.Unmap() != c.peer {
+				continue
+			}
+		}
+		st := newStream(m, lab, c.srv.cfg.MTU, c.srv.cfg.Pipeline, c.srv.log)
+		reply := rtsp.Transport{Profile: t.Profile, Protocol: t.Protocol, Unicast: true, Interleaved: [2]int{-1, -1}}
+		switch {
+		case t.Protocol == rtsp.ProtocolTCP && !lab:
+			ch := t.Interleaved
+			if ch[0] < 0 {
+				ch = [2]int{0, 1}
+			}
+			if ch[0] > 255 || ch[1] > 255 || ch[1] < 0 {
+				code = 400
+				continue
+			}
+			st.tcp, st.channels = c.w, [2]uint8{uint8(ch[0]), uint8(ch[1])}
+			reply.Interleaved = ch
+		case t.Protocol == rtsp.ProtocolUDP:
+			if t.ClientPort[0] <= 0 {
+				code = 461
+				continue
+			}
+			if lab {
+				conn, err := listenUDP(c.local)
+				if err != nil {
+					return nil, reply, 503
+				}
+				st.rtpConn = conn
+				st.rtpDest = netip.AddrPortFrom(c.peer, uint16(t.ClientPort[0]))
+				reply = t
+				return st, reply, 200
+			}
+			rtpConn, rtcpConn, err := listenUDPPair(c.local)
+			if err != nil {
+				return nil, reply, 503
+			}
+			st.rtpConn, st.rtcpConn = rtpConn, rtcpConn
+			st.rtpDest = netip.AddrPortFrom(c.peer, uint16(t.ClientPort[0]))
+			rtcpPort := t.ClientPort[1]
+			if rtcpPort <= 0 {
+				rtcpPort = t.ClientPort[0] + 1
+			}
+			st.rtcpDest = netip.AddrPortFrom(c.peer, uint16(rtcpPort))
+			reply.ClientPort = [2]int{t.ClientPort[0], rtcpPort}
+			lp := uint16(rtpConn.LocalAddr().(*net.UDPAddr).Port)
+			reply.ServerPort = [2]int{int(lp), int(lp) + 1}
+		default:
+			continue
+		}
+		reply.SSRC, reply.HasSSRC = st.ssrc(), true
+		return st, reply, 200
+	}
+	return nil, rtsp.Transport{}, code
+}
+
+// lookup finds the session a request names, or, in the lab dialect (whose
+// server never checked the header), the connection's own session.
+func (c *conn) lookup(req *rtsp.Request) *sessionRef {
+	raw := req.Header.Get("Session")
+	if raw == "" {
+		if req.Lab {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			for _, ref := range c.owned {
+				return ref
+			}
+		}
+		return nil
+	}
+	s, err := rtsp.ParseSession(raw)
+	if err != nil {
+		return nil
+	}
+	v, ok := c.srv.sessions.Load(s.ID)
+	if !ok {
+		return nil
+	}
+	return v.(*sessionRef)
+}
+
+func sessionNotFound(req *rtsp.Request) *rtsp.Response {
+	resp := reply(req, 454)
+	resp.Reason = "Session Not Found"
+	return resp
+}
+
+func (c *conn) withSession(resp *rtsp.Response, ref *sessionRef) *rtsp.Response {
+	if ref.lab {
+		resp.Header.Set("Session", ref.id)
+	} else {
+		resp.Header.Set("Session", rtsp.Session{ID: ref.id, Timeout: int(c.srv.cfg.SessionTimeout / time.Second)}.String())
+	}
+	return resp
+}
+
+func (c *conn) play(req *rtsp.Request) *rtsp.Response {
+	ref := c.lookup(req)
+	if ref == nil {
+		return sessionNotFound(req)
+	}
+	var seek *time.Duration
+	if h := req.Header.Get("Range"); h != "" {
+		r, err := rtsp.ParseRange(h)
+		if err != nil {
+			resp := reply(req, 457)
+			resp.Reason = "Invalid Range"
+			return resp
+		}
+		if r.HasStart {
+			d := time.Duration(r.Start * float64(time.Second))
+			seek = &d
+		}
+	}
+	ch := make(chan actors.PlayReply, 1)
+	c.srv.system.Root.Send(ref.pid, &actors.Play{Seek: seek, Reply: ch})
+	var pr actors.PlayReply
+	select {
+	case pr = <-ch:
+	case <-ref.done:
+		return sessionNotFound(req)
+	case <-time.After(replyTimeout):
+		return reply(req, 500)
+	}
+	if pr.Err != nil {
+		return c.withSession(statusOf(req, pr.Err), ref)
+	}
+	resp := c.withSession(reply(req, 200), ref)
+	if ref.lab {
+		return resp
+	}
+	rg := rtsp.Range{Start: pr.From.Seconds(), HasStart: true}
+	if d := ref.media.Duration(); d > 0 {
+		rg.End, rg.HasEnd = d.Seconds(), true
+	}
+	resp.Header.Set("Range", rg.String())
+	resp.Header.Set("RTP-Info", rtsp.FormatRTPInfo(rtsp.RTPInfo{URL: ref.control, Seq: pr.Seq, RTPTime: pr.RTPTime}))
+	return resp
+}
+
+// control sends PAUSE or TEARDOWN to the session and answers with its reply.
+func (c *conn) control(req *rtsp.Request, msg func(chan<- actors.Reply) any) *rtsp.Response {
+	ref := c.lookup(req)
+	if ref == nil {
+		return sessionNotFound(req)
+	}
+	ch := make(chan actors.Reply, 1)
+	c.srv.system.Root.Send(ref.pid, msg(ch))
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return c.withSession(statusOf(req, r.Err), ref)
+		}
+		return c.withSession(reply(req, 200), ref)
+	case <-ref.done:
+		if req.Method == "TEARDOWN" {
+			return c.withSession(reply(req, 200), ref)
+		}
+		return sessionNotFound(req)
+	case <-time.After(replyTimeout):
+		return reply(req, 500)
+	}
+}
+
+func (c *conn) getParameter(req *rtsp.Request) *rtsp.Response {
+	if req.Header.Get("Session") == "" {
+		return reply(req, 200) // a keepalive without a session (RFC 2326 §10.8)
+	}
+	ref := c.lookup(req)
+	if ref == nil {
+		return sessionNotFound(req)
+	}
+	ref.activity.Store(time.Now().UnixNano())
+	return c.withSession(reply(req, 200), ref)
+}

@@ -1,0 +1,187 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/actorstream/actorstream/engine/mjpeg"
+	"github.com/actorstream/actorstream/engine/rtpjpeg"
+	"github.com/actorstream/actorstream/pipeline"
+	"github.com/actorstream/actorstream/pipeline/stages"
+)
+
+// ErrNoMedia means a request named no file under the media root.
+var ErrNoMedia = errors.New("no such media")
+
+// Media is one playable file: opened, indexed and (where RFC 2435 cannot
+// carry its frames) re-encoded once, then shared by every session.
+type Media struct {
+	Name          string // path under the media root, as clients name it
+	Format        mjpeg.Format
+	Index         *mjpeg.Index
+	FPS           float64
+	Loop          bool
+	Width, Height int // of the first frame, as sent over RFC 2435
+
+	file    *os.File
+	size    int64
+	modTime time.Time
+	// Conform holds re-encoded frames; shared so each is made only once.
+	Conform  *stages.ConformCache
+	reencode sync.Once
+}
+
+// Frames is the number of frames in the file.
+func (m *Media) Frames() int { return m.Index.Len() }
+
+// Duration is the playing time of one pass, or 0 when looping (endless).
+func (m *Media) Duration() time.Duration {
+	if m.Loop {
+		return 0
+	}
+	return pipeline.PTS(m.Frames(), m.FPS)
+}
+
+// File is the open media file; ReadAt on it is safe for concurrent use.
+func (m *Media) File() *os.File { return m.file }
+
+// Size is the file's size in bytes.
+func (m *Media) Size() int64 { return m.size }
+
+// catalog opens media under a root directory that no request can escape:
+// os.Root refuses "..", absolute paths and symlinks leading outside.
+type catalog struct {
+	root    *os.Root
+	fps     float64 // 0: 20 for lab files, 25 for raw ones
+	loop    bool
+	quality int
+	log     hclog.Logger
+
+	mu    sync.Mutex
+	files map[string]*Media
+}
+
+func newCatalog(dir string, fps float64, loop bool, log hclog.Logger) (*catalog, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("media root: %w", err)
+	}
+	return &catalog{root: root, fps: fps, loop: loop, quality: 85, log: log, files: make(map[string]*Media)}, nil
+}
+
+// cleanName turns a request path into a name under the root, or fails.
+// os.Root is the real guard; this only normalises and rejects early.
+func cleanName(p string) (string, error) {
+	p = strings.TrimPrefix(p, "/")
+	if p == "" || strings.ContainsRune(p, 0) || strings.Contains(p, "\\") {
+		return "", ErrNoMedia
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == ".." {
+			return "", ErrNoMedia
+		}
+	}
+	return path.Clean(p), nil
+}
+
+// open returns the media named name (a decoded URL path or lab file name).
+func (c *catalog) open(name string) (*Media, error) {
+	name, err := cleanName(name)
+	if err != nil {
+		return nil, err
+	}
+	st, err := c.root.Stat(name)
+	if err != nil || !st.Mode().IsRegular() {
+		return nil, ErrNoMedia
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if m := c.files[name]; m != nil && m.size == st.Size() && m.modTime.Equal(st.ModTime()) {
+		return m, nil
+	}
+	m, err := c.load(name)
+	if err != nil {
+		return nil, err
+	}
+	c.files[name] = m
+	return m, nil
+}
+
+func (c *catalog) load(name string) (*Media, error) {
+	f, err := c.root.Open(name)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+			return nil, ErrNoMedia
+		}
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	ix, err := mjpeg.BuildIndex(f)
+	if err != nil || ix.Len() == 0 {
+		f.Close()
+		if err == nil {
+			err = errors.New("no frames")
+		}
+		return nil, fmt.Errorf("%s: not an MJPEG file: %w", name, err)
+	}
+	m := &Media{
+		Name: name, Format: ix.Format, Index: ix, FPS: c.fps, Loop: c.loop,
+		file: f, size: st.Size(), modTime: st.ModTime(),
+		Conform: stages.NewConformCache(c.quality),
+	}
+	if m.FPS <= 0 {
+		m.FPS = 25
+		if ix.Format == mjpeg.FormatLab {
+			m.FPS = 20 // the original lab server's 50 ms per frame
+		}
+	}
+	first, err := ix.ReadFrame(f, 0, nil)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	data, reencoded, err := m.Conform.Get(0, first)
+	if reencoded {
+		m.noteReencode(c.log, 0)
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: first frame: %w", name, err)
+	}
+	var j rtpjpeg.JPEG
+	if err := rtpjpeg.ParseJPEG(data, &j); err == nil {
+		m.Width, m.Height = j.Width, j.Height
+	}
+	c.log.Info("media indexed", "media", name, "format", ix.Format, "frames", ix.Len(),
+		"fps", m.FPS, "size", fmt.Sprintf("%dx%d", m.Width, m.Height))
+	return m, nil
+}
+
+// noteReencode logs, once per file, that its frames are being re-encoded.
+func (m *Media) noteReencode(log hclog.Logger, index int) {
+	m.reencode.Do(func() {
+		log.Info("frames cannot be carried by RFC 2435 as they are; re-encoding them once to baseline 4:2:0 with standard tables (cached for all sessions)",
+			"media", m.Name, "first_frame", index)
+	})
+}
+
+func (c *catalog) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range c.files {
+		m.file.Close()
+	}
+	c.root.Close()
+}

@@ -1,0 +1,217 @@
+// Package engine is actorstream's server: it accepts RTSP connections,
+// answers requests, and runs one session actor per RTSP session, each
+// driving its own media pipeline.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/actorstream/actorstream/actors"
+	"github.com/actorstream/actorstream/internal/logbridge"
+)
+
+// Config configures a Server. The zero value of each field is usable.
+type Config struct {
+	Addr           string        // listen address; default ":8554"
+	Root           string        // media directory; default "."
+	FPS            float64       // frame rate; 0 means 20 for lab-format files, 25 otherwise
+	Loop           bool          // repeat media forever
+	MTU            int           // largest RTP packet in bytes; default 1400
+	SessionTimeout time.Duration // default 60 s
+	// Pipeline builds each PLAY's media pipeline; default DefaultPipeline.
+	Pipeline PipelineFactory
+	Log      hclog.Logger
+}
+
+func (c *Config) setDefaults() error {
+	if c.Addr == "" {
+		c.Addr = ":8554"
+	}
+	if c.Root == "" {
+		c.Root = "."
+	}
+	if c.MTU == 0 {
+		c.MTU = 1400
+	}
+	if c.MTU < 256 || c.MTU > 65000 {
+		return fmt.Errorf("mtu %d out of range 256..65000", c.MTU)
+	}
+	if c.FPS < 0 || c.FPS > 1000 {
+		return fmt.Errorf("fps %g out of range", c.FPS)
+	}
+	if c.SessionTimeout == 0 {
+		c.SessionTimeout = 60 * time.Second
+	}
+	if c.Pipeline == nil {
+		c.Pipeline = DefaultPipeline
+	}
+	if c.Log == nil {
+		c.Log = hclog.NewNullLogger()
+	}
+	return nil
+}
+
+// Server is an RTSP server for MJPEG files.
+type Server struct {
+	cfg    Config
+	log    hclog.Logger
+	system *actor.ActorSystem
+	media  *catalog
+
+	sessions sync.Map // id → *sessionRef
+
+	mu      sync.Mutex
+	ln      net.Listener
+	conns   map[*conn]struct{}
+	closing atomic.Bool
+	connWG  sync.WaitGroup
+}
+
+// sessionRef is the server's handle on a session actor.
+type sessionRef struct {
+	id       string
+	pid      *actor.PID
+	activity *atomic.Int64
+	owner    *conn // set when the session lives and dies with its connection
+	media    *Media
+	control  string // the track URL, for RTP-Info
+	lab      bool
+	done     chan struct{} // closed when the actor has stopped
+}
+
+// New validates cfg and returns a server ready to Serve.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	cat, err := newCatalog(cfg.Root, cfg.FPS, cfg.Loop, cfg.Log.Named("media"))
+	if err != nil {
+		return nil, err
+	}
+	actorLog := cfg.Log.Named("actor")
+	sys := actor.NewActorSystem(
+		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logbridge.NewLogger(actorLog) }),
+		actor.WithDeadLetterRequestLogging(false),
+	)
+	return &Server{cfg: cfg, log: cfg.Log, system: sys, media: cat, conns: make(map[*conn]struct{})}, nil
+}
+
+// Listen opens the configured address.
+func (s *Server) Listen() (net.Listener, error) {
+	return net.Listen("tcp", s.cfg.Addr)
+}
+
+// ListenAndServe listens on Config.Addr and serves until Shutdown.
+func (s *Server) ListenAndServe() error {
+	ln, err := s.Listen()
+	if err != nil {
+		return err
+	}
+	return s.Serve(ln)
+}
+
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = errors.New("engine: server closed")
+
+// Serve accepts connections on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closing.Load() {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	s.ln = ln
+	s.mu.Unlock()
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.closing.Load() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return err
+		}
+		c := newConn(s, nc)
+		s.mu.Lock()
+		if s.closing.Load() {
+			s.mu.Unlock()
+			nc.Close()
+			return ErrServerClosed
+		}
+		s.conns[c] = struct{}{}
+		s.connWG.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.connWG.Done()
+			c.serve()
+			s.mu.Lock()
+			delete(s.conns, c)
+			s.mu.Unlock()
+		}()
+	}
+}
+
+// Sessions is the number of live sessions.
+func (s *Server) Sessions() int {
+	n := 0
+	s.sessions.Range(func(_, _ any) bool { n++; return true })
+	return n
+}
+
+// Shutdown stops accepting connections, ends every session (each sends an
+// RTCP BYE), closes every connection and waits for all of it, or until ctx
+// ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing.Store(true)
+	if s.ln != nil {
+		s.ln.Close()
+	}
+	s.mu.Unlock()
+
+	var refs []*sessionRef
+	s.sessions.Range(func(_, v any) bool {
+		ref := v.(*sessionRef)
+		refs = append(refs, ref)
+		s.system.Root.Send(ref.pid, &actors.Close{Reason: "server shutdown"})
+		return true
+	})
+	var err error
+	for _, ref := range refs {
+		select {
+		case <-ref.done:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		if err != nil {
+			break
+		}
+	}
+	s.mu.Lock()
+	for c := range s.conns {
+		c.nc.Close()
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.connWG.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	s.media.close()
+	return err
+}

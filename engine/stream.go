@@ -1,0 +1,179 @@
+package engine
+
+import (
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/actorstream/actorstream/actors"
+	"github.com/actorstream/actorstream/engine/rtpjpeg"
+	"github.com/actorstream/actorstream/pipeline"
+	"github.com/actorstream/actorstream/pipeline/stages"
+)
+
+// PipelineFactory builds the media pipeline of one PLAY of one session.
+// Config.Pipeline replaces the default (DefaultPipeline) for every session;
+// the PlayContext offers the default pieces to compose with.
+type PipelineFactory func(pc *PlayContext) *pipeline.Pipeline
+
+// DefaultPipeline is FileReader → Framer → (Conformer) → Packetizer →
+// Pacer → sink.
+func DefaultPipeline(pc *PlayContext) *pipeline.Pipeline {
+	p := pipeline.New()
+	pc.Send(p, pc.Packets(p, pc.Frames(p)))
+	return p
+}
+
+// PlayContext is what a PipelineFactory gets: the session's media and
+// transport, and where this PLAY starts.
+type PlayContext struct {
+	actors.PlaySpec
+	Media *Media
+	// Lab is true for sessions in the original lab's dialect: whole JPEGs
+	// with a bare RTP header, as stored in the file.
+	Lab bool
+	s   *stream
+}
+
+// Frames adds FileReader → Framer (→ Conformer for RFC 2435 sessions) to p,
+// starting at the PLAY's position, and returns the frames.
+func (pc *PlayContext) Frames(p *pipeline.Pipeline) <-chan *pipeline.Frame {
+	m := pc.Media
+	src := pc.StartIndex % m.Frames()
+	chunks := pipeline.From(p, "filereader", &stages.FileReader{
+		File: m.file, Size: m.size, Start: m.Index.Offsets[src], Loop: m.Loop,
+	})
+	frames := pipeline.Then(p, "framer", &stages.Framer{
+		Format: m.Format, FPS: m.FPS, StartIndex: pc.StartIndex,
+		OnError: func(err error) { pc.s.log.Warn("corrupt frame skipped", "error", err) },
+	}, chunks)
+	if pc.Lab {
+		return frames // the lab client shows what the file holds
+	}
+	return pipeline.Then(p, "conformer", &stages.Conformer{
+		Cache: m.Conform, Frames: m.Frames(),
+		OnReencode: func(i int) { m.noteReencode(pc.s.log, i) },
+		OnError:    func(i int, err error) { pc.s.log.Warn("frame dropped", "frame", i, "error", err) },
+	}, frames)
+}
+
+// Packets adds the packetizer for the session's dialect to p.
+func (pc *PlayContext) Packets(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) <-chan *pipeline.Batch {
+	s := pc.s
+	if pc.Lab {
+		return pipeline.Then(p, "packetizer", &stages.LabPacketizer{
+			Seq:     &s.labSeq,
+			OnError: func(i int, err error) { s.log.Warn("frame dropped", "frame", i, "error", err) },
+		}, frames)
+	}
+	return pipeline.Then(p, "packetizer", &stages.Packetizer{
+		RTP: s.rtp, MTU: s.mtu, BaseTime: pc.BaseTime, StartIndex: pc.StartIndex, FPS: pc.Media.FPS,
+		OnError: func(i int, err error) { s.log.Warn("frame dropped", "frame", i, "error", err) },
+	}, frames)
+}
+
+// Send adds the Pacer and the session's transport sink to p.
+func (pc *PlayContext) Send(p *pipeline.Pipeline, batches <-chan *pipeline.Batch) {
+	s := pc.s
+	paced := pipeline.Then(p, "pacer", &stages.Pacer{
+		Start: pc.Start, StartPTS: pipeline.PTS(pc.StartIndex, pc.Media.FPS), Position: pc.Position,
+	}, batches)
+	if s.tcp != nil {
+		pipeline.To(p, "interleavedsink", &stages.InterleavedSink{
+			Conn: s.tcp, Channel: s.channels[0], RTCPChannel: s.channels[1],
+			SSRC: s.rtp.SSRC(), CNAME: s.cname, Stats: &s.stats,
+		}, paced)
+		return
+	}
+	sink := &stages.UDPSink{
+		Conn: s.rtpConn, Dest: s.rtpDest, SSRC: s.ssrc(), CNAME: s.cname, Stats: &s.stats,
+		OnError: func(err error) { s.log.Trace("send error ignored", "error", err) },
+	}
+	if s.rtcpConn != nil {
+		sink.RTCPConn, sink.RTCPDest = s.rtcpConn, s.rtcpDest
+	}
+	pipeline.To(p, "udpsink", sink, paced)
+}
+
+// stream implements actors.Stream for one session: its media, transport
+// and the RTP state that must survive pause and seek.
+type stream struct {
+	media   *Media
+	lab     bool
+	mtu     int
+	factory PipelineFactory
+	log     hclog.Logger
+	cname   string
+
+	rtp    *rtpjpeg.Packetizer // RFC sessions
+	labSeq uint16              // lab sessions: last sequence number sent
+	stats  stages.SendStats
+
+	// UDP transport
+	rtpConn, rtcpConn *net.UDPConn
+	rtpDest, rtcpDest netip.AddrPort
+	// TCP interleaved transport
+	tcp      stages.InterleavedWriter
+	channels [2]uint8
+
+	closed atomic.Bool
+}
+
+func newStream(m *Media, lab bool, mtu int, factory PipelineFactory, log hclog.Logger) *stream {
+	s := &stream{media: m, lab: lab, mtu: mtu, factory: factory, log: log, cname: "actorstream"}
+	if !lab {
+		// RFC 3550 §5.1: random SSRC and initial sequence number.
+		s.rtp = rtpjpeg.NewPacketizer(rand.Uint32(), uint16(rand.Uint32()), mtu)
+	}
+	return s
+}
+
+func (s *stream) ssrc() uint32 {
+	if s.rtp == nil {
+		return 0 // the lab server's SSRC
+	}
+	return s.rtp.SSRC()
+}
+
+func (s *stream) Pipeline(spec actors.PlaySpec) *pipeline.Pipeline {
+	return s.factory(&PlayContext{PlaySpec: spec, Media: s.media, Lab: s.lab, s: s})
+}
+
+func (s *stream) NextSeq() uint16 {
+	if s.rtp == nil {
+		return s.labSeq + 1
+	}
+	return s.rtp.NextSeq()
+}
+
+func (s *stream) FPS() float64 { return s.media.FPS }
+
+func (s *stream) Duration() time.Duration { return s.media.Duration() }
+
+// Close says goodbye on RTCP and frees the sockets. Sends on UDP and
+// queueing on the connection writer never block.
+func (s *stream) Close() {
+	if s.closed.Swap(true) {
+		return
+	}
+	if !s.lab {
+		if bye, err := stages.Goodbye(s.ssrc(), s.cname, &s.stats, time.Now()); err == nil {
+			switch {
+			case s.tcp != nil:
+				s.tcp.WriteInterleaved(s.channels[1], bye)
+			case s.rtcpConn != nil:
+				_, _ = s.rtcpConn.WriteToUDPAddrPort(bye, s.rtcpDest)
+			}
+		}
+	}
+	if s.rtpConn != nil {
+		s.rtpConn.Close()
+	}
+	if s.rtcpConn != nil {
+		s.rtcpConn.Close()
+	}
+}

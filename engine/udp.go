@@ -1,0 +1,68 @@
+package engine
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"math/big"
+	"net"
+	"net/netip"
+	"sync/atomic"
+	"time"
+)
+
+// listenUDPPair binds an RTP socket on an even port and its RTCP socket on
+// the next one (RFC 3550 §11), on the address the RTSP connection arrived
+// at, so replies come from where the client already talks to us.
+func listenUDPPair(local netip.Addr) (rtp, rtcp *net.UDPConn, err error) {
+	for range 100 {
+		n, _ := rand.Int(rand.Reader, big.NewInt((60000-20000)/2))
+		port := uint16(20000 + 2*n.Int64())
+		rtp, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(local, port)))
+		if err != nil {
+			continue
+		}
+		rtcp, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(local, port+1)))
+		if err != nil {
+			rtp.Close()
+			continue
+		}
+		return rtp, rtcp, nil
+	}
+	return nil, nil, errors.New("no free UDP port pair")
+}
+
+// listenUDP binds one socket on an ephemeral port (the lab dialect needs
+// no RTCP port).
+func listenUDP(local netip.Addr) (*net.UDPConn, error) {
+	return net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(local, 0)))
+}
+
+// watchRTCP reads the RTCP socket until it is closed and counts every
+// packet from the client's address as a sign of life (Receiver Reports
+// keep a session alive, RFC 2326 §12.37).
+func watchRTCP(conn *net.UDPConn, peer netip.Addr, activity *atomic.Int64) {
+	buf := make([]byte, 1500)
+	for {
+		_, from, err := conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue // e.g. ECONNREFUSED reported from an earlier send
+		}
+		if from.Addr().Unmap() == peer.Unmap() {
+			activity.Store(time.Now().UnixNano())
+		}
+	}
+}
+
+// newSessionID returns an unguessable session id of 19 decimal digits: the
+// lab client parses the id as an integer, and RFC clients take any token.
+func newSessionID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	const lo = 1_000_000_000_000_000_000
+	n := binary.BigEndian.Uint64(b[:])%(10_000_000_000_000_000_000-lo) + lo
+	return big.NewInt(0).SetUint64(n).String()
+}

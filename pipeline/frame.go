@@ -1,0 +1,40 @@
+package pipeline
+
+import "time"
+
+// Frame is one complete JPEG image with its place in the stream.
+//
+// Data is owned by the Frame: a stage that keeps the bytes beyond Release
+// must copy them.
+type Frame struct {
+	Data  []byte        // one JPEG, SOI to EOI
+	Index int           // frame number in the stream, counting from 0 (keeps counting across loops)
+	PTS   time.Duration // presentation time from the start of the stream
+
+	pool *FreeList[Frame]
+}
+
+// Release returns the frame to its pool. The frame must not be used afterwards.
+func (f *Frame) Release() {
+	if f.pool != nil {
+		f.Data = f.Data[:0]
+		f.pool.Put(f)
+	}
+}
+
+// FramePool hands out reusable frames.
+type FramePool struct{ list *FreeList[Frame] }
+
+// NewFramePool returns a pool keeping at most size idle frames.
+func NewFramePool(size int) *FramePool {
+	p := &FramePool{}
+	p.list = NewFreeList(size, func() *Frame { return &Frame{pool: p.list} })
+	return p
+}
+
+// Get returns an empty frame whose Data may have spare capacity from an earlier use.
+func (p *FramePool) Get() *Frame {
+	f := p.list.Get()
+	f.Data, f.Index, f.PTS = f.Data[:0], 0, 0
+	return f
+}

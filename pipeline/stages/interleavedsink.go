@@ -1,0 +1,79 @@
+package stages
+
+import (
+	"context"
+	"time"
+
+	"github.com/actorstream/actorstream/pipeline"
+)
+
+// InterleavedWriter queues "$"-framed data on an RTSP connection (RFC 2326
+// §10.12). It must not block: when the connection is backed up it drops
+// the data and returns false, so a slow reader only loses its own packets.
+// It must copy data before returning.
+type InterleavedWriter interface {
+	WriteInterleaved(channel uint8, data []byte) bool
+}
+
+// InterleavedSink sends batches as interleaved frames on the RTSP
+// connection: RTP on Channel, RTCP Sender Reports on RTCPChannel.
+type InterleavedSink struct {
+	Conn        InterleavedWriter
+	Channel     uint8
+	RTCPChannel uint8
+	SSRC        uint32
+	CNAME       string
+	Stats       *SendStats
+	SRInterval  time.Duration
+	// OnDrop, when set, is told how many packets were dropped because the
+	// connection was backed up.
+	OnDrop func(n int)
+}
+
+// Run sends batches until in closes.
+func (s *InterleavedSink) Run(ctx context.Context, in <-chan *pipeline.Batch) error {
+	interval := s.SRInterval
+	if interval <= 0 {
+		interval = DefaultSRInterval
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	sentSR := false
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			s.sendSR()
+		case b, ok := <-in:
+			if !ok {
+				return nil
+			}
+			now, dropped := time.Now(), 0
+			for _, pkt := range b.Packets {
+				if s.Conn.WriteInterleaved(s.Channel, pkt) {
+					s.Stats.Sent(len(pkt), b.Timestamp, now)
+				} else {
+					dropped++
+				}
+			}
+			b.Release()
+			if dropped > 0 && s.OnDrop != nil {
+				s.OnDrop(dropped)
+			}
+			if !sentSR {
+				s.sendSR()
+				sentSR = true
+			}
+		}
+	}
+}
+
+func (s *InterleavedSink) sendSR() {
+	if s.Stats.Packets.Load() == 0 {
+		return
+	}
+	if sr, err := SenderReport(s.SSRC, s.CNAME, s.Stats, time.Now()); err == nil {
+		s.Conn.WriteInterleaved(s.RTCPChannel, sr)
+	}
+}

@@ -1,0 +1,55 @@
+package stages
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/actorstream/actorstream/pipeline"
+)
+
+// Pacer releases each batch at its presentation time: Start + (PTS −
+// StartPTS). Deadlines come from the stream clock, never from sleeping a
+// fixed period after the work, so time spent elsewhere never accumulates
+// into drift. A late batch goes out at once.
+type Pacer struct {
+	Start    time.Time     // wall-clock time at which StartPTS is due
+	StartPTS time.Duration // presentation time of the first batch
+	// Position, when set, is updated with the index of each frame released,
+	// so the session knows where to resume after PAUSE.
+	Position *atomic.Int64
+	// Late, when set, is told how late each batch went out.
+	Late func(time.Duration)
+}
+
+// Run paces batches until in closes.
+func (p *Pacer) Run(ctx context.Context, in <-chan *pipeline.Batch, out chan<- *pipeline.Batch) error {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		b, ok := pipeline.Recv(ctx, in)
+		if !ok {
+			return ctx.Err()
+		}
+		due := p.Start.Add(b.PTS - p.StartPTS)
+		if wait := time.Until(due); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				b.Release()
+				return ctx.Err()
+			}
+		}
+		if p.Late != nil {
+			p.Late(time.Since(due))
+		}
+		if p.Position != nil {
+			p.Position.Store(int64(b.Index))
+		}
+		if !pipeline.Send(ctx, out, b) {
+			b.Release()
+			return ctx.Err()
+		}
+	}
+}

@@ -1,0 +1,62 @@
+package stages
+
+import (
+	"context"
+
+	"github.com/actorstream/actorstream/engine/rtpjpeg"
+	"github.com/actorstream/actorstream/pipeline"
+)
+
+// Packetizer turns frames into batches of RFC 2435 RTP packets. The
+// rtpjpeg.Packetizer carries the SSRC and sequence number, which the
+// session keeps across pipelines so they stay continuous over pause and
+// seek.
+type Packetizer struct {
+	RTP        *rtpjpeg.Packetizer
+	MTU        int    // maximum RTP packet size
+	BaseTime   uint32 // RTP timestamp of the frame at StartIndex
+	StartIndex int
+	FPS        float64
+	Pool       *pipeline.BatchPool // nil means a private pool
+	// OnError, when set, hears about frames dropped because they could not
+	// be parsed.
+	OnError func(index int, err error)
+}
+
+// Run packetizes frames until in closes.
+func (p *Packetizer) Run(ctx context.Context, in <-chan *pipeline.Frame, out chan<- *pipeline.Batch) error {
+	pool := p.Pool
+	if pool == nil {
+		pool = pipeline.NewBatchPool(4)
+	}
+	var j rtpjpeg.JPEG
+	for {
+		fr, ok := pipeline.Recv(ctx, in)
+		if !ok {
+			return ctx.Err()
+		}
+		if err := rtpjpeg.ParseJPEG(fr.Data, &j); err != nil {
+			if p.OnError != nil {
+				p.OnError(fr.Index, err)
+			}
+			fr.Release()
+			continue
+		}
+		b := pool.Get()
+		b.Index, b.PTS = fr.Index, fr.PTS
+		b.Timestamp = pipeline.RTPTime(p.BaseTime, p.StartIndex, fr.Index, p.FPS)
+		p.RTP.Begin(&j, b.Timestamp)
+		for {
+			n := p.RTP.Next(b.Slot(p.MTU))
+			if n == 0 {
+				break
+			}
+			b.Commit(n)
+		}
+		fr.Release() // j referenced fr.Data; the packets are copies
+		if !pipeline.Send(ctx, out, b) {
+			b.Release()
+			return ctx.Err()
+		}
+	}
+}

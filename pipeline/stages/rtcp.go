@@ -1,0 +1,88 @@
+package stages
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+
+	"github.com/actorstream/actorstream/pipeline"
+)
+
+// SendStats counts what a sink sent, for RTCP Sender Reports. Sinks update
+// it; the session reads it from another goroutine, hence the atomics.
+type SendStats struct {
+	Packets  atomic.Uint64
+	Octets   atomic.Uint64 // payload octets, as RFC 3550 §6.4.1 counts them
+	lastTS   atomic.Uint32
+	lastWall atomic.Int64 // unix nanoseconds at which lastTS was sent
+}
+
+// Sent records one RTP packet of total size n with timestamp ts sent at now.
+func (s *SendStats) Sent(n int, ts uint32, now time.Time) {
+	s.Packets.Add(1)
+	if n > 12 {
+		s.Octets.Add(uint64(n - 12))
+	}
+	s.lastTS.Store(ts)
+	s.lastWall.Store(now.UnixNano())
+}
+
+// RTPTimeAt extrapolates the stream's RTP clock to now from the last packet
+// sent, which is what an SR must carry for receivers to map RTP time to
+// wall-clock time.
+func (s *SendStats) RTPTimeAt(now time.Time) uint32 {
+	last := s.lastWall.Load()
+	if last == 0 {
+		return s.lastTS.Load()
+	}
+	elapsed := now.UnixNano() - last
+	return s.lastTS.Load() + uint32(elapsed*pipeline.ClockRate/int64(time.Second))
+}
+
+// ntpEpochOffset is the number of seconds from 1900 (NTP) to 1970 (Unix).
+const ntpEpochOffset = 2208988800
+
+// NTPTime converts t to the 64-bit NTP format of RTCP.
+func NTPTime(t time.Time) uint64 {
+	secs := uint64(t.Unix() + ntpEpochOffset)
+	frac := uint64(t.Nanosecond()) << 32 / uint64(time.Second)
+	return secs<<32 | frac
+}
+
+// SenderReport builds an RTCP compound packet (SR + SDES CNAME, as RFC 3550
+// §6.1 requires of every compound packet) for ssrc at now.
+func SenderReport(ssrc uint32, cname string, s *SendStats, now time.Time) ([]byte, error) {
+	return rtcp.Marshal([]rtcp.Packet{
+		&rtcp.SenderReport{
+			SSRC:        ssrc,
+			NTPTime:     NTPTime(now),
+			RTPTime:     s.RTPTimeAt(now),
+			PacketCount: uint32(s.Packets.Load()),
+			OctetCount:  uint32(s.Octets.Load()),
+		},
+		&rtcp.SourceDescription{Chunks: []rtcp.SourceDescriptionChunk{{
+			Source: ssrc,
+			Items:  []rtcp.SourceDescriptionItem{{Type: rtcp.SDESCNAME, Text: cname}},
+		}}},
+	})
+}
+
+// Goodbye builds an RTCP compound packet (SR + SDES + BYE) announcing that
+// ssrc leaves the session.
+func Goodbye(ssrc uint32, cname string, s *SendStats, now time.Time) ([]byte, error) {
+	return rtcp.Marshal([]rtcp.Packet{
+		&rtcp.SenderReport{
+			SSRC:        ssrc,
+			NTPTime:     NTPTime(now),
+			RTPTime:     s.RTPTimeAt(now),
+			PacketCount: uint32(s.Packets.Load()),
+			OctetCount:  uint32(s.Octets.Load()),
+		},
+		&rtcp.SourceDescription{Chunks: []rtcp.SourceDescriptionChunk{{
+			Source: ssrc,
+			Items:  []rtcp.SourceDescriptionItem{{Type: rtcp.SDESCNAME, Text: cname}},
+		}}},
+		&rtcp.Goodbye{Sources: []uint32{ssrc}, Reason: "teardown"},
+	})
+}
