@@ -140,10 +140,22 @@ func (s *stream) ssrc() uint32 {
 }
 
 func (s *stream) Pipeline(spec actors.PlaySpec) *pipeline.Pipeline {
+	// Continue the sequence from the last packet actually sent: packets a
+	// PAUSE caught between packetizer and sink were never seen.
+	if seq, ok := s.stats.LastSeq(); ok {
+		if s.rtp != nil {
+			s.rtp = rtpjpeg.NewPacketizer(s.rtp.SSRC(), seq+1, s.mtu)
+		} else {
+			s.labSeq = seq
+		}
+	}
 	return s.factory(&PlayContext{PlaySpec: spec, Media: s.media, Lab: s.lab, s: s})
 }
 
 func (s *stream) NextSeq() uint16 {
+	if seq, ok := s.stats.LastSeq(); ok {
+		return seq + 1
+	}
 	if s.rtp == nil {
 		return s.labSeq + 1
 	}

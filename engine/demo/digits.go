@@ -39,7 +39,7 @@ type font struct {
 }
 
 func newFont(h int) font {
-	t := max(2, h/9)
+	t := max(2, h/7)
 	return font{w: h / 2, h: h, t: t, gap: max(2, h/6)}
 }
 

@@ -153,6 +153,7 @@ func TestOptions(t *testing.T) {
 		ok   bool
 	}{
 		{"defaults", Options{}, true},
+		{"explicit", Options{Width: 2040, Height: 16, FPS: 120, Seconds: 1, Quality: 1}, true},
 		{"width not multiple of 8", Options{Width: 642}, false},
 		{"too wide for RFC 2435", Options{Width: 2048}, false},
 		{"too small", Options{Width: 8}, false},
@@ -163,13 +164,13 @@ func TestOptions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := Generate(&bytes.Buffer{}, Options{Width: tt.opts.Width, Height: tt.opts.Height, FPS: tt.opts.FPS,
-				Seconds: 1, Quality: tt.opts.Quality})
-			if tt.opts.Seconds < 0 {
-				err = Generate(&bytes.Buffer{}, tt.opts)
-			}
-			if (err == nil) != tt.ok {
+			if _, err := tt.opts.withDefaults(); (err == nil) != tt.ok {
 				t.Fatalf("err = %v, want ok=%v", err, tt.ok)
+			}
+			if !tt.ok {
+				if err := Generate(&bytes.Buffer{}, tt.opts); err == nil {
+					t.Fatal("Generate accepted invalid options")
+				}
 			}
 		})
 	}

@@ -276,8 +276,12 @@ func FuzzSplitter(f *testing.F) {
 	}
 	f.Add(cat(labRecord(small), []byte("00010"), small, labRecord(small)), uint8(FormatLab), uint16(0), uint64(2))
 	f.Add(cat([]byte("x"), labRecord(small)), uint8(FormatUnknown), uint16(50), uint64(3))
-	if movie, err := readMovieHead(); err == nil {
-		f.Add(movie, uint8(FormatLab), uint16(0), uint64(4))
+	// Real encoder output, kept small because every fuzz input is split
+	// byte by byte and minimisation re-runs it thousands of times.
+	f.Add(cat(goJPEG(f, 16, 16, 1), goJPEG(f, 8, 8, 2)), uint8(FormatRaw), uint16(0), uint64(4))
+	f.Add(cat(labRecord(goJPEG(f, 8, 8, 3)), labRecord(goJPEG(f, 8, 8, 4))), uint8(FormatLab), uint16(0), uint64(5))
+	if movie, err := readFileHead(moviePath, 6100); err == nil {
+		f.Add(movie, uint8(FormatUnknown), uint16(0), uint64(6)) // one record, truncated
 	}
 	f.Fuzz(func(t *testing.T, data []byte, fsel uint8, max16 uint16, seed uint64) {
 		fm := Format(fsel % 3)
@@ -315,18 +319,16 @@ func FuzzSplitter(f *testing.F) {
 		if fm != FormatUnknown && delivered+ref.Skipped != int64(len(data)) {
 			t.Fatalf("delivered %d + skipped %d != %d", delivered, ref.Skipped, len(data))
 		}
-		for name, ch := range map[string]chunker{"1byte": chunkers()["1byte"], "random": randomChunker(seed)} {
+		fine := chunkers()["1byte"]
+		if len(data) > 4096 {
+			fine = chunkers()["7bytes"]
+		}
+		for name, ch := range map[string]chunker{"fine": fine, "random": randomChunker(seed)} {
 			if got := split(data, fm, maxFrame, ch); !sameResult(got, ref) {
 				t.Fatalf("chunking %s changed the output", name)
 			}
 		}
 	})
-}
-
-// readMovieHead returns the first records of the lab movie for fuzz seeds.
-func readMovieHead() ([]byte, error) {
-	b, err := readFileHead(moviePath, 20000)
-	return b, err
 }
 
 // BenchmarkSplitter frames the lab movie and its raw equivalent.

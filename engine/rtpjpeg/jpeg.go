@@ -54,7 +54,6 @@ const (
 	markerDQT  = 0xDB
 	markerDNL  = 0xDC
 	markerDRI  = 0xDD
-	markerAPP0 = 0xE0
 	markerAP14 = 0xEE
 	markerTEM  = 0x01
 )

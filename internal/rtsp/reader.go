@@ -326,7 +326,7 @@ func (r *Reader) readInterleaved() (any, error) {
 			return nil, unexpected(err)
 		}
 	}
-	n := 4 + int(r.buf[r.r+2])<<8 | int(r.buf[r.r+3])
+	n := 4 + (int(r.buf[r.r+2])<<8 | int(r.buf[r.r+3]))
 	for r.w-r.r < n {
 		if err := r.fill(n); err != nil {
 			return nil, unexpected(err)

@@ -52,7 +52,7 @@ func (s *InterleavedSink) Run(ctx context.Context, in <-chan *pipeline.Batch) er
 			now, dropped := time.Now(), 0
 			for _, pkt := range b.Packets {
 				if s.Conn.WriteInterleaved(s.Channel, pkt) {
-					s.Stats.Sent(len(pkt), b.Timestamp, now)
+					s.Stats.Sent(pkt, b.Timestamp, now)
 				} else {
 					dropped++
 				}

@@ -15,17 +15,32 @@ type SendStats struct {
 	Packets  atomic.Uint64
 	Octets   atomic.Uint64 // payload octets, as RFC 3550 §6.4.1 counts them
 	lastTS   atomic.Uint32
-	lastWall atomic.Int64 // unix nanoseconds at which lastTS was sent
+	lastWall atomic.Int64  // unix nanoseconds at which lastTS was sent
+	lastSeq  atomic.Uint32 // sequence number of the last packet sent
 }
 
-// Sent records one RTP packet of total size n with timestamp ts sent at now.
-func (s *SendStats) Sent(n int, ts uint32, now time.Time) {
+// Sent records one RTP packet pkt with timestamp ts sent at now.
+func (s *SendStats) Sent(pkt []byte, ts uint32, now time.Time) {
+	n := len(pkt)
 	s.Packets.Add(1)
 	if n > 12 {
 		s.Octets.Add(uint64(n - 12))
 	}
 	s.lastTS.Store(ts)
 	s.lastWall.Store(now.UnixNano())
+	if n >= 4 {
+		s.lastSeq.Store(uint32(pkt[2])<<8 | uint32(pkt[3]))
+	}
+}
+
+// LastSeq is the sequence number of the last packet sent; ok is false
+// before the first. A new pipeline continues from it, so packets that were
+// built but never sent (dropped by a PAUSE) leave no gap.
+func (s *SendStats) LastSeq() (seq uint16, ok bool) {
+	if s.Packets.Load() == 0 {
+		return 0, false
+	}
+	return uint16(s.lastSeq.Load()), true
 }
 
 // RTPTimeAt extrapolates the stream's RTP clock to now from the last packet

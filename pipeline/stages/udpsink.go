@@ -85,7 +85,7 @@ func (s *UDPSink) send(b *pipeline.Batch) error {
 			}
 			continue
 		}
-		s.Stats.Sent(len(pkt), b.Timestamp, now)
+		s.Stats.Sent(pkt, b.Timestamp, now)
 	}
 	return nil
 }
