@@ -108,7 +108,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	if p.sinks == 0 {
 		return errors.New("pipeline: no sink")
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	parent := ctx
+	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 
 	var (
@@ -116,6 +117,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		once      sync.Once
 		firstErr  error
 		sinksLeft = p.sinks
+		sinksDone bool // every sink returned nil before the parent ended
 		mu        sync.Mutex
 	)
 	fail := func(err error) {
@@ -127,7 +129,13 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			err := s.run(ctx)
-			if err != nil && !errors.Is(err, context.Canceled) {
+			if err != nil {
+				// A stage stopped by the pipeline's context (cancelled by
+				// Run, by the parent, or by the parent's deadline) has not
+				// failed.
+				if errors.Is(err, context.Canceled) || (ctx.Err() != nil && errors.Is(err, ctx.Err())) {
+					return
+				}
 				fail(&StageError{Stage: s.name, Err: err})
 				return
 			}
@@ -135,6 +143,11 @@ func (p *Pipeline) Run(ctx context.Context) error {
 				mu.Lock()
 				sinksLeft--
 				done := sinksLeft == 0
+				if done {
+					// A sink that returned nil only because the parent's
+					// cancellation closed its input did not finish first.
+					sinksDone = parent.Err() == nil
+				}
 				mu.Unlock()
 				if done {
 					cancel()
@@ -148,6 +161,10 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	}
 	if firstErr != nil {
 		return firstErr
+	}
+	if !sinksDone {
+		// Stopped before the sinks finished: by the parent context.
+		return parent.Err()
 	}
 	return nil
 }

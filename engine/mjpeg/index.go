@@ -84,14 +84,19 @@ func BuildIndex(r io.Reader) (*Index, error) {
 }
 
 // Len returns the number of indexed frames.
-func (ix *Index) Len() int { return len(ix.Sizes) }
+func (ix *Index) Len() int {
+	if ix == nil {
+		return 0
+	}
+	return len(ix.Sizes)
+}
 
 // ReadFrame reads frame i's JPEG from r, which must be the indexed file,
 // into dst[:0], growing it only when its capacity is too small, and returns
 // the result. Reusing the returned slice as the next dst makes steady-state
 // playback allocation-free.
 func (ix *Index) ReadFrame(r io.ReaderAt, i int, dst []byte) ([]byte, error) {
-	if i < 0 || i >= len(ix.Sizes) || i >= len(ix.JPEGOffsets) {
+	if ix == nil || i < 0 || i >= len(ix.Sizes) || i >= len(ix.JPEGOffsets) {
 		return dst[:0], fmt.Errorf("mjpeg: frame %d out of range [0,%d)", i, ix.Len())
 	}
 	n, off := ix.Sizes[i], ix.JPEGOffsets[i]

@@ -151,3 +151,13 @@ func TestReadFrameErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestNilIndex(t *testing.T) {
+	var ix *Index
+	if ix.Len() != 0 {
+		t.Fatal("nil index has frames")
+	}
+	if _, err := ix.ReadFrame(bytes.NewReader(small), 0, nil); err == nil {
+		t.Fatal("nil index read a frame")
+	}
+}

@@ -32,9 +32,18 @@ const (
 // of any size with Write and collect whole frames with Next. It is not safe
 // for concurrent use; it starts no goroutines.
 //
+// Garbage: bytes between raw frames are skipped silently (a raw stream may
+// legitimately carry padding or a cut-off lead-in) and counted in Skipped. A
+// lab stream has no room for stray bytes, so an invalid record header is
+// reported once as ErrBadHeader before the splitter hunts for the next
+// header.
+//
 // Memory: the buffer holds at most the unfinished frame plus the latest
 // chunk. It is compacted in place rather than reallocated, so a steady
 // stream of similarly sized frames allocates nothing per frame.
+//
+// The zero value is usable: it detects the format and uses
+// DefaultMaxFrameSize.
 type Splitter struct {
 	format Format
 	max    int64
@@ -118,6 +127,7 @@ func (s *Splitter) Write(p []byte) {
 	if s.st == stClosed || len(p) == 0 {
 		return
 	}
+	s.ensureLimit()
 	if len(s.buf)+len(p) > cap(s.buf) {
 		s.makeRoom(len(p))
 	}
@@ -136,7 +146,9 @@ func (s *Splitter) makeRoom(n int) {
 		s.base += int64(keep)
 		return
 	}
-	nb := make([]byte, live, 2*(live+n))
+	// Doubling keeps growth geometric; a single huge Write gets exactly
+	// what it needs instead of twice that.
+	nb := make([]byte, live, max(2*cap(s.buf), live+n))
 	copy(nb, s.buf[keep:])
 	s.buf = nb
 	s.base += int64(keep)
@@ -249,8 +261,16 @@ func (s *Splitter) skipTo(to int64) {
 	s.pos = to
 }
 
+// ensureLimit gives a zero-value Splitter the default frame limit.
+func (s *Splitter) ensureLimit() {
+	if s.max <= 0 {
+		s.max = DefaultMaxFrameSize
+	}
+}
+
 // step runs the parser until it parks a result or needs more input.
 func (s *Splitter) step() {
+	s.ensureLimit()
 	for !s.pend {
 		var progressed bool
 		switch s.st {

@@ -153,6 +153,18 @@ func TestClose(t *testing.T) {
 	}
 }
 
+func TestZeroValue(t *testing.T) {
+	var s Splitter
+	s.Write(cat([]byte("00037"), small))
+	f, off, ok, err := s.Next()
+	if !ok || err != nil || off != 5 || !bytes.Equal(f, small) || s.Format() != FormatLab {
+		t.Fatalf("zero Splitter: %x at %d, %v, %v, %v", f, off, ok, err, s.Format())
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestReset(t *testing.T) {
 	s := NewSplitter(FormatRaw, 0)
 	s.Write(cat(small, []byte{1, 2, 3}))

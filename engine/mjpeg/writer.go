@@ -33,6 +33,9 @@ func (w *Writer) WriteFrame(jpeg []byte) error {
 	if w.err != nil {
 		return w.err
 	}
+	if w.w == nil {
+		return errors.New("mjpeg: Writer has no destination")
+	}
 	if len(jpeg) < 4 || jpeg[0] != 0xFF || jpeg[1] != mSOI {
 		return ErrNotJPEG
 	}

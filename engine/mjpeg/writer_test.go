@@ -84,6 +84,9 @@ func TestWriterErrors(t *testing.T) {
 			}
 		})
 	}
+	if err := NewWriter(nil, FormatRaw).WriteFrame(small); err == nil {
+		t.Fatal("nil destination accepted")
+	}
 	// Raw accepts what lab cannot hold.
 	if err := NewWriter(&bytes.Buffer{}, FormatRaw).WriteFrame(big); err != nil {
 		t.Fatal(err)

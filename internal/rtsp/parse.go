@@ -12,12 +12,14 @@ import (
 // The block is converted to a string once and every name and value is a
 // substring of it: one allocation per message instead of one per field.
 
-// splitFields splits a start line on runs of SP/HT into at most max fields
-// (the last one keeps its inner spaces, for reason phrases).
+// splitFields splits a start line on runs of SP/HT into at most max (≤ 4)
+// fields; the last one keeps its inner spaces, for reason phrases. It
+// returns an array so the common path does not allocate.
 // strings.Fields is not used because it also splits on Unicode spaces,
 // which may legally occur inside a UTF-8 request-URI.
-func splitFields(line string, max int) []string {
-	out := make([]string, 0, max)
+func splitFields(line string, max int) ([4]string, int) {
+	var arr [4]string
+	out := arr[:0:max]
 	for len(line) > 0 {
 		for len(line) > 0 && isSpace(line[0]) {
 			line = line[1:]
@@ -36,7 +38,7 @@ func splitFields(line string, max int) []string {
 		out = append(out, line[:i])
 		line = line[i:]
 	}
-	return out
+	return arr, len(out)
 }
 
 // nextLine returns the first line of b without its LF or CRLF, and the rest.
@@ -55,8 +57,8 @@ func nextLine(b string) (line, rest string) {
 // isResponseLine tells a status line from a request line: only a status line
 // starts with a version token.
 func isResponseLine(line string) bool {
-	f := splitFields(line, 2)
-	return len(f) > 0 && isVersionLike(f[0])
+	f, n := splitFields(line, 2)
+	return n > 0 && isVersionLike(f[0])
 }
 
 // isAbsoluteURI reports whether a request-URI is in RFC form. Everything
@@ -98,8 +100,8 @@ func asciiEqualFold(a, b string) bool {
 // version is not looked at, so "SETUP f RTSP/2.0" without terminator still
 // completes and can be answered with 505.
 func isLabRequestLine(line string) bool {
-	f := splitFields(line, 4)
-	return len(f) == 3 && !isVersionLike(f[0]) && !isAbsoluteURI(f[1])
+	f, n := splitFields(line, 4)
+	return n == 3 && !isVersionLike(f[0]) && !isAbsoluteURI(f[1])
 }
 
 // head is the result of parsing a header block.
@@ -239,8 +241,8 @@ func parseRequestLine(line string, req *Request, fail func(int, error, string)) 
 		fail(StatusBadRequest, ErrMalformed, "control character or invalid UTF-8 in request line")
 		return
 	}
-	f := splitFields(line, 4)
-	if len(f) != 3 {
+	f, n := splitFields(line, 4)
+	if n != 3 {
 		fail(StatusBadRequest, ErrMalformed, "request line needs 3 fields")
 		return
 	}
@@ -264,13 +266,13 @@ func parseStatusLine(line string, resp *Response, fail func(int, error, string))
 		fail(StatusBadRequest, ErrMalformed, "control character or invalid UTF-8 in status line")
 		return
 	}
-	f := splitFields(line, 3)
+	f, n := splitFields(line, 3)
 	resp.Version = f[0]
 	if resp.Version != Version {
 		fail(StatusRTSPVersionNotSupported, ErrVersion, resp.Version)
 		return
 	}
-	if len(f) < 2 || len(f[1]) != 3 {
+	if n < 2 || len(f[1]) != 3 {
 		fail(StatusBadRequest, ErrMalformed, "invalid status code")
 		return
 	}
@@ -288,7 +290,5 @@ func parseStatusLine(line string, resp *Response, fail func(int, error, string))
 		return
 	}
 	resp.StatusCode = code
-	if len(f) == 3 {
-		resp.Reason = f[2]
-	}
+	resp.Reason = f[2] // "" when absent
 }

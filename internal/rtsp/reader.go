@@ -242,7 +242,10 @@ func (r *Reader) skipEmptyLines() error {
 // caller's timeout) loses nothing.
 func (r *Reader) findHeaderEnd() (end int, unterminated bool, err error) {
 	pos := 0 // start of the next unscanned line, relative to r.r
-	lab := false
+	// The dialect is decided from the first line, but only when we are
+	// about to wait: a message that arrived whole never pays for it.
+	const unknown, rfc, lab = 0, 1, 2
+	dialect := unknown
 	for {
 		if i := bytes.IndexByte(r.buf[r.r+pos:r.w], '\n'); i >= 0 {
 			line := r.buf[r.r+pos : r.r+pos+i]
@@ -250,9 +253,7 @@ func (r *Reader) findHeaderEnd() (end int, unterminated bool, err error) {
 			if next > r.maxHeader {
 				return 0, false, r.tooLarge()
 			}
-			if pos == 0 {
-				lab = isLabLine(line)
-			} else if len(line) == 0 || (len(line) == 1 && line[0] == '\r') {
+			if pos > 0 && (len(line) == 0 || (len(line) == 1 && line[0] == '\r')) {
 				return next, false, nil
 			}
 			pos = next
@@ -261,7 +262,13 @@ func (r *Reader) findHeaderEnd() (end int, unterminated bool, err error) {
 		if r.w-r.r > r.maxHeader {
 			return 0, false, r.tooLarge()
 		}
-		if lab {
+		if dialect == unknown && pos > 0 {
+			dialect = rfc
+			if isLabLine(r.buf[r.r : r.r+pos-1]) {
+				dialect = lab
+			}
+		}
+		if dialect == lab {
 			done, err := r.graceFill()
 			if err != nil {
 				return 0, false, err
