@@ -250,6 +250,7 @@ func (s *Session) pipelineDone(ctx actor.Context, m *pipelineDone) {
 		return
 	}
 	s.cfg.Log.Debug("end of media", "frames_sent", s.next-s.start)
+	s.cfg.Stream.Ended()
 }
 
 func (s *Session) teardown(ctx actor.Context, m *Teardown) {

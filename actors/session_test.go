@@ -21,6 +21,7 @@ type fakeStream struct {
 	sent   chan int
 	seq    uint16
 	closed atomic.Bool
+	ended  atomic.Bool
 	fail   error // when set, the sink fails with it after the first frame
 }
 
@@ -53,6 +54,7 @@ func (f *fakeStream) NextSeq() uint16         { return f.seq }
 func (f *fakeStream) FPS() float64            { return f.fps }
 func (f *fakeStream) Duration() time.Duration { return pipeline.PTS(f.frames, f.fps) }
 func (f *fakeStream) Close()                  { f.closed.Store(true) }
+func (f *fakeStream) Ended()                  { f.ended.Store(true) }
 
 type harness struct {
 	t       *testing.T

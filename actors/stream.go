@@ -22,6 +22,10 @@ type Stream interface {
 	// FPS is the stream's frame rate; Duration is 0 for endless streams.
 	FPS() float64
 	Duration() time.Duration
+	// Ended tells the client the media has ended (an RTCP BYE where the
+	// transport has RTCP) while the session stays open for a new PLAY.
+	// It must not block.
+	Ended()
 	// Close releases the stream's resources (announcing the end with an
 	// RTCP BYE where the transport has RTCP). It must not block.
 	Close()

@@ -166,12 +166,30 @@ func (s *stream) FPS() float64 { return s.media.FPS }
 
 func (s *stream) Duration() time.Duration { return s.media.Duration() }
 
+// Ended says goodbye on RTCP at the end of the media: receivers such as
+// ffmpeg take it as the end of the stream.
+func (s *stream) Ended() {
+	if !s.closed.Load() {
+		s.goodbye()
+	}
+}
+
 // Close says goodbye on RTCP and frees the sockets. Sends on UDP and
 // queueing on the connection writer never block.
 func (s *stream) Close() {
 	if s.closed.Swap(true) {
 		return
 	}
+	s.goodbye()
+	if s.rtpConn != nil {
+		s.rtpConn.Close()
+	}
+	if s.rtcpConn != nil {
+		s.rtcpConn.Close()
+	}
+}
+
+func (s *stream) goodbye() {
 	if !s.lab {
 		if bye, err := stages.Goodbye(s.ssrc(), s.cname, &s.stats, time.Now()); err == nil {
 			switch {
@@ -181,11 +199,5 @@ func (s *stream) Close() {
 				_, _ = s.rtcpConn.WriteToUDPAddrPort(bye, s.rtcpDest)
 			}
 		}
-	}
-	if s.rtpConn != nil {
-		s.rtpConn.Close()
-	}
-	if s.rtcpConn != nil {
-		s.rtcpConn.Close()
 	}
 }

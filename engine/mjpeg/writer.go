@@ -43,7 +43,7 @@ func (w *Writer) WriteFrame(jpeg []byte) error {
 	case FormatRaw:
 	case FormatLab:
 		if len(jpeg) > labMaxFrame {
-			return fmt.Errorf("%w: %d bytes does not fit a lab header (max %d)", ErrFrameTooLarge, len(jpeg), labMaxFrame)
+			return fmt.Errorf("mjpeg: %w: %d bytes does not fit a lab header (max %d)", ErrFrameTooLarge, len(jpeg), labMaxFrame)
 		}
 		n := len(jpeg)
 		for i := labHeaderLen - 1; i >= 0; i-- {
@@ -54,7 +54,7 @@ func (w *Writer) WriteFrame(jpeg []byte) error {
 			return err
 		}
 	default:
-		return fmt.Errorf("%w: cannot write %v", ErrUnknownFormat, w.f)
+		return fmt.Errorf("%w: cannot write %v", ErrUnknownFormat, w.f) // sentinel already says mjpeg:
 	}
 	return w.write(jpeg)
 }

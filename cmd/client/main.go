@@ -1,0 +1,247 @@
+// Command client plays an RTSP MJPEG stream.
+//
+//	client rtsp://127.0.0.1:8554/demo.mjpeg        the RFC dialect
+//	client HOST PORT RTP_PORT FILE                  the original lab's form
+//
+// See -help for displays, recording and statistics.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/actorstream/actorstream/engine"
+	"github.com/actorstream/actorstream/engine/mjpeg"
+	"github.com/actorstream/actorstream/pipeline"
+	"github.com/actorstream/actorstream/pipeline/display"
+	"github.com/actorstream/actorstream/pipeline/display/none"
+	"github.com/actorstream/actorstream/pipeline/display/term"
+	"github.com/actorstream/actorstream/pipeline/display/web"
+	"github.com/actorstream/actorstream/pipeline/stages"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "client:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	url, dialect, transport   string
+	rtpPort                   int
+	displayKind               string
+	record, recordFormat      string
+	duration                  time.Duration
+	frames                    int
+	logLevel                  string
+	stats, autoplay, threeBtn bool
+}
+
+func parseArgs() (options, error) {
+	var o options
+	flag.StringVar(&o.dialect, "dialect", "", "rfc, lab or auto (default rfc for a URL, auto for the lab's HOST PORT RTP_PORT FILE)")
+	flag.StringVar(&o.transport, "transport", "auto", "udp, tcp, or auto (UDP, then TCP when no RTP arrives within 2 s)")
+	flag.IntVar(&o.rtpPort, "rtp-port", 0, "local RTP port, RTCP on the next one (default: a free even port)")
+	flag.StringVar(&o.displayKind, "display", "web", "web, term or none")
+	flag.StringVar(&o.record, "record", "", "write the received frames to this file")
+	flag.StringVar(&o.recordFormat, "record-format", "raw", "raw (concatenated JPEG) or lab (5-digit length headers)")
+	flag.DurationVar(&o.duration, "duration", 0, "stop after this long (0: until the stream ends)")
+	flag.IntVar(&o.frames, "frames", 0, "stop after this many frames (0: no limit)")
+	flag.StringVar(&o.logLevel, "log-level", "info", "trace, debug, info, warn or error")
+	flag.BoolVar(&o.stats, "stats", false, "print a JSON summary of the session at exit")
+	flag.BoolVar(&o.autoplay, "autoplay", true, "set up and play at once (false: wait for the buttons)")
+	flag.BoolVar(&o.threeBtn, "three-buttons", false, "web display: Play sets up by itself (the lab's three-button variant)")
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: client [flags] rtsp://host:port/path\n       client [flags] HOST PORT RTP_PORT FILE\n\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	switch flag.NArg() {
+	case 1:
+		o.url = flag.Arg(0)
+		if o.dialect == "" {
+			o.dialect = "rfc"
+		}
+	case 4: // ClientLauncher.py HOST PORT RTP_PORT FILE
+		port, err := strconv.Atoi(flag.Arg(1))
+		if err != nil || port < 1 || port > 65535 {
+			return o, fmt.Errorf("PORT %q: want 1..65535", flag.Arg(1))
+		}
+		rtpPort, err := strconv.Atoi(flag.Arg(2))
+		if err != nil || rtpPort < 1 || rtpPort > 65534 {
+			return o, fmt.Errorf("RTP_PORT %q: want 1..65534", flag.Arg(2))
+		}
+		o.url = "rtsp://" + net.JoinHostPort(flag.Arg(0), strconv.Itoa(port)) + "/" + flag.Arg(3)
+		o.rtpPort = rtpPort
+		if o.dialect == "" {
+			o.dialect = "auto"
+		}
+	default:
+		flag.Usage()
+		return o, errors.New("want a URL, or HOST PORT RTP_PORT FILE")
+	}
+	return o, nil
+}
+
+func run() error {
+	o, err := parseArgs()
+	if err != nil {
+		return err
+	}
+	level := hclog.LevelFromString(o.logLevel)
+	if level == hclog.NoLevel {
+		return fmt.Errorf("unknown log level %q", o.logLevel)
+	}
+	log := hclog.New(&hclog.LoggerOptions{Name: "client", Level: level})
+
+	var recFormat mjpeg.Format
+	switch o.recordFormat {
+	case "raw":
+		recFormat = mjpeg.FormatRaw
+	case "lab":
+		recFormat = mjpeg.FormatLab
+	default:
+		return fmt.Errorf("record format %q: want raw or lab", o.recordFormat)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	var (
+		client *engine.Client
+		out    func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame)
+		recErr error
+		webUI  *web.Display
+	)
+	var recFile *os.File
+	if o.record != "" {
+		if recFile, err = os.Create(o.record); err != nil {
+			return err
+		}
+		defer recFile.Close()
+	}
+	statsFn := func() display.Stats { return displayStats(client) }
+	controls := &lazyControls{get: func() *engine.Client { return client }}
+	addRecorder := func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) <-chan *pipeline.Frame {
+		if recFile == nil {
+			return frames
+		}
+		last := time.Time{}
+		return pipeline.Then(p, "recorder", &stages.Recorder{W: recFile, Format: recFormat, Progress: func(n int, bytes int64) {
+			if now := time.Now(); now.Sub(last) > time.Second {
+				last = now
+				fmt.Fprintf(os.Stderr, "\rrecorded %d frames, %d bytes ", n, bytes)
+			}
+		}}, frames)
+	}
+	switch o.displayKind {
+	case "none":
+		out = func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
+			pipeline.To(p, "display", &none.Display{}, addRecorder(p, frames))
+		}
+	case "term":
+		t := term.New(term.Config{Out: os.Stdout, In: os.Stdin, Controls: controls, Stats: statsFn})
+		out = func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
+			pics := pipeline.Then(p, "decoder", &stages.Decoder{}, addRecorder(p, frames))
+			pipeline.To(p, "display", t, pics)
+		}
+	case "web":
+		webUI, err = web.New(web.Config{Title: o.url, Controls: controls, Stats: statsFn, ThreeButtons: o.threeBtn})
+		if err != nil {
+			return err
+		}
+		out = func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
+			pipeline.To(p, "display", webUI, addRecorder(p, frames))
+		}
+	default:
+		return fmt.Errorf("display %q: want web, term or none", o.displayKind)
+	}
+
+	client, err = engine.Dial(ctx, engine.ClientConfig{
+		URL: o.url, Dialect: o.dialect, Transport: o.transport, RTPPort: o.rtpPort,
+		Output: out, MaxFrames: o.frames, Log: log,
+	})
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	if webUI != nil {
+		fmt.Printf("watch at %s\n", webUI.URL())
+		_ = web.OpenBrowser(webUI.URL())
+	}
+	if o.autoplay {
+		if err := client.Setup(); err != nil {
+			return err
+		}
+		if err := client.Play(); err != nil {
+			return err
+		}
+	}
+	var limit <-chan time.Time
+	if o.duration > 0 {
+		limit = time.After(o.duration)
+	}
+	select {
+	case <-client.Done():
+	case <-ctx.Done():
+		log.Info("interrupted; tearing down")
+	case <-limit:
+		log.Info("duration reached; tearing down", "duration", o.duration)
+	}
+	if recFile != nil {
+		fmt.Fprintln(os.Stderr)
+	}
+	closeErr := client.Close()
+	st := client.Stats()
+	log.Info("session summary", "frames", st.Frames, "dropped", st.FramesDropped, "lost", st.Receiver.PacketsLost,
+		"loss_percent", fmt.Sprintf("%.2f", st.Receiver.LossPercent), "jitter_ms", fmt.Sprintf("%.2f", st.Receiver.JitterMs),
+		"first_frame_ms", fmt.Sprintf("%.1f", st.TimeToFirstFrameMs))
+	if o.stats {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(st)
+	}
+	if recErr != nil {
+		return recErr
+	}
+	if err := client.Err(); err != nil {
+		return err
+	}
+	return closeErr
+}
+
+// lazyControls lets displays exist before the client does.
+type lazyControls struct{ get func() *engine.Client }
+
+func (l *lazyControls) Setup() error                { return l.get().Setup() }
+func (l *lazyControls) Play() error                 { return l.get().Play() }
+func (l *lazyControls) Pause() error                { return l.get().Pause() }
+func (l *lazyControls) Teardown() error             { return l.get().Teardown() }
+func (l *lazyControls) Seek(to time.Duration) error { return l.get().Seek(to) }
+
+func displayStats(c *engine.Client) display.Stats {
+	if c == nil {
+		return display.Stats{State: "init"}
+	}
+	s := c.Stats()
+	return display.Stats{
+		State: s.State, FPS: s.FPS, KbitPerSec: s.KbitPerSec,
+		PacketsReceived: s.Receiver.PacketsReceived, PacketsLost: s.Receiver.PacketsLost, LossPercent: s.Receiver.LossPercent,
+		JitterMs: s.Receiver.JitterMs, FramesShown: s.Frames, FramesDropped: s.FramesDropped,
+		Duplicates: s.Receiver.Duplicates, Late: s.Receiver.Late, Reordered: s.Receiver.Reordered,
+		TimeToFirstFrameMs: s.TimeToFirstFrameMs, Position: s.Position,
+		Duration: time.Duration(s.DurationS * float64(time.Second)),
+	}
+}

@@ -1,0 +1,247 @@
+package interop
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+var transports = []string{"udp", "tcp"}
+
+// forEach runs f for every media × transport as subtests named
+// "media/transport". Parallel subtests are limited by -parallel (default
+// GOMAXPROCS, i.e. 2 here).
+func forEach(t *testing.T, parallel bool, f func(t *testing.T, md *media, transport string)) {
+	for _, md := range catalog {
+		t.Run(md.name, func(t *testing.T) {
+			for _, tr := range transports {
+				t.Run(tr, func(t *testing.T) {
+					if parallel {
+						t.Parallel()
+					}
+					md.need(t)
+					f(t, md, tr)
+				})
+			}
+		})
+	}
+}
+
+// TestFFprobe: ffprobe sees one MJPEG stream of the file's size; media
+// that are re-encoded keep their size.
+func TestFFprobe(t *testing.T) {
+	ffprobe := needPeer(t, "ffprobe")
+	forEach(t, true, func(t *testing.T, md *media, tr string) {
+		out, stderr, err := runCmd(context.Background(), 30*time.Second, nil, ffprobe,
+			"-v", "error", "-rtsp_transport", tr,
+			"-show_entries", "stream=codec_name,width,height", "-of", "json", md.url())
+		if err != nil {
+			record("ffprobe", tr, md.name, "FAIL: "+err.Error())
+			t.Fatal(err)
+		}
+		var got struct {
+			Streams []struct {
+				CodecName string `json:"codec_name"`
+				Width     int    `json:"width"`
+				Height    int    `json:"height"`
+			} `json:"streams"`
+		}
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("ffprobe output %q: %v", out, err)
+		}
+		ok := true
+		if len(got.Streams) != 1 {
+			t.Errorf("ffprobe found %d streams, want 1: %s", len(got.Streams), out)
+			ok = false
+		} else if s := got.Streams[0]; s.CodecName != "mjpeg" || s.Width != md.width || s.Height != md.height {
+			t.Errorf("ffprobe: %s %dx%d, want mjpeg %dx%d", s.CodecName, s.Width, s.Height, md.width, md.height)
+			ok = false
+		}
+		if s := strings.TrimSpace(string(stderr)); s != "" {
+			t.Errorf("ffprobe -v error printed: %s", firstLines(stderr, 5))
+			ok = false
+		}
+		cell := "ok"
+		if len(got.Streams) == 1 {
+			s := got.Streams[0]
+			cell = fmt.Sprintf("%s %dx%d", s.CodecName, s.Width, s.Height)
+		}
+		if !ok {
+			cell = "FAIL: " + cell
+		}
+		record("ffprobe", tr, md.name, cell)
+	})
+}
+
+// ffmpegSeconds is how much of the stream ffmpeg decodes (-t).
+const ffmpegSeconds = 3
+
+// TestFFmpegDecode: ffmpeg decodes ffmpegSeconds of the stream without a
+// word on stderr at -v error, and gets at least 95 % of the frames the
+// server sends in that time. -t counts stream time from the first frame, so
+// the connection and first-frame latency do not eat into it: the frames
+// expected are min(ffmpegSeconds × fps, frames in the file). For media RFC
+// 2435 carries as they are, every decoded frame must be pixel-identical to
+// a source frame (its framemd5 is in the source's), and they must come in
+// source order.
+//
+// Sequential: decoding is the most CPU-hungry peer here, and UDP reception
+// by a starved ffmpeg loses packets.
+func TestFFmpegDecode(t *testing.T) {
+	ffmpeg := needPeer(t, "ffmpeg")
+	forEach(t, false, func(t *testing.T, md *media, tr string) {
+		expected := min(ffmpegSeconds*fps, md.frames)
+		need := minDecoded(expected)
+		start := time.Now()
+		out, stderr, err := runCmd(context.Background(), 30*time.Second, nil, ffmpeg,
+			"-nostdin", "-v", "error", "-rtsp_transport", tr, "-i", md.url(),
+			"-t", strconv.Itoa(ffmpegSeconds), "-f", "framemd5", "-")
+		took := time.Since(start)
+		sums := parseFramemd5(out)
+		if err != nil {
+			record("ffmpeg", tr, md.name, fmt.Sprintf("FAIL: %d/%d frames, %v", len(sums), expected, err))
+			t.Fatal(err)
+		}
+		ok := true
+		if s := strings.TrimSpace(string(stderr)); s != "" {
+			t.Errorf("ffmpeg -v error printed on stderr:\n%s", firstLines(stderr, 10))
+			ok = false
+		}
+		if len(sums) < need {
+			t.Errorf("ffmpeg decoded %d frames in %v, want at least %d (95%% of %d)", len(sums), took.Round(time.Millisecond), need, expected)
+			ok = false
+		}
+		pix := "n/a (re-encoded)"
+		if md.carriable {
+			bad, disorder, first := 0, 0, -1
+			last := -1
+			for i, s := range sums {
+				idx, found := md.ref[s]
+				if !found {
+					if bad < 3 {
+						t.Errorf("decoded frame %d (md5 %s) is not pixel-identical to any source frame", i, s)
+					}
+					bad++
+					continue
+				}
+				if first < 0 {
+					first = idx
+				}
+				if idx <= last {
+					disorder++
+				}
+				last = idx
+			}
+			if bad > 0 {
+				t.Errorf("%d of %d decoded frames are not pixel-identical to a source frame", bad, len(sums))
+				ok = false
+			}
+			if disorder > 0 {
+				t.Errorf("%d decoded frames are out of source order", disorder)
+				ok = false
+			}
+			if first > 0 {
+				t.Logf("first decoded frame is source frame %d", first)
+			}
+			pix = "yes"
+			if bad > 0 || len(sums) == 0 {
+				pix = fmt.Sprintf("NO (%d/%d differ)", bad, len(sums))
+			}
+		} else if md.ref != nil {
+			same := 0
+			for _, s := range sums {
+				if _, found := md.ref[s]; found {
+					same++
+				}
+			}
+			pix = fmt.Sprintf("no, re-encoded (%d/%d identical)", same, len(sums))
+		}
+		cell := fmt.Sprintf("%d/%d frames (need %d), pixel-identical: %s, %v", len(sums), expected, need, pix, took.Round(100*time.Millisecond))
+		if !ok {
+			cell = "FAIL: " + cell
+		}
+		record("ffmpeg", tr, md.name, cell)
+		t.Log(cell)
+	})
+}
+
+// gstBuffers is how many decoded frames the GStreamer pipeline takes
+// before fakesink ends it with EOS.
+const gstBuffers = 40
+
+var (
+	gstChain   = regexp.MustCompile(`(?m)/GstFakeSink:sink: last-message = chain`)
+	gstDepCaps = regexp.MustCompile(`rtpjpegdepay0\.GstPad:src: caps = image/jpeg.*width=\(int\)(\d+), height=\(int\)(\d+)`)
+	// gst-launch's own ERROR:/WARNING: lines, and GST_DEBUG=2 log lines.
+	gstProblem = regexp.MustCompile(`(?m)^(ERROR|WARNING|CRITICAL)\b.*$|^.*\s(ERROR|WARN|CRITICAL)\s.*$`)
+)
+
+// TestGStreamer: rtspsrc ! rtpjpegdepay ! jpegdec ! fakesink takes
+// gstBuffers decoded frames and exits 0 on the EOS fakesink raises, with
+// no error or warning (gst-launch messages, and GST_DEBUG=2 log lines);
+// the depayloaded caps carry the file's size.
+func TestGStreamer(t *testing.T) {
+	gst := needPeer(t, "gst-launch-1.0")
+	forEach(t, true, func(t *testing.T, md *media, tr string) {
+		start := time.Now()
+		out, stderr, err := runCmd(context.Background(), 30*time.Second, []string{"GST_DEBUG=*:2"}, gst,
+			"-v", "rtspsrc", "location="+md.url(), "protocols="+tr, "!",
+			"rtpjpegdepay", "!", "jpegdec", "!",
+			"fakesink", "name=sink", "sync=false", "silent=false", "num-buffers="+strconv.Itoa(gstBuffers))
+		took := time.Since(start)
+		all := string(out) + "\n" + string(stderr)
+		n := len(gstChain.FindAllStringIndex(string(out), -1))
+		if err != nil {
+			record("gst", tr, md.name, fmt.Sprintf("FAIL: %d/%d buffers, %v", n, gstBuffers, err))
+			t.Fatalf("%v\nstdout:\n%s", err, tail(out, 15))
+		}
+		ok := true
+		if probs := gstProblem.FindAllString(all, 5); len(probs) > 0 {
+			t.Errorf("gst-launch reported problems:\n%s", strings.Join(probs, "\n"))
+			ok = false
+		}
+		if n != gstBuffers {
+			t.Errorf("fakesink got %d buffers, want %d", n, gstBuffers)
+			ok = false
+		}
+		if !strings.Contains(string(out), "Got EOS from element") {
+			t.Errorf("gst-launch did not end on EOS")
+			ok = false
+		}
+		size := "no caps"
+		if m := gstDepCaps.FindStringSubmatch(string(out)); m != nil {
+			size = m[1] + "x" + m[2]
+			if w, h := atoi(m[1]), atoi(m[2]); w != md.width || h != md.height {
+				t.Errorf("rtpjpegdepay caps %dx%d, want %dx%d", w, h, md.width, md.height)
+				ok = false
+			}
+		} else {
+			t.Errorf("no rtpjpegdepay src caps in gst-launch -v output")
+			ok = false
+		}
+		cell := fmt.Sprintf("%d/%d buffers decoded, caps %s, %v", n, gstBuffers, size, took.Round(100*time.Millisecond))
+		if !ok {
+			cell = "FAIL: " + cell
+		}
+		record("gst", tr, md.name, cell)
+		t.Log(cell)
+	})
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
+func tail(b []byte, n int) string {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
