@@ -41,7 +41,7 @@ func startServer(t *testing.T, cfg Config) *testServer {
 	must(t, os.WriteFile(filepath.Join(dir, "lab.mjpeg"), lab.Bytes(), 0o644))
 	cfg.Root = dir
 	if cfg.Log == nil {
-		cfg.Log = hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: testWriter{t}})
+		cfg.Log = hclog.New(&hclog.LoggerOptions{Level: testLogLevel(), Output: testWriter{t}})
 	}
 	srv, err := New(cfg)
 	must(t, err)
@@ -185,4 +185,12 @@ func udpPair(t *testing.T) (rtp, rtcp *net.UDPConn) {
 	}
 	t.Fatal("no UDP port pair")
 	return nil, nil
+}
+
+// testLogLevel is warn, or what ACTORSTREAM_TEST_LOG says (e.g. debug).
+func testLogLevel() hclog.Level {
+	if l := hclog.LevelFromString(os.Getenv("ACTORSTREAM_TEST_LOG")); l != hclog.NoLevel {
+		return l
+	}
+	return hclog.Warn
 }

@@ -29,11 +29,11 @@ func TestPTS(t *testing.T) {
 // integer rates, do not drift at NTSC rates, and wrap like RTP time.
 func TestRTPTime(t *testing.T) {
 	tests := []struct {
-		name              string
-		base              uint32
-		start, index      int
-		fps               float64
-		want              uint32
+		name         string
+		base         uint32
+		start, index int
+		fps          float64
+		want         uint32
 	}{
 		{"start frame is base", 1234, 10, 10, 25, 1234},
 		{"one frame at 25 fps", 0, 0, 1, 25, 3600},

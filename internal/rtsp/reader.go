@@ -155,12 +155,15 @@ func (r *Reader) ReadMessage() (any, error) {
 		return nil, err
 	}
 	h, perr := parseHead(string(r.buf[r.r:r.r+end]), r.maxBody)
-	if perr == nil && unterminated && h.contentLength > 0 {
+	if unterminated && h.contentLength > 0 && (perr == nil || !perr.Close) {
 		// A body needs the blank line to be delimited.
-		perr = &ParseError{StatusCode: StatusBadRequest, Err: ErrMalformed, Msg: "body without header terminator", Close: true}
-		if cs, ok := headerOf(h.msg).Lookup("CSeq"); ok {
-			perr.CSeq, perr.HasCSeq = cs, true
+		e := &ParseError{StatusCode: StatusBadRequest, Err: ErrMalformed, Msg: "body without header terminator", Close: true}
+		if perr != nil {
+			e.CSeq, e.HasCSeq = perr.CSeq, perr.HasCSeq
+		} else if cs, ok := headerOf(h.msg).Lookup("CSeq"); ok {
+			e.CSeq, e.HasCSeq = cs, true
 		}
+		perr = e
 	}
 	if perr != nil && perr.Close {
 		r.err = perr
@@ -246,6 +249,7 @@ func (r *Reader) findHeaderEnd() (end int, unterminated bool, err error) {
 	// about to wait: a message that arrived whole never pays for it.
 	const unknown, rfc, lab = 0, 1, 2
 	dialect := unknown
+	firstLF := -1 // index of the first line's LF, relative to r.r
 	for {
 		if i := bytes.IndexByte(r.buf[r.r+pos:r.w], '\n'); i >= 0 {
 			line := r.buf[r.r+pos : r.r+pos+i]
@@ -253,7 +257,9 @@ func (r *Reader) findHeaderEnd() (end int, unterminated bool, err error) {
 			if next > r.maxHeader {
 				return 0, false, r.tooLarge()
 			}
-			if pos > 0 && (len(line) == 0 || (len(line) == 1 && line[0] == '\r')) {
+			if pos == 0 {
+				firstLF = i
+			} else if len(line) == 0 || (len(line) == 1 && line[0] == '\r') {
 				return next, false, nil
 			}
 			pos = next
@@ -262,9 +268,9 @@ func (r *Reader) findHeaderEnd() (end int, unterminated bool, err error) {
 		if r.w-r.r > r.maxHeader {
 			return 0, false, r.tooLarge()
 		}
-		if dialect == unknown && pos > 0 {
+		if dialect == unknown && firstLF >= 0 {
 			dialect = rfc
-			if isLabLine(r.buf[r.r : r.r+pos-1]) {
+			if isLabLine(r.buf[r.r : r.r+firstLF]) {
 				dialect = lab
 			}
 		}

@@ -131,6 +131,8 @@ var framingTests = []struct {
 	{"lab with version 2", "SETUP movie.Mjpeg RTSP/2.0\nCSeq: 4", []any{perr{505, ErrVersion, "4", false}}},
 	{"lab with Content-Length but no terminator", "SETUP movie.Mjpeg RTSP/1.0\nCSeq: 4\nContent-Length: 5",
 		[]any{perr{400, ErrMalformed, "4", true}}},
+	{"lab 505 with Content-Length but no terminator", "SETUP movie.Mjpeg RTSP/2.0\nCSeq: 4\nContent-Length: 5",
+		[]any{perr{400, ErrMalformed, "4", true}}},
 	{"only keepalives", "\r\n\r\n\n", nil},
 	{"empty", "", nil},
 	{"stray CR", "\r", []any{io.ErrUnexpectedEOF}},

@@ -43,6 +43,11 @@ func (r *FileReader) Run(ctx context.Context, out chan<- *pipeline.Chunk) error 
 		}
 		if n == 0 { // file shrank under us: treat as its end
 			c.Release()
+			if off == 0 {
+				// Nothing left at all: with Loop this would spin
+				// forever without ever looking at ctx.
+				return errors.New("empty file")
+			}
 			r.Size = off
 			continue
 		}

@@ -28,7 +28,10 @@ const (
 // A missing packet is waited for until Window later packets have arrived or
 // the first packet queued behind it has waited MaxDelay; then it is counted
 // lost and skipped. That bounds both the memory (Window packets) and the
-// latency (MaxDelay) the reordering may add.
+// latency (MaxDelay) the reordering may add. A packet far behind the
+// sequence (more than 100, RFC 3550 A.1's MAX_MISORDER) that the next packet
+// follows is taken as a sender restart: the queue is flushed and ordering
+// continues from there, instead of dropping the new stream as late forever.
 type JitterCheck struct {
 	Window   int           // reorder window in packets; 0 means DefaultReorderWindow
 	MaxDelay time.Duration // 0 means DefaultMaxDelay
@@ -64,7 +67,9 @@ type JitterCheck struct {
 	invalid atomic.Uint64
 }
 
-// Skipped is the number of packets given up on as lost.
+// Skipped is the number of packets given up on as lost. It equals the
+// statistics' cumulative loss unless late packets or duplicates arrived or
+// the sender restarted (which resets the RFC 3550 counts).
 func (j *JitterCheck) Skipped() uint64 { return j.skipped.Load() }
 
 // Invalid is the number of datagrams that were neither RTP nor RTCP.
@@ -287,7 +292,7 @@ func (j *JitterCheck) drain() *pipeline.Packet {
 			j.advance(true)
 			return pk
 		}
-		j.advance(false)
+		j.skip(1)
 	}
 	if pk := j.pending; pk != nil {
 		j.pending = nil

@@ -361,6 +361,11 @@ func (d *Display) serveMJPEG(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	rc := http.NewResponseController(w)
 	w.WriteHeader(http.StatusOK)
+	// Each part is followed at once by the next boundary, so that viewers
+	// show a frame when it arrives rather than when the next one does.
+	if _, err := io.WriteString(w, "--"+mjpegBoundary+"\r\n"); err != nil {
+		return
+	}
 	rc.Flush()
 	var last uint64
 	var head []byte
@@ -370,7 +375,7 @@ func (d *Display) serveMJPEG(w http.ResponseWriter, r *http.Request) {
 			last = f.seq
 			// A viewer that stops reading must not hold the handler forever.
 			_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
-			head = append(head[:0], "--"+mjpegBoundary+"\r\nContent-Type: image/jpeg\r\nContent-Length: "...)
+			head = append(head[:0], "Content-Type: image/jpeg\r\nContent-Length: "...)
 			head = strconv.AppendInt(head, int64(len(f.jpeg)), 10)
 			head = append(head, "\r\nX-Frame-Index: "...)
 			head = strconv.AppendInt(head, int64(f.index), 10)
@@ -381,7 +386,7 @@ func (d *Display) serveMJPEG(w http.ResponseWriter, r *http.Request) {
 			if _, err := w.Write(f.jpeg); err != nil {
 				return
 			}
-			if _, err := io.WriteString(w, "\r\n"); err != nil {
+			if _, err := io.WriteString(w, "\r\n--"+mjpegBoundary+"\r\n"); err != nil {
 				return
 			}
 			if err := rc.Flush(); err != nil {
