@@ -75,8 +75,9 @@ type Client struct {
 	rtcpDest    netip.AddrPort
 	tcpRTCP     int // interleaved RTCP channel, -1 for UDP
 
-	done     chan struct{}
-	doneOnce sync.Once
+	done      chan struct{}
+	doneOnce  sync.Once
+	closeOnce sync.Once
 	err      error
 	stop     chan struct{}
 	bg       sync.WaitGroup
@@ -254,6 +255,11 @@ func (c *Client) finish(err error) {
 // Close tears the session down if it is still up (bounded wait) and frees
 // everything.
 func (c *Client) Close() error {
+	c.closeOnce.Do(c.close)
+	return nil
+}
+
+func (c *Client) close() {
 	select {
 	case <-c.done:
 	default:
@@ -271,7 +277,6 @@ func (c *Client) Close() error {
 		c.rtcpConn.Close()
 	}
 	c.bg.Wait()
-	return nil
 }
 
 // send queues one request (a player hook: must not block).

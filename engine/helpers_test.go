@@ -194,3 +194,7 @@ func testLogLevel() hclog.Level {
 	}
 	return hclog.Warn
 }
+
+func testLogger(t *testing.T) hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{Level: testLogLevel(), Output: testWriter{t}})
+}

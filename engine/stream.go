@@ -36,7 +36,10 @@ type PlayContext struct {
 	// Lab is true for sessions in the original lab's dialect: whole JPEGs
 	// with a bare RTP header, as stored in the file.
 	Lab bool
-	s   *stream
+	// Interleaved is true when media goes over the RTSP connection (TCP)
+	// rather than UDP.
+	Interleaved bool
+	s           *stream
 }
 
 // Frames adds FileReader → Framer (→ Conformer for RFC 2435 sessions) to p,
@@ -149,7 +152,7 @@ func (s *stream) Pipeline(spec actors.PlaySpec) *pipeline.Pipeline {
 			s.labSeq = seq
 		}
 	}
-	return s.factory(&PlayContext{PlaySpec: spec, Media: s.media, Lab: s.lab, s: s})
+	return s.factory(&PlayContext{PlaySpec: spec, Media: s.media, Lab: s.lab, Interleaved: s.tcp != nil, s: s})
 }
 
 func (s *stream) NextSeq() uint16 {

@@ -35,23 +35,14 @@ func (p *Packetizer) Run(ctx context.Context, in <-chan *pipeline.Frame, out cha
 		if !ok {
 			return ctx.Err()
 		}
-		if err := rtpjpeg.ParseJPEG(fr.Data, &j); err != nil {
+		b := pool.Get()
+		if err := p.packetize(&j, fr, b); err != nil {
+			b.Release()
 			if p.OnError != nil {
 				p.OnError(fr.Index, err)
 			}
 			fr.Release()
 			continue
-		}
-		b := pool.Get()
-		b.Index, b.PTS = fr.Index, fr.PTS
-		b.Timestamp = pipeline.RTPTime(p.BaseTime, p.StartIndex, fr.Index, p.FPS)
-		p.RTP.Begin(&j, b.Timestamp)
-		for {
-			n := p.RTP.Next(b.Slot(p.MTU))
-			if n == 0 {
-				break
-			}
-			b.Commit(n)
 		}
 		fr.Release() // j referenced fr.Data; the packets are copies
 		if !pipeline.Send(ctx, out, b) {
@@ -59,4 +50,28 @@ func (p *Packetizer) Run(ctx context.Context, in <-chan *pipeline.Frame, out cha
 			return ctx.Err()
 		}
 	}
+}
+
+// packetize is Run's work for one frame: it parses fr into j and fills the
+// empty batch b with the frame's packets. It allocates nothing once b's
+// buffers have grown to the frame size.
+func (p *Packetizer) packetize(j *rtpjpeg.JPEG, fr *pipeline.Frame, b *pipeline.Batch) error {
+	if err := rtpjpeg.ParseJPEG(fr.Data, j); err != nil {
+		return err
+	}
+	b.Index, b.PTS = fr.Index, fr.PTS
+	b.Timestamp = pipeline.RTPTime(p.BaseTime, p.StartIndex, fr.Index, p.FPS)
+	// rtpjpeg.Packetizer.Next panics on a buffer shorter than its own MTU,
+	// so an MTU left at 0 (or set below the packetizer's) must not shrink
+	// the slots.
+	slot := max(p.MTU, p.RTP.MTU())
+	p.RTP.Begin(j, b.Timestamp)
+	for {
+		n := p.RTP.Next(b.Slot(slot))
+		if n == 0 {
+			break
+		}
+		b.Commit(n)
+	}
+	return nil
 }

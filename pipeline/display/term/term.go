@@ -11,7 +11,6 @@ import (
 	"context"
 	"io"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -325,5 +324,5 @@ func (d *Display) command(c display.Controls, k key) (string, error) {
 		d.playing = nowPlay
 		d.mu.Unlock()
 	}
-	return strings.TrimSpace(name), err
+	return name, err
 }

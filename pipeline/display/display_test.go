@@ -1,0 +1,63 @@
+package display_test
+
+import (
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/actorstream/actorstream/pipeline/display"
+)
+
+func TestStatsJSON(t *testing.T) {
+	s := display.Stats{
+		State: "PLAYING", FPS: 25, KbitPerSec: 800, PacketsReceived: 10, PacketsLost: 1,
+		LossPercent: 9.09, JitterMs: 2, FramesShown: 7, FramesDropped: 1, Duplicates: 2, Late: 3,
+		Reordered: 4, TimeToFirstFrameMs: 150, Position: 1500 * time.Millisecond, Duration: 0,
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"state":"PLAYING","fps":25,"kbit_per_sec":800,"packets_received":10,"packets_lost":1,` +
+		`"loss_percent":9.09,"jitter_ms":2,"frames_shown":7,"frames_dropped":1,"duplicates":2,"late":3,` +
+		`"reordered":4,"time_to_first_frame_ms":150,"position_s":1.5,"duration_s":0}`
+	if string(b) != want {
+		t.Errorf("got  %s\nwant %s", b, want)
+	}
+	// Pointers and values encode alike; decoding gives the value back.
+	if pb, _ := json.Marshal(&s); string(pb) != want {
+		t.Errorf("pointer encodes as %s", pb)
+	}
+	var back display.Stats
+	if err := json.Unmarshal(b, &back); err != nil || back != s {
+		t.Errorf("round trip: %+v, %v", back, err)
+	}
+	if strings.Contains(string(b), "Position") || strings.Contains(string(b), "Duration") {
+		t.Error("Go field names leaked into JSON")
+	}
+}
+
+func TestSeconds(t *testing.T) {
+	for _, tt := range []struct {
+		in   float64
+		want time.Duration
+	}{
+		{0, 0}, {1.5, 1500 * time.Millisecond}, {12.345678, 12345678 * time.Microsecond},
+		{-2, -2 * time.Second}, {math.NaN(), 0}, {math.Inf(1), 0},
+	} {
+		if got := display.Seconds(tt.in); got != tt.want {
+			t.Errorf("Seconds(%v) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestStates(t *testing.T) {
+	if !(display.Stats{State: "playing"}).Playing() || (display.Stats{State: "READY"}).Playing() {
+		t.Error("Playing")
+	}
+	if !(display.Stats{State: "Init"}).NeedsSetup() || (display.Stats{}).NeedsSetup() || (display.Stats{State: "READY"}).NeedsSetup() {
+		t.Error("NeedsSetup")
+	}
+}
