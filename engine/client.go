@@ -78,9 +78,9 @@ type Client struct {
 	done      chan struct{}
 	doneOnce  sync.Once
 	closeOnce sync.Once
-	err      error
-	stop     chan struct{}
-	bg       sync.WaitGroup
+	err       error
+	stop      chan struct{}
+	bg        sync.WaitGroup
 }
 
 // Dial connects to the server and prepares the player; nothing is sent

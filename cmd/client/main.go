@@ -206,7 +206,7 @@ func run() error {
 	closeErr := client.Close()
 	st := client.Stats()
 	log.Info("session summary", "frames", st.Frames, "dropped", st.FramesDropped, "lost", st.Receiver.PacketsLost,
-		"loss_percent", fmt.Sprintf("%.2f", st.Receiver.LossPercent), "jitter_ms", fmt.Sprintf("%.2f", st.Receiver.JitterMs),
+		"loss_percent", fmt.Sprintf("%.2f", st.Receiver.LossPercent), "jitter_ms", fmt.Sprintf("%.2f", st.Receiver.JitterMS),
 		"first_frame_ms", fmt.Sprintf("%.1f", st.TimeToFirstFrameMs))
 	if o.stats {
 		enc := json.NewEncoder(os.Stdout)
@@ -238,8 +238,8 @@ func displayStats(c *engine.Client) display.Stats {
 	s := c.Stats()
 	return display.Stats{
 		State: s.State, FPS: s.FPS, KbitPerSec: s.KbitPerSec,
-		PacketsReceived: s.Receiver.PacketsReceived, PacketsLost: s.Receiver.PacketsLost, LossPercent: s.Receiver.LossPercent,
-		JitterMs: s.Receiver.JitterMs, FramesShown: s.Frames, FramesDropped: s.FramesDropped,
+		PacketsReceived: s.Receiver.PacketsReceived, PacketsLost: uint64(max(s.Receiver.PacketsLost, 0)), LossPercent: s.Receiver.LossPercent,
+		JitterMs: s.Receiver.JitterMS, FramesShown: s.Frames, FramesDropped: s.FramesDropped,
 		Duplicates: s.Receiver.Duplicates, Late: s.Receiver.Late, Reordered: s.Receiver.Reordered,
 		TimeToFirstFrameMs: s.TimeToFirstFrameMs, Position: s.Position,
 		Duration: time.Duration(s.DurationS * float64(time.Second)),
