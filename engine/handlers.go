@@ -168,9 +168,12 @@ func (c *conn) setup(req *rtsp.Request) *rtsp.Response {
 	ref := &sessionRef{id: id, activity: &activity, media: m, control: control, lab: req.Lab, done: make(chan struct{})}
 	timeout := c.srv.cfg.SessionTimeout
 	if req.Lab || st.tcp != nil {
-		// Bound to this connection: it lives while the connection does
-		// (the lab client sends no keepalives at all).
-		ref.owner, timeout = c, 0
+		// Bound to this connection: it ends when the connection does, and
+		// any data on the connection counts as activity.
+		ref.owner = c
+		if req.Lab {
+			timeout = 0 // the lab client sends nothing while it plays or pauses
+		}
 		if !c.own(ref) {
 			st.Close()
 			return reply(req, 503)

@@ -198,3 +198,20 @@ func testLogLevel() hclog.Level {
 func testLogger(t *testing.T) hclog.Logger {
 	return hclog.New(&hclog.LoggerOptions{Level: testLogLevel(), Output: testWriter{t}})
 }
+
+// noiseJPEG is a frame that compresses badly, to move a lot of bytes.
+func noiseJPEG(t testing.TB, w, h, seed int) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	x := uint32(seed*7919 + 1)
+	for i := range img.Pix {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		img.Pix[i] = uint8(x)
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}

@@ -14,12 +14,12 @@ import (
 
 // svNotCarriable returns JPEGs RFC 2435 cannot carry but Conform can fix,
 // by name: one image/jpeg can write (a width that is not a multiple of 8)
-// and, when the lab movie is present, a real 4:4:4 frame of it.
+// and, when the lab movie is present, real 4:4:4 frames of it.
 func svNotCarriable(t *testing.T) map[string][]byte {
 	t.Helper()
 	m := map[string][]byte{"odd size": svJPEG(t, 60, 44, 3, false)}
-	if data, err := readLabMovieFrame(t); err == nil {
-		m["lab 4:4:4"] = data
+	for i, data := range svLabMovieFrames(t, 2) {
+		m["lab 4:4:4 #"+itoa(i)] = data
 	}
 	for name, data := range m {
 		var j rtpjpeg.JPEG
@@ -28,17 +28,6 @@ func svNotCarriable(t *testing.T) map[string][]byte {
 		}
 	}
 	return m
-}
-
-// readLabMovieFrame returns the lab movie's first frame; the 4:4:4 case is
-// optional on developer machines (svLabMovieFrames skips the test there,
-// so it is only called through a subtest).
-func readLabMovieFrame(t *testing.T) (data []byte, err error) {
-	ok := t.Run("lab movie present", func(t *testing.T) { data = svLabMovieFrames(t, 1)[0] })
-	if !ok || data == nil {
-		return nil, errors.New("lab movie absent")
-	}
-	return data, nil
 }
 
 // TestConformCacheCarriable: a carriable frame is returned as it is, the

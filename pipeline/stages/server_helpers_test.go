@@ -23,8 +23,8 @@ import (
 // cannot carry.
 const svLabMovie = "../../../shared/media/movie.Mjpeg"
 
-// svLabMovieFrames returns the first n frames of the lab movie, skipping
-// the test when the file is absent, unless in CI where it must be present.
+// svLabMovieFrames returns the first n frames of the lab movie, or nil
+// when the file is absent outside CI (in CI it must be present).
 func svLabMovieFrames(t testing.TB, n int) [][]byte {
 	t.Helper()
 	data, err := os.ReadFile(svLabMovie)
@@ -32,7 +32,8 @@ func svLabMovieFrames(t testing.TB, n int) [][]byte {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("lab movie: %v", err)
 		}
-		t.Skipf("lab movie: %v", err)
+		t.Logf("lab movie absent, its cases are skipped: %v", err)
+		return nil
 	}
 	var frames [][]byte
 	for len(frames) < n && len(data) >= 5 {

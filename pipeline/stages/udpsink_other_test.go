@@ -1,0 +1,15 @@
+//go:build !linux
+
+package stages
+
+import (
+	"errors"
+	"net"
+	"testing"
+)
+
+var svErrConnRefused = errors.New("connection refused")
+
+// svReportICMPErrors: only the Linux variant knows how to make an
+// unconnected UDP socket report ICMP errors.
+func svReportICMPErrors(t *testing.T, c *net.UDPConn) bool { return false }
