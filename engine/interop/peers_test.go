@@ -3,7 +3,9 @@ package interop
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -178,40 +180,78 @@ var (
 	gstChain   = regexp.MustCompile(`(?m)/GstFakeSink:sink: last-message = chain`)
 	gstDepCaps = regexp.MustCompile(`rtpjpegdepay0\.GstPad:src: caps = image/jpeg.*width=\(int\)(\d+), height=\(int\)(\d+)`)
 	// gst-launch's own ERROR:/WARNING: lines, and GST_DEBUG=2 log lines.
-	gstProblem = regexp.MustCompile(`(?m)^(ERROR|WARNING|CRITICAL)\b.*$|^.*\s(ERROR|WARN|CRITICAL)\s.*$`)
+	gstProblem = regexp.MustCompile(`^(ERROR|WARNING|CRITICAL)\b|\s(ERROR|WARN|CRITICAL)\s`)
+	// gstTeardownRace matches what rtspsrc 1.22 logs when, after EOS,
+	// gst-launch takes the pipeline from PLAYING to NULL at once: the
+	// PAUSE it sends on PLAYING->PAUSED is still waiting for its reply
+	// when the close interrupts it (and the TEARDOWN write is cancelled
+	// with it). The server has answered both by then.
+	gstTeardownRace = regexp.MustCompile(`gst_rtsp_src_receive_response:.* receive interrupted|` +
+		`gst_rtspsrc_try_send:.* (receive interrupted|error: Could not send message)|` +
+		`gst_rtspsrc_(pause|close):.* (PAUSE|TEARDOWN) interrupted|` +
+		`writev_bytes:.* Operation was cancelled|` +
+		`^ERROR: from element /GstPipeline:pipeline0/GstRTSPSrc:rtspsrc0: Could not write to resource\.`)
 )
 
 // TestGStreamer: rtspsrc ! rtpjpegdepay ! jpegdec ! fakesink takes
 // gstBuffers decoded frames and exits 0 on the EOS fakesink raises, with
 // no error or warning (gst-launch messages, and GST_DEBUG=2 log lines);
 // the depayloaded caps carry the file's size.
+//
+// One exception, logged and shown in the matrix: once all gstBuffers
+// frames are decoded and EOS is reached, rtspsrc's own shutdown race
+// (gstTeardownRace) may log warnings, and at times an error that makes
+// gst-launch exit 1. It happens in rtspsrc between its PAUSE and its
+// TEARDOWN, both of which the server answers at once (200, under a
+// millisecond, per its debug log); the client then resets the connection.
 func TestGStreamer(t *testing.T) {
 	gst := needPeer(t, "gst-launch-1.0")
 	forEach(t, true, func(t *testing.T, md *media, tr string) {
 		start := time.Now()
-		out, stderr, err := runCmd(context.Background(), 30*time.Second, []string{"GST_DEBUG=*:2"}, gst,
+		out, stderr, err := runCmd(context.Background(), 30*time.Second,
+			[]string{"GST_DEBUG=*:2", "GST_DEBUG_NO_COLOR=1"}, gst,
 			"-v", "rtspsrc", "location="+md.url(), "protocols="+tr, "!",
 			"rtpjpegdepay", "!", "jpegdec", "!",
 			"fakesink", "name=sink", "sync=false", "silent=false", "num-buffers="+strconv.Itoa(gstBuffers))
 		took := time.Since(start)
-		all := string(out) + "\n" + string(stderr)
-		n := len(gstChain.FindAllStringIndex(string(out), -1))
-		if err != nil {
+		n := len(gstChain.FindAllIndex(out, -1))
+		eos := strings.Contains(string(out), "Got EOS from element")
+		var probs, race []string
+		for _, l := range strings.Split(string(out)+"\n"+string(stderr), "\n") {
+			l = strings.TrimSpace(l)
+			switch {
+			case !gstProblem.MatchString(l):
+			case gstTeardownRace.MatchString(l):
+				race = append(race, l)
+			default:
+				probs = append(probs, l)
+			}
+		}
+		complete := n == gstBuffers && eos
+		var exit *exec.ExitError
+		if err != nil && !(complete && len(probs) == 0 && len(race) > 0 && errors.As(err, &exit) && exit.ExitCode() == 1) {
 			record("gst", tr, md.name, fmt.Sprintf("FAIL: %d/%d buffers, %v", n, gstBuffers, err))
 			t.Fatalf("%v\nstdout:\n%s", err, tail(out, 15))
 		}
 		ok := true
-		if probs := gstProblem.FindAllString(all, 5); len(probs) > 0 {
-			t.Errorf("gst-launch reported problems:\n%s", strings.Join(probs, "\n"))
+		if len(probs) > 0 {
+			t.Errorf("gst-launch reported problems:\n%s", strings.Join(probs[:min(5, len(probs))], "\n"))
 			ok = false
 		}
 		if n != gstBuffers {
 			t.Errorf("fakesink got %d buffers, want %d", n, gstBuffers)
 			ok = false
 		}
-		if !strings.Contains(string(out), "Got EOS from element") {
+		if !eos {
 			t.Errorf("gst-launch did not end on EOS")
 			ok = false
+		}
+		if len(race) > 0 {
+			if ok {
+				t.Logf("tolerated: rtspsrc's PAUSE/TEARDOWN shutdown race after EOS (exit error: %v):\n%s", err, strings.Join(race, "\n"))
+			} else {
+				t.Errorf("also:\n%s", strings.Join(race, "\n"))
+			}
 		}
 		size := "no caps"
 		if m := gstDepCaps.FindStringSubmatch(string(out)); m != nil {
@@ -225,6 +265,13 @@ func TestGStreamer(t *testing.T) {
 			ok = false
 		}
 		cell := fmt.Sprintf("%d/%d buffers decoded, caps %s, %v", n, gstBuffers, size, took.Round(100*time.Millisecond))
+		if len(race) > 0 {
+			cell += fmt.Sprintf(" (rtspsrc shutdown race after EOS: %d lines", len(race))
+			if err != nil {
+				cell += ", exit 1"
+			}
+			cell += ")"
+		}
 		if !ok {
 			cell = "FAIL: " + cell
 		}
