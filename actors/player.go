@@ -95,10 +95,8 @@ type Player struct {
 	timeout time.Duration // the server's session timeout
 	useOpts bool          // keepalive with OPTIONS (GET_PARAMETER unsupported)
 	gen     int           // invalidates timers of an earlier SETUP/PLAY
-	playing bool
-	// during the UDP → TCP fallback, the user's PLAY waits here
-	fallbackReply chan<- error
-	done          bool
+	played  bool // a PLAY succeeded on this session
+	done    bool
 }
 
 type pendingRequest struct {
@@ -363,6 +361,7 @@ func (p *Player) play(ctx actor.Context, seek *time.Duration, r chan<- error) {
 			reply(r, err)
 			return
 		}
+		p.played = true
 		p.become(p.playingState, PlayerPlaying)
 		if p.cfg.Transport == TransportAuto && !p.tcp && !p.lab {
 			p.gen++
@@ -385,7 +384,6 @@ func (p *Player) checkUDP(ctx actor.Context, m *udpCheck) {
 		p.tcp = true
 		errs := make(chan error, 1)
 		p.setupTransport(ctx, errs)
-		p.fallbackReply = nil
 		// setupTransport answers on errs when SETUP completes; PLAY
 		// follows from there.
 		p.afterSetup(ctx, errs)
@@ -406,6 +404,14 @@ func (p *Player) afterSetup(ctx actor.Context, errs chan error) {
 
 func (p *Player) teardown(ctx actor.Context, r chan<- error) {
 	p.gen++
+	if p.lab && !p.played {
+		// The lab server's worker crashes on a TEARDOWN before any PLAY;
+		// there is nothing to tear down anyway.
+		reply(r, nil)
+		p.finish(nil)
+		p.become(p.doneState, PlayerDone)
+		return
+	}
 	p.request(ctx, "TEARDOWN", p.controlURL(), nil, func(ctx actor.Context, resp *rtsp.Response, err error) {
 		err = p.check(resp, err)
 		reply(r, err)

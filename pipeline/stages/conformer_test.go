@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"image/jpeg"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -19,7 +20,7 @@ func svNotCarriable(t *testing.T) map[string][]byte {
 	t.Helper()
 	m := map[string][]byte{"odd size": svJPEG(t, 60, 44, 3, false)}
 	for i, data := range svLabMovieFrames(t, 2) {
-		m["lab 4:4:4 #"+itoa(i)] = data
+		m["lab 4:4:4 #"+strconv.Itoa(i)] = data
 	}
 	for name, data := range m {
 		var j rtpjpeg.JPEG

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -37,7 +38,7 @@ func TestFramerFrames(t *testing.T) {
 	}
 	for _, s := range streams {
 		for _, size := range []int{1, 7, 4096, len(s.data)} {
-			t.Run(s.format.String()+"/"+itoa(size), func(t *testing.T) {
+			t.Run(s.format.String()+"/"+strconv.Itoa(size), func(t *testing.T) {
 				f := &Framer{Format: s.format, FPS: 25, StartIndex: 10,
 					OnError: func(err error) { t.Errorf("OnError(%v) on a clean stream", err) }}
 				got, err := svRun(t, context.Background(), f, svChunks(s.data, size, 0))
@@ -62,17 +63,6 @@ func TestFramerFrames(t *testing.T) {
 			})
 		}
 	}
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	return string(b)
 }
 
 // TestFramerRestart: a Restart chunk (loop or seek) drops the partial frame

@@ -1,0 +1,275 @@
+package actors
+
+import (
+	"bytes"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorstream/actorstream/internal/rtsp"
+)
+
+// scriptedServer answers the player's requests through its hooks, the way
+// a server on the other end of the connection would.
+type scriptedServer struct {
+	t      *testing.T
+	sys    *actor.ActorSystem
+	player *actor.PID
+	answer func(req *rtsp.Request) *rtsp.Response // nil: stay silent
+
+	mu       sync.Mutex
+	requests []*rtsp.Request
+	raw      [][]byte
+	received []rtsp.Transport
+	done     chan error
+}
+
+const sdpBody = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=clip\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\na=control:*\r\na=range:npt=0-12.5\r\n" +
+	"m=video 0 RTP/AVP 26\r\na=rtpmap:26 JPEG/90000\r\na=control:trackID=0\r\na=framerate:20\r\n"
+
+// rfcAnswer is a well-behaved RFC server.
+func rfcAnswer(req *rtsp.Request) *rtsp.Response {
+	resp := &rtsp.Response{StatusCode: 200}
+	cseq, _ := req.CSeq()
+	resp.Header.Set("CSeq", cseq)
+	switch req.Method {
+	case "DESCRIBE":
+		resp.Header.Set("Content-Base", req.URL+"/")
+		resp.Header.Set("Content-Type", "application/sdp")
+		resp.Body = []byte(sdpBody)
+	case "SETUP":
+		resp.Header.Set("Session", "abc123;timeout=2")
+		resp.Header.Set("Transport", req.Header.Get("Transport")+";server_port=6000-6001;ssrc=01020304")
+	case "OPTIONS", "PLAY", "PAUSE", "TEARDOWN", "GET_PARAMETER":
+		if req.Method != "OPTIONS" {
+			resp.Header.Set("Session", "abc123")
+		}
+	}
+	return resp
+}
+
+func startPlayer(t *testing.T, cfg PlayerConfig, answer func(*rtsp.Request) *rtsp.Response) *scriptedServer {
+	s := &scriptedServer{t: t, sys: actor.NewActorSystem(), answer: answer, done: make(chan error, 1)}
+	cfg.Hooks = PlayerHooks{
+		Send: func(b []byte) {
+			s.mu.Lock()
+			s.raw = append(s.raw, b)
+			s.mu.Unlock()
+			msg, err := rtsp.NewReader(bytes.NewReader(b)).ReadMessage()
+			if err != nil {
+				t.Errorf("player sent unparseable bytes %q: %v", b, err)
+				return
+			}
+			req := msg.(*rtsp.Request)
+			s.mu.Lock()
+			s.requests = append(s.requests, req)
+			s.mu.Unlock()
+			if resp := s.answer(req); resp != nil {
+				// Like a connection's reader goroutine: a message, later.
+				go s.sys.Root.Send(s.player, &ServerResponse{Response: resp})
+			}
+		},
+		Receive: func(tr rtsp.Transport, lab bool, info MediaInfo) {
+			s.mu.Lock()
+			s.received = append(s.received, tr)
+			s.mu.Unlock()
+		},
+		Done: func(err error) { s.done <- err },
+	}
+	s.player = s.sys.Root.Spawn(actor.PropsFromProducer(NewPlayer(cfg)))
+	t.Cleanup(func() { _ = s.sys.Root.StopFuture(s.player).Wait() })
+	return s
+}
+
+func (s *scriptedServer) cmd(msg func(chan<- error) any) error {
+	r := make(chan error, 1)
+	s.sys.Root.Send(s.player, msg(r))
+	select {
+	case err := <-r:
+		return err
+	case <-time.After(10 * time.Second):
+		s.t.Fatal("no answer from the player")
+		return nil
+	}
+}
+
+func (s *scriptedServer) methods() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, r := range s.requests {
+		out = append(out, r.Method)
+	}
+	return out
+}
+
+func setupCmd(r chan<- error) any    { return &SetupCmd{Reply: r} }
+func playCmd(r chan<- error) any     { return &PlayCmd{Reply: r} }
+func pauseCmd(r chan<- error) any    { return &PauseCmd{Reply: r} }
+func teardownCmd(r chan<- error) any { return &TeardownCmd{Reply: r} }
+
+func TestPlayerRFCSession(t *testing.T) {
+	u, _ := url.Parse("rtsp://127.0.0.1:8554/clip.mjpeg")
+	s := startPlayer(t, PlayerConfig{URL: u, Dialect: DialectRFC, Transport: TransportUDP, ClientPorts: [2]int{5000, 5001}}, rfcAnswer)
+
+	if err := s.cmd(playCmd); err == nil {
+		t.Fatal("PLAY before SETUP accepted")
+	}
+	for _, c := range []func(chan<- error) any{setupCmd, playCmd, pauseCmd, playCmd, teardownCmd} {
+		if err := s.cmd(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-s.done; err != nil {
+		t.Fatalf("done with %v", err)
+	}
+	if got := strings.Join(s.methods(), " "); got != "OPTIONS DESCRIBE SETUP PLAY PAUSE PLAY TEARDOWN" {
+		t.Fatalf("requests %q", got)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, r := range s.requests {
+		if cseq, _ := r.CSeq(); cseq != strconv.Itoa(i+1) {
+			t.Errorf("%s has CSeq %q, want %d", r.Method, cseq, i+1)
+		}
+		if hasSession := r.Header.Get("Session") == "abc123"; hasSession != (i >= 3) {
+			t.Errorf("%s Session header %q", r.Method, r.Header.Get("Session"))
+		}
+	}
+	setup := s.requests[2]
+	if setup.URL != "rtsp://127.0.0.1:8554/clip.mjpeg/trackID=0" || setup.Header.Get("Transport") != "RTP/AVP;unicast;client_port=5000-5001" {
+		t.Fatalf("SETUP %s %q", setup.URL, setup.Header.Get("Transport"))
+	}
+	if len(s.received) != 1 || s.received[0].ServerPort != [2]int{6000, 6001} {
+		t.Fatalf("receive hook got %+v", s.received)
+	}
+}
+
+func TestPlayerKeepaliveFallsBackToOPTIONS(t *testing.T) {
+	u, _ := url.Parse("rtsp://127.0.0.1:8554/clip.mjpeg")
+	noGetParameter := func(req *rtsp.Request) *rtsp.Response {
+		resp := rfcAnswer(req)
+		if req.Method == "GET_PARAMETER" {
+			resp.StatusCode = 501
+		}
+		return resp
+	}
+	// The server announces timeout=2: keepalives every second.
+	s := startPlayer(t, PlayerConfig{URL: u, Dialect: DialectRFC, Transport: TransportTCP}, noGetParameter)
+	if err := s.cmd(setupCmd); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.HasSuffix(strings.Join(s.methods(), " "), "GET_PARAMETER OPTIONS") {
+		if time.Now().After(deadline) {
+			t.Fatalf("requests %q: no OPTIONS keepalive after GET_PARAMETER failed", s.methods())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.mu.Lock()
+	last := s.requests[len(s.requests)-1]
+	s.mu.Unlock()
+	if last.Header.Get("Session") != "abc123" {
+		t.Fatalf("OPTIONS keepalive without Session: %v", last.Header)
+	}
+}
+
+func TestPlayerAutoDialectSpeaksLab(t *testing.T) {
+	u, _ := url.Parse("rtsp://127.0.0.1:1025/movie.Mjpeg")
+	// The lab server ignores OPTIONS and answers the rest in its dialect.
+	lab := func(req *rtsp.Request) *rtsp.Response {
+		if req.Method == "OPTIONS" {
+			return nil
+		}
+		cseq, _ := req.CSeq()
+		resp := &rtsp.Response{StatusCode: 200}
+		resp.Header.Set("CSeq", cseq)
+		resp.Header.Set("Session", "662089")
+		return resp
+	}
+	s := startPlayer(t, PlayerConfig{URL: u, Dialect: DialectAuto, Transport: TransportAuto, ClientPorts: [2]int{18778, 18779},
+		DialectTimeout: 200 * time.Millisecond}, lab)
+	for _, c := range []func(chan<- error) any{setupCmd, playCmd, pauseCmd, teardownCmd} {
+		if err := s.cmd(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	want := []string{
+		"SETUP movie.Mjpeg RTSP/1.0 \nCSeq: 2\nTransport: RTP/UDP; client_port= 18778",
+		"PLAY movie.Mjpeg RTSP/1.0 \nCSeq: 3\nSession: 662089",
+		"PAUSE movie.Mjpeg RTSP/1.0 \nCSeq: 4\nSession: 662089",
+		"TEARDOWN movie.Mjpeg RTSP/1.0\nCSeq: 5\nSession: 662089",
+	}
+	if len(s.raw) != 5 || !strings.HasPrefix(string(s.raw[0]), "OPTIONS ") {
+		t.Fatalf("sent %q", s.raw)
+	}
+	for i, w := range want {
+		if string(s.raw[i+1]) != w {
+			t.Errorf("request %d:\n got %q\nwant %q", i+2, s.raw[i+1], w)
+		}
+	}
+}
+
+func TestPlayerErrorsAreReadable(t *testing.T) {
+	u, _ := url.Parse("rtsp://127.0.0.1:8554/x.mjpeg")
+	notFound := func(req *rtsp.Request) *rtsp.Response {
+		resp := rfcAnswer(req)
+		if req.Method == "DESCRIBE" {
+			resp = &rtsp.Response{StatusCode: 404}
+			cseq, _ := req.CSeq()
+			resp.Header.Set("CSeq", cseq)
+		}
+		return resp
+	}
+	s := startPlayer(t, PlayerConfig{URL: u, Dialect: DialectRFC, Transport: TransportUDP}, notFound)
+	err := s.cmd(setupCmd)
+	if err == nil || err.Error() != "404 Not Found: no media 'x.mjpeg' on server" {
+		t.Fatalf("error %v", err)
+	}
+	silent := startPlayer(t, PlayerConfig{URL: u, Dialect: DialectRFC, Transport: TransportUDP, RequestTimeout: 100 * time.Millisecond},
+		func(*rtsp.Request) *rtsp.Response { return nil })
+	if err := silent.cmd(setupCmd); err == nil || !strings.Contains(err.Error(), "no answer") {
+		t.Fatalf("silent server: %v", err)
+	}
+}
+
+func TestParseDescription(t *testing.T) {
+	base, _ := url.Parse("rtsp://10.0.0.1:554/live")
+	cases := []struct {
+		name, contentBase, sdp string
+		want                   MediaInfo
+	}{
+		{"relative control", "rtsp://10.0.0.1:554/live/", sdpBody,
+			MediaInfo{Control: "rtsp://10.0.0.1:554/live/trackID=0", PayloadType: 26, FPS: 20, Duration: 12500 * time.Millisecond}},
+		{"no content base", "", sdpBody,
+			MediaInfo{Control: "rtsp://10.0.0.1:554/live/trackID=0", PayloadType: 26, FPS: 20, Duration: 12500 * time.Millisecond}},
+		{"absolute control, live", "",
+			"v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=x\r\nt=0 0\r\nm=video 0 RTP/AVP 26\r\na=control:rtsp://10.0.0.1:554/live/stream=0\r\n",
+			MediaInfo{Control: "rtsp://10.0.0.1:554/live/stream=0", PayloadType: 26}},
+		{"dynamic JPEG payload type", "",
+			"v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=x\r\nt=0 0\r\nm=audio 0 RTP/AVP 0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 JPEG/90000\r\na=control:track2\r\n",
+			MediaInfo{Control: "rtsp://10.0.0.1:554/live/track2", PayloadType: 96}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := &rtsp.Response{StatusCode: 200, Body: []byte(tc.sdp)}
+			if tc.contentBase != "" {
+				resp.Header.Set("Content-Base", tc.contentBase)
+			}
+			got, err := parseDescription(base, resp)
+			if err != nil || got != tc.want {
+				t.Fatalf("got %+v, %v; want %+v", got, err, tc.want)
+			}
+		})
+	}
+	if _, err := parseDescription(base, &rtsp.Response{Body: []byte("v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=x\r\nt=0 0\r\nm=audio 0 RTP/AVP 0\r\n")}); err == nil {
+		t.Fatal("audio-only SDP accepted")
+	}
+}
