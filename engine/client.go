@@ -75,6 +75,9 @@ type Client struct {
 	rtcpDest    netip.AddrPort
 	tcpRTCP     int // interleaved RTCP channel, -1 for UDP
 
+	frames     chan *pipeline.Frame // receiving pipeline → output pipeline
+	outputStop chan struct{}
+
 	done      chan struct{}
 	doneOnce  sync.Once
 	closeOnce sync.Once
@@ -124,6 +127,7 @@ func Dial(ctx context.Context, cfg ClientConfig) (*Client, error) {
 	c := &Client{
 		cfg: cfg, log: cfg.Log, url: u, nc: nc, writes: make(chan []byte, 64),
 		done: make(chan struct{}), stop: make(chan struct{}), tcpRTCP: -1, started: time.Now(),
+		frames: make(chan *pipeline.Frame, 4), outputStop: make(chan struct{}),
 	}
 	c.state.Store(actors.PlayerInit)
 	c.dialect.Store(cfg.Dialect)
@@ -157,11 +161,49 @@ func Dial(ctx context.Context, cfg ClientConfig) (*Client, error) {
 			Done:     c.finish,
 		},
 	})))
-	c.bg.Add(3)
+	c.bg.Add(4)
 	go c.writeLoop()
 	go c.readLoop()
 	go c.watch()
+	go c.runOutput()
 	return c, nil
+}
+
+// runOutput runs what consumes frames (displays, recorders) for the
+// client's whole life: receiving pipelines come and go (a new SETUP, the
+// fallback to TCP) while a display keeps its window or web page.
+func (c *Client) runOutput() {
+	defer c.bg.Done()
+	p := pipeline.New()
+	src := pipeline.From(p, "frames", pipeline.SourceFunc[*pipeline.Frame](func(ctx context.Context, out chan<- *pipeline.Frame) error {
+		for {
+			select {
+			case f := <-c.frames:
+				if !pipeline.Send(ctx, out, f) {
+					f.Release()
+					return ctx.Err()
+				}
+			case <-c.outputStop:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}))
+	if c.cfg.Output != nil {
+		c.cfg.Output(p, src)
+	} else {
+		pipeline.To(p, "discard", pipeline.SinkFunc[*pipeline.Frame](func(ctx context.Context, in <-chan *pipeline.Frame) error {
+			for f := range in {
+				f.Release()
+			}
+			return nil
+		}), src)
+	}
+	if err := p.Run(context.Background()); err != nil {
+		c.log.Error("output pipeline failed", "error", err)
+		c.system.Root.Send(c.player, &actors.StreamEnded{Reason: err.Error()})
+	}
 }
 
 func (c *Client) bindUDP(nc net.Conn) error {
@@ -268,8 +310,9 @@ func (c *Client) close() {
 		}
 	}
 	c.finish(nil)
-	close(c.stop)
 	c.stopPipeline()
+	close(c.outputStop) // after the receiving pipeline: nothing more comes
+	close(c.stop)
 	_ = c.system.Root.StopFuture(c.player).Wait()
 	c.nc.Close()
 	if c.rtpConn != nil {
@@ -384,16 +427,19 @@ func (c *Client) receive(tr rtsp.Transport, lab bool, info actors.MediaInfo) {
 	ordered := pipeline.Then(p, "jittercheck", &stages.JitterCheck{Stats: &c.recv}, packets)
 	frames := pipeline.Then(p, "depacketizer", c.depack, ordered)
 	frames = pipeline.Then(p, "meter", &stages.Meter{OnFrame: c.onFrame}, frames)
-	if c.cfg.Output != nil {
-		c.cfg.Output(p, frames)
-	} else {
-		pipeline.To(p, "discard", pipeline.SinkFunc[*pipeline.Frame](func(ctx context.Context, in <-chan *pipeline.Frame) error {
-			for f := range in {
-				f.Release()
+	// Hand frames to the output pipeline, which outlives this one.
+	pipeline.To(p, "handoff", pipeline.SinkFunc[*pipeline.Frame](func(ctx context.Context, in <-chan *pipeline.Frame) error {
+		for {
+			f, ok := pipeline.Recv(ctx, in)
+			if !ok {
+				return ctx.Err()
 			}
-			return nil
-		}), frames)
-	}
+			if !pipeline.Send(ctx, c.frames, f) {
+				f.Release()
+				return ctx.Err()
+			}
+		}
+	}), frames)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	c.mu.Lock()

@@ -8,7 +8,9 @@
 // ffmpeg's yuvj422p, and libjpeg 4:2:2 h2v1 with restart markers; plus the
 // lab-format file ../../../shared/media/movie.Mjpeg when present), computes
 // ffmpeg framemd5 references of the raw files, and serves them all from one
-// server at 25 fps on 127.0.0.1.
+// server at 25 fps on 127.0.0.1. Before the tests, it plays the first 80
+// frames of every re-encoded media once, so that the tests get them at the
+// real rate even under -race (see warmUp).
 //
 // A test whose peer binary is missing is skipped, unless CI=true, in which
 // case it fails. Run with -v to see the interop matrix printed at the end.

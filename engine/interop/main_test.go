@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -61,6 +62,10 @@ var (
 	srvLog   syncBuffer
 	// coldMedia is a copy of yuvj422p.mjpeg that warmUp leaves alone.
 	coldMedia *media
+	server    *engine.Server
+	// gstRaces counts GStreamer runs that hit rtspsrc's shutdown race, in
+	// which its TEARDOWN may never be sent.
+	gstRaces atomic.Int32
 )
 
 func ffmpegEncode(size, pixFmt string, extra ...string) func(context.Context, string) error {
@@ -165,6 +170,7 @@ func testMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "interop: engine.New:", err)
 		return 1
 	}
+	server = srv
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	baseURL = "rtsp://" + ln.Addr().String() + "/"

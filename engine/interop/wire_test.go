@@ -618,26 +618,3 @@ func checkWire(t *testing.T, md *media, ws *wireSession) string {
 	return fmt.Sprintf("%d frames, %d RTP packets, %d SR before TEARDOWN, BYE %v; seq gaps %d; %v",
 		len(frames), len(c.rtp), srs, byes == 1 && byeBefore == 0, lost, elapsed.Round(10*time.Millisecond))
 }
-
-// TestFirstPlayReencode: the first session to play a file RFC 2435 cannot
-// carry (1280x720 yuvj422p, never played before) still gets frames at the
-// real rate while the server re-encodes them. Skipped under -race, which
-// slows Go's image/jpeg about tenfold.
-func TestFirstPlayReencode(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector makes re-encoding ~10x slower than in production")
-	}
-	if coldMedia == nil {
-		for _, md := range catalog {
-			if md.name == "yuvj422p.mjpeg" {
-				md.need(t)
-			}
-		}
-		t.Fatal("no cold copy of yuvj422p.mjpeg")
-	}
-	ws, err := runWireSession(t, coldMedia, "udp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Log(checkWire(t, coldMedia, ws))
-}
