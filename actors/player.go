@@ -95,7 +95,7 @@ type Player struct {
 	timeout time.Duration // the server's session timeout
 	useOpts bool          // keepalive with OPTIONS (GET_PARAMETER unsupported)
 	gen     int           // invalidates timers of an earlier SETUP/PLAY
-	played  bool // a PLAY succeeded on this session
+	played  bool          // a PLAY succeeded on this session
 	done    bool
 }
 

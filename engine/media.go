@@ -1,11 +1,13 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -59,6 +61,8 @@ func (m *Media) Size() int64 { return m.size }
 // catalog opens media under a root directory that no request can escape:
 // os.Root refuses "..", absolute paths and symlinks leading outside.
 type catalog struct {
+	ctx     context.Context // ends background work at server shutdown
+	cancel  context.CancelFunc
 	root    *os.Root
 	fps     float64 // 0: 20 for lab files, 25 for raw ones
 	loop    bool
@@ -74,7 +78,8 @@ func newCatalog(dir string, fps float64, loop bool, log hclog.Logger) (*catalog,
 	if err != nil {
 		return nil, fmt.Errorf("media root: %w", err)
 	}
-	return &catalog{root: root, fps: fps, loop: loop, quality: 85, log: log, files: make(map[string]*Media)}, nil
+	ctx, cancel := context.WithCancel(context.Background())
+	return &catalog{ctx: ctx, cancel: cancel, root: root, fps: fps, loop: loop, quality: 85, log: log, files: make(map[string]*Media)}, nil
 }
 
 // cleanName turns a request path into a name under the root, or fails.
@@ -152,9 +157,16 @@ func (c *catalog) load(name string) (*Media, error) {
 		f.Close()
 		return nil, err
 	}
-	data, reencoded, err := m.Conform.Get(0, first)
+	data, reencoded, err := m.Conform.Get(context.Background(), 0, first)
 	if reencoded {
 		m.noteReencode(c.log, 0)
+		// Convert the rest ahead of playback, on every core.
+		go func() {
+			start := time.Now()
+			if err := m.warm(c.ctx); err == nil {
+				c.log.Info("re-encoding done", "media", name, "frames", ix.Len(), "took", time.Since(start).Round(time.Millisecond))
+			}
+		}()
 	}
 	if err != nil {
 		f.Close()
@@ -169,6 +181,13 @@ func (c *catalog) load(name string) (*Media, error) {
 	return m, nil
 }
 
+// warm converts every frame that needs it, returning when all are ready.
+func (m *Media) warm(ctx context.Context) error {
+	return m.Conform.Warm(ctx, m.Frames(), runtime.NumCPU(), func(i int) ([]byte, error) {
+		return m.Index.ReadFrame(m.file, i, nil)
+	})
+}
+
 // noteReencode logs, once per file, that its frames are being re-encoded.
 func (m *Media) noteReencode(log hclog.Logger, index int) {
 	m.reencode.Do(func() {
@@ -178,6 +197,7 @@ func (m *Media) noteReencode(log hclog.Logger, index int) {
 }
 
 func (c *catalog) close() {
+	c.cancel()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, m := range c.files {

@@ -164,6 +164,18 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 }
 
+// Prepare opens the media file name (a path under the root) and, if RFC
+// 2435 cannot carry its frames, re-encodes all of them before it returns,
+// so that the first viewers get a stream at full pace. Without it the
+// conversion runs in the background from the first request on.
+func (s *Server) Prepare(ctx context.Context, name string) error {
+	m, err := s.media.open(name)
+	if err != nil {
+		return err
+	}
+	return m.warm(ctx)
+}
+
 // Sessions is the number of live sessions.
 func (s *Server) Sessions() int {
 	n := 0

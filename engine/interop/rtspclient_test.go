@@ -58,7 +58,8 @@ func (c *rtspClient) send(method, url string, extra ...string) (int, error) {
 	return c.cseq, err
 }
 
-// do sends a request and reads until its response, which must echo CSeq.
+// do sends a request and reads until its response, which must echo CSeq;
+// replies to earlier requests sent with send alone are skipped.
 func (c *rtspClient) do(method, url string, extra ...string) (*rtspResponse, error) {
 	cseq, err := c.send(method, url, extra...)
 	if err != nil {
@@ -73,8 +74,12 @@ func (c *rtspClient) do(method, url string, extra ...string) (*rtspResponse, err
 		if resp == nil {
 			continue // an interleaved frame
 		}
-		if got := resp.header.Get("Cseq"); got != strconv.Itoa(cseq) {
-			return nil, fmt.Errorf("%s: response CSeq %q, want %d", method, got, cseq)
+		got, err := strconv.Atoi(resp.header.Get("Cseq"))
+		if err == nil && got < cseq {
+			continue // the reply to an earlier request sent without waiting
+		}
+		if err != nil || got != cseq {
+			return nil, fmt.Errorf("%s: response CSeq %q, want %d", method, resp.header.Get("Cseq"), cseq)
 		}
 		return resp, nil
 	}

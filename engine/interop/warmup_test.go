@@ -82,13 +82,26 @@ func warmRange(md *media, from, to int) error {
 	if resp.code != 200 {
 		return fmt.Errorf("PLAY: %d %s", resp.code, resp.reason)
 	}
+	// Under -race this can take longer than the session timeout, and TCP
+	// sessions time out too: keep it alive, as a real client would.
 	deadline := time.Now().Add(3 * time.Minute)
+	keepalive := time.Now()
 	for frames < to-from {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("only %d frames in 3 minutes", frames)
 		}
-		if _, err := c.read(deadline); err != nil {
+		if time.Since(keepalive) > 5*time.Second {
+			if _, err := c.send("GET_PARAMETER", md.url()); err != nil {
+				return err
+			}
+			keepalive = time.Now()
+		}
+		resp, err := c.read(time.Now().Add(20 * time.Second))
+		if err != nil {
 			return fmt.Errorf("after %d frames: %w", frames, err)
+		}
+		if resp != nil && resp.code != 200 {
+			return fmt.Errorf("GET_PARAMETER: %d %s", resp.code, resp.reason)
 		}
 	}
 	resp, err = c.do("TEARDOWN", md.url())

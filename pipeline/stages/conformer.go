@@ -2,67 +2,8 @@ package stages
 
 import (
 	"context"
-	"errors"
-	"sync"
-
-	"github.com/actorstream/actorstream/engine/rtpjpeg"
 	"github.com/actorstream/actorstream/pipeline"
 )
-
-// ConformCache holds the RFC 2435-carriable version of each frame of one
-// media file, made once and shared by every session that plays the file.
-// Frames that are carriable as they are cost one header parse, once.
-type ConformCache struct {
-	Quality int // JPEG quality of re-encoded frames
-
-	mu      sync.Mutex
-	entries map[int]*conformEntry
-}
-
-type conformEntry struct {
-	once sync.Once
-	data []byte // nil: the original is carriable as it is
-	err  error
-}
-
-// NewConformCache returns an empty cache re-encoding at quality.
-func NewConformCache(quality int) *ConformCache {
-	return &ConformCache{Quality: quality, entries: make(map[int]*conformEntry)}
-}
-
-// Get returns the carriable bytes of source frame index, whose original
-// bytes are orig: orig itself when it is carriable, otherwise its
-// re-encoded copy (made on first use; callers must not modify it).
-// reencoded reports whether this call did the re-encoding.
-func (c *ConformCache) Get(index int, orig []byte) (data []byte, reencoded bool, err error) {
-	c.mu.Lock()
-	e := c.entries[index]
-	if e == nil {
-		e = &conformEntry{}
-		c.entries[index] = e
-	}
-	c.mu.Unlock()
-	e.once.Do(func() {
-		var j rtpjpeg.JPEG
-		perr := rtpjpeg.ParseJPEG(orig, &j)
-		if perr == nil {
-			return
-		}
-		if !errors.Is(perr, rtpjpeg.ErrNotCarriable) {
-			e.err = perr
-			return
-		}
-		e.data, e.err = rtpjpeg.Conform(orig, c.Quality)
-		reencoded = e.err == nil
-	})
-	if e.err != nil {
-		return nil, false, e.err
-	}
-	if e.data == nil {
-		return orig, false, nil
-	}
-	return e.data, reencoded, nil
-}
 
 // Conformer makes every frame carriable by RFC 2435, re-encoding through a
 // shared ConformCache the frames that are not.
@@ -88,8 +29,12 @@ func (c *Conformer) Run(ctx context.Context, in <-chan *pipeline.Frame, out chan
 		if c.Frames > 0 {
 			src %= c.Frames
 		}
-		data, reencoded, err := c.Cache.Get(src, fr.Data)
+		data, reencoded, err := c.Cache.Get(ctx, src, fr.Data)
 		if err != nil {
+			if ctx.Err() != nil {
+				fr.Release()
+				return ctx.Err()
+			}
 			if c.OnError != nil {
 				c.OnError(fr.Index, err)
 			}

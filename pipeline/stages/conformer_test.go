@@ -37,7 +37,7 @@ func TestConformCacheCarriable(t *testing.T) {
 	c := NewConformCache(75)
 	orig := svJPEG(t, 64, 48, 1, false)
 	for i := range 2 {
-		data, re, err := c.Get(5, orig)
+		data, re, err := c.Get(context.Background(), 5, orig)
 		if err != nil || re {
 			t.Fatalf("call %d: reencoded=%v err=%v", i, re, err)
 		}
@@ -54,7 +54,7 @@ func TestConformCacheReencodesOnce(t *testing.T) {
 	for name, orig := range svNotCarriable(t) {
 		t.Run(name, func(t *testing.T) {
 			c := NewConformCache(80)
-			first, re, err := c.Get(3, orig)
+			first, re, err := c.Get(context.Background(), 3, orig)
 			if err != nil || !re {
 				t.Fatalf("first Get: reencoded=%v err=%v, want true, nil", re, err)
 			}
@@ -65,7 +65,7 @@ func TestConformCacheReencodesOnce(t *testing.T) {
 			if _, err := jpeg.Decode(bytes.NewReader(first)); err != nil {
 				t.Errorf("re-encoded frame does not decode: %v", err)
 			}
-			second, re, err := c.Get(3, orig)
+			second, re, err := c.Get(context.Background(), 3, orig)
 			if err != nil || re {
 				t.Fatalf("second Get: reencoded=%v err=%v, want false, nil", re, err)
 			}
@@ -73,7 +73,7 @@ func TestConformCacheReencodesOnce(t *testing.T) {
 				t.Error("second Get did not return the cached slice")
 			}
 			// Another index is another frame: re-encoded on its own.
-			if _, re, _ := c.Get(4, orig); !re {
+			if _, re, _ := c.Get(context.Background(), 4, orig); !re {
 				t.Error("a different index hit the first index's entry")
 			}
 		})
@@ -85,7 +85,7 @@ func TestConformCacheReencodesOnce(t *testing.T) {
 func TestConformCacheMalformed(t *testing.T) {
 	c := NewConformCache(75)
 	for i := range 2 {
-		data, re, err := c.Get(0, []byte("not a jpeg"))
+		data, re, err := c.Get(context.Background(), 0, []byte("not a jpeg"))
 		if !errors.Is(err, rtpjpeg.ErrMalformed) || data != nil || re {
 			t.Errorf("call %d: data=%v reencoded=%v err=%v, want nil, false, ErrMalformed", i, data, re, err)
 		}
@@ -114,7 +114,7 @@ func TestConformCacheConcurrent(t *testing.T) {
 		wg.Go(func() {
 			for k := range len(origs) * 3 {
 				idx := (k + w) % len(origs)
-				data, re, err := c.Get(idx, origs[idx])
+				data, re, err := c.Get(context.Background(), idx, origs[idx])
 				if err != nil {
 					t.Errorf("Get(%d): %v", idx, err)
 					return
@@ -177,7 +177,7 @@ func TestConformer(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run = %v", err)
 	}
-	conformed, _, err := cache.Get(1, bad)
+	conformed, _, err := cache.Get(context.Background(), 1, bad)
 	if err != nil {
 		t.Fatal(err)
 	}

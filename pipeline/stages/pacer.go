@@ -20,12 +20,24 @@ type Pacer struct {
 	Position *atomic.Int64
 	// Late, when set, is told how late each batch went out.
 	Late func(time.Duration)
+	// Resync is how late a batch may be before the schedule moves instead:
+	// after a stall (slow disk, a frame being re-encoded) the stream goes on
+	// at its normal pace rather than bursting to catch up, which would
+	// overflow receivers' buffers. 0 means DefaultResync; negative never.
+	Resync time.Duration
 }
+
+// DefaultResync is the lateness after which a Pacer moves its schedule.
+const DefaultResync = 250 * time.Millisecond
 
 // Run paces batches until in closes.
 func (p *Pacer) Run(ctx context.Context, in <-chan *pipeline.Batch, out chan<- *pipeline.Batch) error {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	resync := p.Resync
+	if resync == 0 {
+		resync = DefaultResync
+	}
 	for {
 		b, ok := pipeline.Recv(ctx, in)
 		if !ok {
@@ -41,8 +53,12 @@ func (p *Pacer) Run(ctx context.Context, in <-chan *pipeline.Batch, out chan<- *
 				return ctx.Err()
 			}
 		}
+		late := time.Since(due)
 		if p.Late != nil {
-			p.Late(time.Since(due))
+			p.Late(late)
+		}
+		if resync > 0 && late > resync {
+			p.Start = p.Start.Add(late)
 		}
 		if p.Position != nil {
 			p.Position.Store(int64(b.Index))

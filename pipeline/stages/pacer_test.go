@@ -59,7 +59,7 @@ func TestPacerSchedule(t *testing.T) {
 				var pos atomic.Int64
 				pos.Store(-1)
 				var late []time.Duration
-				p := &Pacer{Start: t0.Add(tt.startOff), StartPTS: tt.startPTS, Position: &pos,
+				p := &Pacer{Start: t0.Add(tt.startOff), StartPTS: tt.startPTS, Position: &pos, Resync: -1,
 					Late: func(d time.Duration) { late = append(late, d) }}
 				in := make(chan *pipeline.Batch, len(tt.pts))
 				for i, pts := range tt.pts {
@@ -185,5 +185,33 @@ func TestPacerCancelWhileSending(t *testing.T) {
 		if pool.Get() != b {
 			t.Error("the unsent batch was not released to its pool")
 		}
+	})
+}
+
+// TestPacerResyncsAfterStall: a batch that comes a second late goes out at
+// once, and the ones after it keep their spacing from it instead of
+// bursting out to catch up.
+func TestPacerResyncsAfterStall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		t0 := time.Now()
+		p := &Pacer{Start: t0}
+		in := make(chan *pipeline.Batch)
+		out := make(chan *pipeline.Batch, 3)
+		go func() { _ = p.Run(context.Background(), in, out) }()
+
+		in <- &pipeline.Batch{PTS: 0}
+		<-out
+		time.Sleep(time.Second) // the stall: the next frame was due at 40 ms
+		in <- &pipeline.Batch{PTS: 40 * time.Millisecond}
+		<-out
+		if at := time.Since(t0); at != time.Second {
+			t.Fatalf("late batch released at %v, want at once (1s)", at)
+		}
+		in <- &pipeline.Batch{PTS: 80 * time.Millisecond}
+		<-out
+		if at := time.Since(t0); at != time.Second+40*time.Millisecond {
+			t.Fatalf("batch after the stall released at %v, want 1.04s (its spacing kept)", at)
+		}
+		close(in)
 	})
 }
