@@ -67,23 +67,23 @@ func parseArgs() (options, error) {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: client [flags] rtsp://host:port/path\n       client [flags] HOST PORT RTP_PORT FILE\n\n")
 		flag.PrintDefaults()
 	}
-	flag.Parse()
-	switch flag.NArg() {
+	args := parseInterleaved(os.Args[1:])
+	switch len(args) {
 	case 1:
-		o.url = flag.Arg(0)
+		o.url = args[0]
 		if o.dialect == "" {
 			o.dialect = "rfc"
 		}
 	case 4: // ClientLauncher.py HOST PORT RTP_PORT FILE
-		port, err := strconv.Atoi(flag.Arg(1))
+		port, err := strconv.Atoi(args[1])
 		if err != nil || port < 1 || port > 65535 {
-			return o, fmt.Errorf("PORT %q: want 1..65535", flag.Arg(1))
+			return o, fmt.Errorf("PORT %q: want 1..65535", args[1])
 		}
-		rtpPort, err := strconv.Atoi(flag.Arg(2))
+		rtpPort, err := strconv.Atoi(args[2])
 		if err != nil || rtpPort < 1 || rtpPort > 65534 {
-			return o, fmt.Errorf("RTP_PORT %q: want 1..65534", flag.Arg(2))
+			return o, fmt.Errorf("RTP_PORT %q: want 1..65534", args[2])
 		}
-		o.url = "rtsp://" + net.JoinHostPort(flag.Arg(0), strconv.Itoa(port)) + "/" + flag.Arg(3)
+		o.url = "rtsp://" + net.JoinHostPort(args[0], strconv.Itoa(port)) + "/" + args[3]
 		o.rtpPort = rtpPort
 		if o.dialect == "" {
 			o.dialect = "auto"
@@ -93,6 +93,22 @@ func parseArgs() (options, error) {
 		return o, errors.New("want a URL, or HOST PORT RTP_PORT FILE")
 	}
 	return o, nil
+}
+
+// parseInterleaved parses flags wherever they stand among the positional
+// arguments (flag.Parse stops at the first of those, and people write
+// "client URL -display none" as often as the other way round), returning
+// the positional ones.
+func parseInterleaved(rest []string) []string {
+	var args []string
+	for {
+		_ = flag.CommandLine.Parse(rest) // ExitOnError: exits on a bad flag
+		rest = flag.Args()
+		if len(rest) == 0 {
+			return args
+		}
+		args, rest = append(args, rest[0]), rest[1:]
+	}
 }
 
 func run() error {

@@ -231,7 +231,7 @@ func TestGStreamer(t *testing.T) {
 		var exit *exec.ExitError
 		if err != nil && !(complete && len(probs) == 0 && len(race) > 0 && errors.As(err, &exit) && exit.ExitCode() == 1) {
 			record("gst", tr, md.name, fmt.Sprintf("FAIL: %d/%d buffers, %v", n, gstBuffers, err))
-			t.Fatalf("%v\nstdout:\n%s", err, tail(out, 15))
+			t.Fatalf("%v\nproblems: %q\nstdout:\n%s", err, probs, tail(out, 15))
 		}
 		ok := true
 		if len(probs) > 0 {
@@ -262,7 +262,13 @@ func TestGStreamer(t *testing.T) {
 				ok = false
 			}
 		} else {
-			t.Errorf("no rtpjpegdepay src caps in gst-launch -v output")
+			var dep []string
+			for _, l := range strings.Split(string(out), "\n") {
+				if strings.Contains(l, "rtpjpegdepay0") {
+					dep = append(dep, l)
+				}
+			}
+			t.Errorf("no rtpjpegdepay src caps in gst-launch -v output; its lines:\n%s", strings.Join(dep, "\n"))
 			ok = false
 		}
 		cell := fmt.Sprintf("%d/%d buffers decoded, caps %s, %v", n, gstBuffers, size, took.Round(100*time.Millisecond))
