@@ -135,8 +135,14 @@ func (s *Session) playing(ctx actor.Context) {
 	case *Play:
 		s.touch()
 		if m.Seek == nil {
-			// PLAY while playing without a range changes nothing.
-			reply(m.Reply, PlayReply{Seq: s.cfg.Stream.NextSeq(), RTPTime: s.startTime, From: s.pts(s.start)})
+			// PLAY while playing without a range changes nothing; the
+			// reply describes the next frame, as RTP-Info must.
+			next := int(s.position.Load()) + 1
+			reply(m.Reply, PlayReply{
+				Seq:     s.cfg.Stream.NextSeq(),
+				RTPTime: pipeline.RTPTime(s.startTime, s.start, next, s.cfg.Stream.FPS()),
+				From:    s.pts(next),
+			})
 			return
 		}
 		s.stopPipeline(ctx, func(ctx actor.Context) { s.play(ctx, m) })

@@ -164,7 +164,7 @@ func testMain(m *testing.M) int {
 	}
 	srv, err := engine.New(engine.Config{
 		Root: dir, FPS: fps, Loop: false, MTU: mtu, SessionTimeout: 30 * time.Second,
-		Log: hclog.New(&hclog.LoggerOptions{Name: "server", Level: hclog.Info, Output: &srvLog}),
+		Log: hclog.New(&hclog.LoggerOptions{Name: "server", Level: hclog.Debug, Output: &srvLog}),
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "interop: engine.New:", err)

@@ -1,6 +1,9 @@
 package interop
 
 import (
+	"fmt"
+	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +46,44 @@ func TestServerLog(t *testing.T) {
 	}
 	if testing.Verbose() {
 		t.Logf("re-encoding notes:\n%s", reencodeLines(log))
+		t.Logf("slowest request of each method: %s", slowestRequests(log))
 	}
+}
+
+var requestLine = regexp.MustCompile(`request: .*method=(\S+) .*status=(\d+) took="?([^" ]+)"?`)
+
+// slowestRequests sums up the server's debug log of requests: per method,
+// the count, the statuses and the longest time to answer.
+func slowestRequests(log string) string {
+	type stat struct {
+		n      int
+		status map[string]int
+		max    time.Duration
+	}
+	stats := map[string]*stat{}
+	for _, m := range requestLine.FindAllStringSubmatch(log, -1) {
+		st := stats[m[1]]
+		if st == nil {
+			st = &stat{status: map[string]int{}}
+			stats[m[1]] = st
+		}
+		st.n++
+		st.status[m[2]]++
+		if d, err := time.ParseDuration(strings.Replace(m[3], "µ", "u", 1)); err == nil && d > st.max {
+			st.max = d
+		}
+	}
+	methods := make([]string, 0, len(stats))
+	for k := range stats {
+		methods = append(methods, k)
+	}
+	sort.Strings(methods)
+	var b strings.Builder
+	for _, k := range methods {
+		st := stats[k]
+		fmt.Fprintf(&b, "\n  %-13s %4d requests, statuses %v, slowest %v", k, st.n, st.status, st.max)
+	}
+	return b.String()
 }
 
 func reencodeLines(log string) string {
