@@ -84,7 +84,6 @@ func TestRawSynthetic(t *testing.T) {
 			off  int64
 			b    []byte
 			err  error
-			kind int
 		}
 		var wants []want
 		var wantClose *want

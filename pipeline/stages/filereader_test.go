@@ -157,7 +157,7 @@ func TestFileReaderErrors(t *testing.T) {
 	tests := []struct {
 		name      string
 		r         *FileReader
-		wantErr   error // nil: success; svErrAny: any error
+		wantErr   error // nil: success; errSvAny: any error
 		wantBytes int
 	}{
 		{"read error mid-file", &FileReader{File: &svFailingReader{file, 3000, errDisk}, Size: 5000,
@@ -165,11 +165,11 @@ func TestFileReaderErrors(t *testing.T) {
 		{"read error at start", &FileReader{File: &svFailingReader{file, 0, errDisk}, Size: 5000}, errDisk, 0},
 		{"read error while looping", &FileReader{File: &svFailingReader{file, 4500, errDisk}, Size: 5000, Start: 4000, Loop: true},
 			errDisk, 500},
-		{"zero size", &FileReader{File: bytes.NewReader(file), Size: 0}, svErrAny, 0},
+		{"zero size", &FileReader{File: bytes.NewReader(file), Size: 0}, errSvAny, 0},
 		{"file shorter than Size", &FileReader{File: bytes.NewReader(file[:3000]), Size: 5000,
 			Pool: pipeline.NewChunkPool(2, 1024)}, nil, 3000},
 		// With Loop, a file that is (now) empty must not spin forever.
-		{"looping over an empty file", &FileReader{File: bytes.NewReader(nil), Size: 5000, Loop: true}, svErrAny, 0},
+		{"looping over an empty file", &FileReader{File: bytes.NewReader(nil), Size: 5000, Loop: true}, errSvAny, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -177,9 +177,9 @@ func TestFileReaderErrors(t *testing.T) {
 			switch {
 			case tt.wantErr == nil && err != nil:
 				t.Errorf("Run = %v, want nil", err)
-			case tt.wantErr == svErrAny && err == nil:
+			case tt.wantErr == errSvAny && err == nil:
 				t.Error("Run = nil, want an error")
-			case tt.wantErr != nil && tt.wantErr != svErrAny && !errors.Is(err, tt.wantErr):
+			case tt.wantErr != nil && tt.wantErr != errSvAny && !errors.Is(err, tt.wantErr):
 				t.Errorf("Run = %v, want %v", err, tt.wantErr)
 			}
 			n := 0
@@ -193,8 +193,8 @@ func TestFileReaderErrors(t *testing.T) {
 	}
 }
 
-// svErrAny stands for "some error" in tables.
-var svErrAny = errors.New("any error")
+// errSvAny stands for "some error" in tables.
+var errSvAny = errors.New("any error")
 
 // Ensure the test reader is a valid io.ReaderAt.
 var _ io.ReaderAt = (*svFailingReader)(nil)
