@@ -81,9 +81,9 @@ func TestRawSynthetic(t *testing.T) {
 	for _, tc := range rawCases() {
 		var data []byte
 		type want struct {
-			off  int64
-			b    []byte
-			err  error
+			off int64
+			b   []byte
+			err error
 		}
 		var wants []want
 		var wantClose *want
