@@ -33,6 +33,7 @@ type Media struct {
 	Loop          bool
 	Width, Height int // of the first frame, as sent over RFC 2435
 
+	live    *Live // set for live streams, which have no file
 	file    *os.File
 	size    int64
 	modTime time.Time
@@ -41,12 +42,30 @@ type Media struct {
 	reencode sync.Once
 }
 
-// Frames is the number of frames in the file.
-func (m *Media) Frames() int { return m.Index.Len() }
+// Frames is the number of frames in the file (0 for a live stream).
+func (m *Media) Frames() int {
+	if m.live != nil {
+		return 0
+	}
+	return m.Index.Len()
+}
 
-// Duration is the playing time of one pass, or 0 when looping (endless).
+// Dimensions is the frame size: of the first frame of a file, of the last
+// frame published on a live stream.
+func (m *Media) Dimensions() (width, height int) {
+	if m.live != nil {
+		return m.live.size()
+	}
+	return m.Width, m.Height
+}
+
+// Live is the live stream behind m, or nil for a file.
+func (m *Media) Live() *Live { return m.live }
+
+// Duration is the playing time of one pass, or 0 when looping or live
+// (endless).
 func (m *Media) Duration() time.Duration {
-	if m.Loop {
+	if m.Loop || m.live != nil {
 		return 0
 	}
 	return pipeline.PTS(m.Frames(), m.FPS)
@@ -71,6 +90,7 @@ type catalog struct {
 
 	mu    sync.Mutex
 	files map[string]*Media
+	lives map[string]*Media
 }
 
 func newCatalog(dir string, fps float64, loop bool, log hclog.Logger) (*catalog, error) {
@@ -79,7 +99,7 @@ func newCatalog(dir string, fps float64, loop bool, log hclog.Logger) (*catalog,
 		return nil, fmt.Errorf("media root: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &catalog{ctx: ctx, cancel: cancel, root: root, fps: fps, loop: loop, quality: 85, log: log, files: make(map[string]*Media)}, nil
+	return &catalog{ctx: ctx, cancel: cancel, root: root, fps: fps, loop: loop, quality: 85, log: log, files: make(map[string]*Media), lives: make(map[string]*Media)}, nil
 }
 
 // cleanName turns a request path into a name under the root, or fails.
@@ -102,6 +122,12 @@ func (c *catalog) open(name string) (*Media, error) {
 	name, err := cleanName(name)
 	if err != nil {
 		return nil, err
+	}
+	c.mu.Lock()
+	live := c.lives[name]
+	c.mu.Unlock()
+	if live != nil {
+		return live, nil
 	}
 	st, err := c.root.Stat(name)
 	if err != nil || !st.Mode().IsRegular() {
@@ -196,6 +222,18 @@ func (m *Media) noteReencode(log hclog.Logger, index int) {
 	})
 }
 
+// publish serves l under name, before any file of that name.
+func (c *catalog) publish(name string, l *Live) error {
+	name, err := cleanName(name)
+	if err != nil {
+		return fmt.Errorf("live stream name %q: %w", name, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lives[name] = &Media{Name: name, Format: mjpeg.FormatRaw, FPS: l.FPS(), live: l}
+	return nil
+}
+
 func (c *catalog) close() {
 	c.cancel()
 	c.mu.Lock()
@@ -203,5 +241,6 @@ func (c *catalog) close() {
 	for _, m := range c.files {
 		m.file.Close()
 	}
+	c.lives = nil
 	c.root.Close()
 }

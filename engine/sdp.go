@@ -20,6 +20,7 @@ func describe(m *Media, host netip.Addr, sessionID uint64) ([]byte, error) {
 		addrType, addr = "IP6", "::"
 	}
 	origin := host.Unmap().String()
+	width, height := m.Dimensions()
 	rangeAttr := "npt=0-"
 	if d := m.Duration(); d > 0 {
 		rangeAttr = fmt.Sprintf("npt=0-%.3f", d.Seconds())
@@ -49,7 +50,7 @@ func describe(m *Media, host netip.Addr, sessionID uint64) ([]byte, error) {
 				{Key: "rtpmap", Value: "26 JPEG/90000"},
 				{Key: "control", Value: trackControl},
 				{Key: "framerate", Value: strconv.FormatFloat(m.FPS, 'f', -1, 64)},
-				{Key: "x-dimensions", Value: fmt.Sprintf("%d,%d", m.Width, m.Height)},
+				{Key: "x-dimensions", Value: fmt.Sprintf("%d,%d", width, height)},
 			},
 		}},
 	}

@@ -164,6 +164,10 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 }
 
+// Publish serves the live stream l at rtsp://host/<name>, to any number
+// of viewers, until the server shuts down.
+func (s *Server) Publish(name string, l *Live) error { return s.media.publish(name, l) }
+
 // Prepare opens the media file name (a path under the root) and, if RFC
 // 2435 cannot carry its frames, re-encodes all of them before it returns,
 // so that the first viewers get a stream at full pace. Without it the

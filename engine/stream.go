@@ -46,6 +46,9 @@ type PlayContext struct {
 // starting at the PLAY's position, and returns the frames.
 func (pc *PlayContext) Frames(p *pipeline.Pipeline) <-chan *pipeline.Frame {
 	m := pc.Media
+	if m.live != nil {
+		return pipeline.From(p, "livesource", &liveSource{live: m.live, startIndex: pc.StartIndex})
+	}
 	src := pc.StartIndex % m.Frames()
 	chunks := pipeline.From(p, "filereader", &stages.FileReader{
 		File: m.file, Size: m.size, Start: m.Index.Offsets[src], Loop: m.Loop,

@@ -26,9 +26,10 @@ func (e *StageError) Unwrap() error { return e.Err }
 // Pipeline is a set of connected stages run as one unit. Build it with
 // From, Then and To, then call Run once.
 type Pipeline struct {
-	stages []stage
-	drains []func()
-	sinks  int
+	onEvent func(Event)
+	stages  []stage
+	drains  []func()
+	sinks   int
 }
 
 type stage struct {
@@ -128,7 +129,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := s.run(ctx)
+			err := s.run(context.WithValue(ctx, stageKey{}, &stageInfo{name: s.name, onEvent: p.onEvent}))
 			if err != nil {
 				// A stage stopped by the pipeline's context (cancelled by
 				// Run, by the parent, or by the parent's deadline) has not

@@ -1,0 +1,139 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/actorstream/actorstream/engine/rtpjpeg"
+	"github.com/actorstream/actorstream/pipeline"
+)
+
+// Live is a stream made while it is watched (a generator, a camera, a
+// stream relayed from elsewhere) that the server shares with any number
+// of viewers at rtsp://host/<name> (see Server.Publish). Whatever feeds it
+// calls Publish per frame, or ends a pipeline with it as a sink.
+type Live struct {
+	fps float64
+
+	mu     sync.Mutex
+	subs   map[chan *pipeline.Frame]struct{}
+	pool   *pipeline.FramePool
+	width  int
+	height int
+	frames uint64
+}
+
+// NewLive returns a live stream announced at fps frames per second.
+func NewLive(fps float64) *Live {
+	if fps <= 0 {
+		fps = 25
+	}
+	return &Live{fps: fps, subs: make(map[chan *pipeline.Frame]struct{}), pool: pipeline.NewFramePool(64)}
+}
+
+// FPS is the announced frame rate.
+func (l *Live) FPS() float64 { return l.fps }
+
+// Publish gives every viewer a copy of jpeg, re-encoded first if RFC 2435
+// cannot carry it (once, whatever the number of viewers). A viewer that is
+// behind misses the frame rather than holding the others up. Publish does
+// not keep jpeg.
+func (l *Live) Publish(jpeg []byte) error {
+	var j rtpjpeg.JPEG
+	if err := rtpjpeg.ParseJPEG(jpeg, &j); err != nil {
+		if !errors.Is(err, rtpjpeg.ErrNotCarriable) {
+			return err
+		}
+		conformed, err := rtpjpeg.Conform(jpeg, 85)
+		if err != nil {
+			return err
+		}
+		jpeg = conformed
+		if err := rtpjpeg.ParseJPEG(jpeg, &j); err != nil {
+			return err
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.width, l.height = j.Width, j.Height
+	l.frames++
+	for sub := range l.subs {
+		f := l.pool.Get()
+		f.Data = append(f.Data, jpeg...)
+		select {
+		case sub <- f:
+		default:
+			f.Release()
+		}
+	}
+	return nil
+}
+
+// Run publishes every frame of in: a Live is a pipeline sink.
+func (l *Live) Run(ctx context.Context, in <-chan *pipeline.Frame) error {
+	for {
+		f, ok := pipeline.Recv(ctx, in)
+		if !ok {
+			return ctx.Err()
+		}
+		err := l.Publish(f.Data)
+		f.Release()
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// size is the frame size last published.
+func (l *Live) size() (int, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.width, l.height
+}
+
+// subscribe returns a channel of frames from now on; cancel ends it.
+func (l *Live) subscribe() (frames <-chan *pipeline.Frame, cancel func()) {
+	ch := make(chan *pipeline.Frame, 4)
+	l.mu.Lock()
+	l.subs[ch] = struct{}{}
+	l.mu.Unlock()
+	return ch, func() {
+		l.mu.Lock()
+		delete(l.subs, ch)
+		l.mu.Unlock()
+		for {
+			select {
+			case f := <-ch:
+				f.Release()
+			default:
+				return
+			}
+		}
+	}
+}
+
+// liveSource is the pipeline source of one viewer of a Live stream: frames
+// numbered from startIndex and stamped at the stream's rate.
+type liveSource struct {
+	live       *Live
+	startIndex int
+}
+
+func (s *liveSource) Run(ctx context.Context, out chan<- *pipeline.Frame) error {
+	frames, cancel := s.live.subscribe()
+	defer cancel()
+	index := s.startIndex
+	for {
+		f, ok := pipeline.Recv(ctx, frames)
+		if !ok {
+			return ctx.Err()
+		}
+		f.Index, f.PTS = index, pipeline.PTS(index, s.live.fps)
+		index++
+		if !pipeline.Send(ctx, out, f) {
+			f.Release()
+			return ctx.Err()
+		}
+	}
+}

@@ -1,0 +1,74 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+)
+
+// EventKind says what an Event reports.
+type EventKind int
+
+const (
+	// Progress: a stage handled N more values (frames written, packets sent).
+	Progress EventKind = iota
+	// Drop: a stage dropped N values on purpose (late, corrupt, no room);
+	// Err says why.
+	Drop
+	// Warning: something went wrong that did not stop the stage.
+	Warning
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case Progress:
+		return "progress"
+	case Drop:
+		return "drop"
+	case Warning:
+		return "warning"
+	}
+	return fmt.Sprintf("EventKind(%d)", int(k))
+}
+
+// Event is what a stage tells the application while it runs. Like
+// GStreamer's bus, it goes from stages to the application, never the
+// other way: a stage reports and carries on.
+type Event struct {
+	Stage string // filled in by Report
+	Kind  EventKind
+	N     uint64
+	Err   error
+}
+
+type stageKey struct{}
+
+type stageInfo struct {
+	name    string
+	onEvent func(Event)
+}
+
+// OnEvent sets the function that receives every stage's events. It runs
+// on the reporting stage's goroutine, so it must be quick and must not
+// block. Set it before Run.
+func (p *Pipeline) OnEvent(f func(Event)) { p.onEvent = f }
+
+// Report sends e from the stage that runs with ctx to its pipeline's
+// OnEvent, naming the stage. Outside a pipeline, or with no OnEvent, it
+// does nothing.
+func Report(ctx context.Context, e Event) {
+	info, ok := ctx.Value(stageKey{}).(*stageInfo)
+	if !ok || info.onEvent == nil {
+		return
+	}
+	e.Stage = info.name
+	info.onEvent(e)
+}
+
+// StageName is the name of the stage running with ctx ("" outside a
+// pipeline).
+func StageName(ctx context.Context) string {
+	if info, ok := ctx.Value(stageKey{}).(*stageInfo); ok {
+		return info.name
+	}
+	return ""
+}
