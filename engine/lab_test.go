@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"encoding/binary"
+	"github.com/actorstream/actorstream/internal/testmedia"
 	"net"
 	"os"
 	"path/filepath"
@@ -161,7 +162,7 @@ func TestLabDialectSession(t *testing.T) {
 // TestLabDialectMovie plays the lab's own 4:4:4 file to a lab client: it
 // gets the file's bytes, not a re-encoded copy.
 func TestLabDialectMovie(t *testing.T) {
-	movie := "../../shared/media/movie.Mjpeg"
+	movie := testmedia.LabMovie()
 	data, err := os.ReadFile(movie)
 	if err != nil {
 		if os.Getenv("CI") == "true" {

@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/actorstream/actorstream/internal/testmedia"
 	"io"
 	"net"
 	"os"
@@ -37,9 +38,10 @@ import (
 const (
 	clipFPS    = 25
 	clipFrames = 100 // 4 s at 25 fps
-	// labMovie is the original lab's media file.
-	labMovie = "../../../shared/media/movie.Mjpeg"
 )
+
+// labMovie is the original lab's media file.
+var labMovie = testmedia.LabMovie()
 
 var (
 	clientBin string // the client binary, built by TestMain

@@ -6,7 +6,7 @@
 // TestMain generates the test media once (ffmpeg's testsrc2 encoded as
 // plain 4:2:0, 4:2:0 with restart markers, optimised Huffman tables,
 // ffmpeg's yuvj422p, and libjpeg 4:2:2 h2v1 with restart markers; plus the
-// lab-format file ../../../shared/media/movie.Mjpeg when present), computes
+// lab-format file shared/media/movie.Mjpeg beside the checkout, when present), computes
 // ffmpeg framemd5 references of the raw files, and serves them all from one
 // server at 25 fps on 127.0.0.1. Before the tests, it plays the first 80
 // frames of every re-encoded media once, so that the tests get them at the

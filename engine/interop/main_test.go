@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/actorstream/actorstream/internal/testmedia"
 	"io"
 	"math"
 	"net"
@@ -30,10 +31,10 @@ const (
 	clipSeconds = 4     // length of the generated clips
 	mtu         = 1400  // Config.MTU: the largest RTP packet
 	clockRate   = 90000 // RTP/JPEG clock (RFC 2435 §3)
-
-	// labMovie is the lab-format sample, relative to this package.
-	labMovie = "../../../shared/media/movie.Mjpeg"
 )
+
+// labMovie is the lab-format sample, in the shared folder beside the checkout.
+var labMovie = testmedia.LabMovie()
 
 // media is one file served by the test server.
 type media struct {

@@ -3,6 +3,7 @@ package mjpeg
 import (
 	"bytes"
 	"errors"
+	"github.com/actorstream/actorstream/internal/testmedia"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -15,7 +16,7 @@ import (
 )
 
 // moviePath is the shared lab-format sample, relative to this package.
-const moviePath = "../../../shared/media/movie.Mjpeg"
+var moviePath = testmedia.LabMovie()
 
 // skipOrFail skips a test whose external input is missing, except in CI
 // where a missing input must not silently turn coverage off.

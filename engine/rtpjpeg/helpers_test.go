@@ -2,6 +2,7 @@ package rtpjpeg
 
 import (
 	"bytes"
+	"github.com/actorstream/actorstream/internal/testmedia"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -16,7 +17,7 @@ import (
 
 // labMovie is the lab's MJPEG file: 500 frames, each preceded by its length
 // as 5 ASCII digits. Its frames are 4:4:4 with component ids 0, 1, 2.
-const labMovie = "../../../shared/media/movie.Mjpeg"
+var labMovie = testmedia.LabMovie()
 
 // inCI reports whether missing fixtures must fail rather than skip.
 func inCI() bool { return os.Getenv("CI") == "true" }

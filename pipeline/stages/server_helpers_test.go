@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/actorstream/actorstream/internal/testmedia"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -21,7 +22,7 @@ import (
 // svLabMovie is the lab's MJPEG file, relative to this package: 5 ASCII
 // digits of length before each JPEG; its frames are 4:4:4, which RFC 2435
 // cannot carry.
-const svLabMovie = "../../../shared/media/movie.Mjpeg"
+var svLabMovie = testmedia.LabMovie()
 
 // svLabMovieFrames returns the first n frames of the lab movie, or nil
 // when the file is absent outside CI (in CI it must be present).
