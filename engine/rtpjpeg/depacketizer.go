@@ -267,6 +267,11 @@ func (d *Depacketizer) buildJFIF(b []byte) []byte {
 	b = append(b, jfifDHT...)
 	if d.typ >= 64 {
 		b = append(b, 0xFF, markerDRI, 0, 4, byte(d.dri>>8), byte(d.dri))
+	} else if ri := inferRestartInterval(d.scan, w, h, ysamp); ri > 0 {
+		// Some senders (ffmpeg 5's RTP muxer) keep RSTn markers in the
+		// scan but send type 0/1 without a restart header. Decoders need
+		// the DRI to make sense of the markers: be liberal and infer it.
+		b = append(b, 0xFF, markerDRI, 0, 4, byte(ri>>8), byte(ri))
 	}
 	b = append(b, jfifSOS...)
 	b = append(b, d.scan...)
@@ -274,4 +279,31 @@ func (d *Depacketizer) buildJFIF(b []byte) []byte {
 		b = append(b, 0xFF, markerEOI)
 	}
 	return b
+}
+
+// inferRestartInterval returns the restart interval implied by the RSTn
+// markers in scan (0 when there are none): the MCUs of the image split
+// into equal runs, the last one possibly shorter, which is how encoders
+// place them.
+func inferRestartInterval(scan []byte, w, h int, ysamp byte) int {
+	markers := 0
+	for i := 0; i+1 < len(scan); i++ {
+		if scan[i] == 0xFF && scan[i+1] >= 0xD0 && scan[i+1] <= 0xD7 {
+			markers++
+			i++
+		}
+	}
+	if markers == 0 {
+		return 0
+	}
+	mcuW, mcuH := 16, 8
+	if ysamp == 0x22 {
+		mcuH = 16
+	}
+	mcus := ((w + mcuW - 1) / mcuW) * ((h + mcuH - 1) / mcuH)
+	ri := (mcus + markers) / (markers + 1) // ceil(mcus / (markers+1))
+	if ri > 0xFFFF {
+		return 0
+	}
+	return ri
 }
