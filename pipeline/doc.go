@@ -1,31 +1,111 @@
 // Package pipeline is the media plumbing of actorstream: stages joined by
-// channels, run together, stopped together.
+// channels, run together, stopped together. It is the stable surface for
+// people who build their own pipelines (transcode, record, relay, overlay)
+// and for people who write stages.
 //
-// # What flows
+// # What a stage is
+//
+// A stage is a type with one method, shaped by its ports:
+//
+//	Source[O]:   Run(ctx, out chan<- O) error          // produces
+//	Stage[I, O]: Run(ctx, in <-chan I, out chan<- O) error // transforms
+//	Sink[I]:     Run(ctx, in <-chan I) error           // consumes
+//
+// SourceFunc, StageFunc and SinkFunc turn plain functions into stages. The
+// type parameters are the stage's caps: connecting a stage of frames to
+// one of packets does not compile.
+//
+// The rules a stage follows:
+//
+//   - Return nil once in is closed and drained (a source: once exhausted).
+//   - Return ctx.Err() when ctx ends. Every send and receive must also
+//     watch ctx.Done(); Send and Recv do that for you.
+//   - Never close out: the Pipeline closes it when the stage returns.
+//   - Return an error to fail: the pipeline stops every other stage and
+//     reports yours, named (see StageError).
+//   - Keep state in the stage value; a new pipeline gets new stage values.
+//
+// # What flows, and who owns it
 //
 // Values move between stages as pointers with exactly one owner at a time.
-// A stage that receives a value either forwards it (ownership moves with it)
-// or releases it. Pooled values ([Frame], [Batch], [Chunk]) go back to their
-// free list on Release, so a steady pipeline allocates nothing per packet.
+// A stage that receives a value owns it and must do one of two things with
+// it: forward it (ownership moves on with it) or Release it. Never both,
+// never keep it after either. A stage that needs the bytes later copies
+// them.
 //
-// # Stages
+//   - *Frame: one complete JPEG, its Index in the stream and its PTS
+//     (presentation time). Servers and clients pass frames between their
+//     file/network stages and their packet stages.
+//   - *Batch: all RTP packets of one frame (server side), so a sink can
+//     send a whole frame at once and a channel hop costs one per frame.
+//   - *Packet: one received datagram, RTP or RTCP (client side).
+//   - *Chunk: a piece of a byte stream (a file read), before framing.
+//   - *Picture: a decoded image and the frame it came from.
 //
-// A stage is a function of a context and its ports:
+// Frames, batches, packets and chunks come from pools (FramePool,
+// BatchPool, PacketPool, ChunkPool: bounded free lists that the garbage
+// collector does not empty), and Release returns them. That is how a
+// steady pipeline allocates nothing per packet. Values still queued in a
+// pipeline's channels when it stops are released by the pipeline.
 //
-//	Source[O]:   Run(ctx, out chan<- O) error
-//	Stage[I, O]: Run(ctx, in <-chan I, out chan<- O) error
-//	Sink[I]:     Run(ctx, in <-chan I) error
+// # Building and running
 //
-// A stage returns nil when its input is closed (or its source is exhausted)
-// and never closes its output: the [Pipeline] does that when the stage
-// returns. Every channel send or receive also selects on ctx.Done(), which
-// [Send] and [Recv] do for you.
+// From adds a source and returns its output channel; Then adds a stage
+// reading a channel and returns the stage's output; To adds a sink:
 //
-// # Running
+//	p := pipeline.New()
+//	frames := pipeline.From(p, "generator", &stages.Generator{FPS: 25})
+//	small := pipeline.Then(p, "transcode", &stages.Transcode{Width: 320}, frames)
+//	pipeline.To(p, "writer", &stages.FileWriter{W: f}, small)
+//	err := p.Run(ctx)
 //
-// [From], [Then] and [To] wire stages into a [Pipeline]; [Pipeline.Run]
-// starts one goroutine per stage and returns when the sink returns or a
-// stage fails. The first failure cancels every other stage and is returned
-// as a [*StageError] naming the stage. Values still in flight when a
-// pipeline stops are released.
+// Inserting a stage is calling Then between two others; replacing one is
+// passing a different value of the same ports. Run starts one goroutine per
+// stage and returns when every sink has returned, or when a stage fails,
+// or when ctx ends; in every case it stops the other stages and waits for
+// them before it returns.
+//
+// # Start, pause, seek, stop
+//
+// A pipeline runs once. The engine's session actor controls playback the
+// way GStreamer does a flushing seek: PLAY builds a pipeline starting at
+// the current position and runs it; PAUSE cancels its context (stages
+// return within microseconds; queued values are released) and keeps the
+// position; a seek is cancel, then build a new pipeline at the new
+// position; TEARDOWN cancels for good. State that must survive (RTP
+// sequence numbers, the RTP clock, the position) lives outside the
+// pipeline and is handed to the next one.
+//
+// # Errors
+//
+// Run returns the first failure as a *StageError whose Stage field names
+// the stage and whose Unwrap is the stage's own error, so errors.Is and
+// errors.As see through it. A stage that merely stopped because the
+// pipeline was cancelled has not failed; Run then returns the parent
+// context's error (or nil when the sinks had finished).
+//
+// # Progress and drops
+//
+// Stages tell the application what happens with Report: Progress (N more
+// values handled), Drop (N values dropped on purpose, and why: late,
+// corrupt, no room on a slow branch) and Warning. The application listens
+// with Pipeline.OnEvent; each event names the stage that reported it.
+// Reporting never blocks a stage beyond the listener itself, which must
+// be quick.
+//
+// # Testing a stage
+//
+// Package pipelinetest feeds values to a stage, collects what comes out,
+// checks that every pooled frame was released, and cuts byte streams into
+// odd chunkings. Stages need no actor, socket or server to be tested.
+//
+// # The engine's pipelines
+//
+// engine.DefaultPipeline builds the server's per-PLAY pipeline
+// (FileReader → Framer → Conformer → Packetizer → Pacer → UDPSink or
+// InterleavedSink) from the pieces engine.PlayContext offers: Frames,
+// Packets and Send. A function of the same type in engine.Config.Pipeline
+// replaces it for every session, e.g. to put an Overlay between frames and
+// packets. The client's output (engine.ClientConfig.Output) receives the
+// frames the client reassembled and adds displays, recorders or writers.
 package pipeline
