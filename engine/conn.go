@@ -57,8 +57,13 @@ func (c *conn) serve() {
 		c.log.Debug("connection closed")
 	}()
 	for {
+		c.armIdleTimeout()
 		msg, err := c.r.ReadMessage()
 		if err != nil {
+			if isTimeout(err) {
+				c.log.Debug("connection idle; closing", "idle_timeout", c.srv.cfg.IdleTimeout)
+				return
+			}
 			var pe *rtsp.ParseError
 			if errors.As(err, &pe) {
 				c.log.Debug("bad request", "error", err)
@@ -133,4 +138,23 @@ func (c *conn) disown(id string) {
 		delete(c.owned, id)
 	}
 	c.mu.Unlock()
+}
+
+// armIdleTimeout bounds the wait for the next request, unless a session
+// lives on this connection (the lab client, say, sends nothing while it
+// plays); such sessions have their own timeout.
+func (c *conn) armIdleTimeout() {
+	c.mu.Lock()
+	bound := len(c.owned) > 0
+	c.mu.Unlock()
+	if bound {
+		_ = c.r.SetReadDeadline(time.Time{})
+		return
+	}
+	_ = c.r.SetReadDeadline(time.Now().Add(c.srv.cfg.IdleTimeout))
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }

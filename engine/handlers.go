@@ -160,12 +160,17 @@ func (c *conn) setup(req *rtsp.Request) *rtsp.Response {
 		return reply(req, code)
 	}
 
+	if over(c.srv.Sessions(), c.srv.cfg.MaxSessions) {
+		st.Close()
+		c.log.Warn("session refused: limit reached", "max_sessions", c.srv.cfg.MaxSessions)
+		return reply(req, 453)
+	}
 	id := newSessionID()
 	log := c.srv.log.Named("session").With("session", id)
 	st.log = log
 	var activity atomic.Int64
 	activity.Store(time.Now().UnixNano())
-	ref := &sessionRef{id: id, activity: &activity, media: m, control: control, lab: req.Lab, done: make(chan struct{})}
+	ref := &sessionRef{id: id, activity: &activity, media: m, control: control, lab: req.Lab, peer: c.peer, done: make(chan struct{})}
 	timeout := c.srv.cfg.SessionTimeout
 	if req.Lab || st.tcp != nil {
 		// Bound to this connection: it ends when the connection does, and
@@ -184,6 +189,7 @@ func (c *conn) setup(req *rtsp.Request) *rtsp.Response {
 		Rand: rand.Uint32,
 		OnStop: func(id, reason string) {
 			c.srv.sessions.Delete(id)
+			c.srv.nsessions.Add(-1)
 			if ref.owner != nil {
 				ref.owner.disown(id)
 			}
@@ -191,9 +197,11 @@ func (c *conn) setup(req *rtsp.Request) *rtsp.Response {
 		},
 	}), actor.WithGuardian(stopOnPanic))
 	c.srv.sessions.Store(id, ref)
+	c.srv.nsessions.Add(1)
 	pid, err := c.srv.system.Root.SpawnNamed(props, "session-"+id)
 	if err != nil {
 		c.srv.sessions.Delete(id)
+		c.srv.nsessions.Add(-1)
 		c.disown(id)
 		st.Close()
 		return reply(req, 500)
@@ -308,7 +316,14 @@ func (c *conn) lookup(req *rtsp.Request) *sessionRef {
 	if !ok {
 		return nil
 	}
-	return v.(*sessionRef)
+	ref := v.(*sessionRef)
+	if ref.peer != c.peer {
+		// Session ids are bound to the client's address: another host
+		// knowing (or guessing) one gets nothing.
+		c.log.Warn("session id used from another address", "session", s.ID, "owner", ref.peer)
+		return nil
+	}
+	return ref
 }
 
 func sessionNotFound(req *rtsp.Request) *rtsp.Response {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,6 +29,15 @@ type Config struct {
 	Loop           bool          // repeat media forever
 	MTU            int           // largest RTP packet in bytes; default 1400
 	SessionTimeout time.Duration // default 60 s
+	// IdleTimeout closes a connection that has no session bound to it (TCP
+	// interleaved, lab) and completes no request for this long; it also
+	// bounds how long one request may trickle in. Default 60 s.
+	IdleTimeout time.Duration
+	// Limits: connections in total and per client IP (beyond them new
+	// connections are closed at once), and sessions (beyond it SETUP gets
+	// 453 Not Enough Bandwidth). Defaults 4096, 256 and 4096; negative
+	// means no limit.
+	MaxConns, MaxConnsPerIP, MaxSessions int
 	// Pipeline builds each PLAY's media pipeline; default DefaultPipeline.
 	Pipeline PipelineFactory
 	Log      hclog.Logger
@@ -52,6 +62,18 @@ func (c *Config) setDefaults() error {
 	if c.SessionTimeout == 0 {
 		c.SessionTimeout = 60 * time.Second
 	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 60 * time.Second
+	}
+	if c.MaxConns == 0 {
+		c.MaxConns = 4096
+	}
+	if c.MaxConnsPerIP == 0 {
+		c.MaxConnsPerIP = 256
+	}
+	if c.MaxSessions == 0 {
+		c.MaxSessions = 4096
+	}
 	if c.Pipeline == nil {
 		c.Pipeline = DefaultPipeline
 	}
@@ -68,11 +90,13 @@ type Server struct {
 	system *actor.ActorSystem
 	media  *catalog
 
-	sessions sync.Map // id → *sessionRef
+	sessions  sync.Map // id → *sessionRef
+	nsessions atomic.Int64
 
 	mu      sync.Mutex
 	ln      net.Listener
 	conns   map[*conn]struct{}
+	perIP   map[netip.Addr]int
 	closing atomic.Bool
 	connWG  sync.WaitGroup
 }
@@ -82,7 +106,8 @@ type sessionRef struct {
 	id       string
 	pid      *actor.PID
 	activity *atomic.Int64
-	owner    *conn // set when the session lives and dies with its connection
+	owner    *conn      // set when the session lives and dies with its connection
+	peer     netip.Addr // the client: requests from elsewhere get 454
 	media    *Media
 	control  string // the track URL, for RTP-Info
 	lab      bool
@@ -103,7 +128,7 @@ func New(cfg Config) (*Server, error) {
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logbridge.NewLogger(actorLog) }),
 		actor.WithDeadLetterRequestLogging(false),
 	)
-	return &Server{cfg: cfg, log: cfg.Log, system: sys, media: cat, conns: make(map[*conn]struct{})}, nil
+	return &Server{cfg: cfg, log: cfg.Log, system: sys, media: cat, conns: make(map[*conn]struct{}), perIP: make(map[netip.Addr]int)}, nil
 }
 
 // Listen opens the configured address.
@@ -151,7 +176,15 @@ func (s *Server) Serve(ln net.Listener) error {
 			nc.Close()
 			return ErrServerClosed
 		}
+		if n := len(s.conns); over(n, s.cfg.MaxConns) || over(s.perIP[c.peer], s.cfg.MaxConnsPerIP) {
+			s.mu.Unlock()
+			s.log.Debug("connection refused: limit reached", "peer", nc.RemoteAddr().String(),
+				"conns", n, "max_conns", s.cfg.MaxConns, "max_conns_per_ip", s.cfg.MaxConnsPerIP)
+			nc.Close()
+			continue
+		}
 		s.conns[c] = struct{}{}
+		s.perIP[c.peer]++
 		s.connWG.Add(1)
 		s.mu.Unlock()
 		go func() {
@@ -159,6 +192,9 @@ func (s *Server) Serve(ln net.Listener) error {
 			c.serve()
 			s.mu.Lock()
 			delete(s.conns, c)
+			if s.perIP[c.peer]--; s.perIP[c.peer] <= 0 {
+				delete(s.perIP, c.peer)
+			}
 			s.mu.Unlock()
 		}()
 	}
@@ -180,11 +216,17 @@ func (s *Server) Prepare(ctx context.Context, name string) error {
 	return m.warm(ctx)
 }
 
+// over reports whether n has reached limit (negative: no limit).
+func over(n, limit int) bool { return limit >= 0 && n >= limit }
+
 // Sessions is the number of live sessions.
-func (s *Server) Sessions() int {
-	n := 0
-	s.sessions.Range(func(_, _ any) bool { n++; return true })
-	return n
+func (s *Server) Sessions() int { return int(s.nsessions.Load()) }
+
+// Conns is the number of open RTSP connections.
+func (s *Server) Conns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
 }
 
 // Shutdown stops accepting connections, ends every session (each sends an

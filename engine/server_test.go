@@ -440,3 +440,52 @@ func TestSlowTCPReaderDoesNotStallOthers(t *testing.T) {
 		t.Fatal("the stuck connection never backed up; the test proves nothing")
 	}
 }
+
+func TestLimitsAndIdleTimeout(t *testing.T) {
+	ts := startServer(t, Config{MaxConnsPerIP: 2, MaxSessions: 1, IdleTimeout: 300 * time.Millisecond})
+	a, b := dial(t, ts.addr), dial(t, ts.addr)
+	if r := a.do("OPTIONS", ts.url("clip.mjpeg")); r.StatusCode != 200 {
+		t.Fatal(r.StatusCode)
+	}
+	third := dial(t, ts.addr)
+	if !third.closed() {
+		t.Fatal("a third connection from one address was kept (limit 2)")
+	}
+	setup := func(c *client) int {
+		return c.do("SETUP", ts.url("clip.mjpeg/trackID=0"), "Transport: RTP/AVP/TCP;unicast;interleaved=0-1").StatusCode
+	}
+	if code := setup(a); code != 200 {
+		t.Fatalf("first SETUP: %d", code)
+	}
+	if code := setup(b); code != 453 {
+		t.Fatalf("SETUP beyond -max-sessions: %d, want 453", code)
+	}
+	// b has no session: its silence closes it; a's session keeps a open.
+	if !b.closed() {
+		t.Fatal("idle connection without a session was not closed")
+	}
+	time.Sleep(500 * time.Millisecond)
+	if r := a.do("OPTIONS", ts.url("clip.mjpeg")); r.StatusCode != 200 {
+		t.Fatalf("connection with a session closed while idle: %d", r.StatusCode)
+	}
+}
+
+func TestSessionBoundToClientAddress(t *testing.T) {
+	ts := startServer(t, Config{})
+	a := dial(t, ts.addr)
+	r := a.do("SETUP", ts.url("clip.mjpeg/trackID=0"), "Transport: RTP/AVP/TCP;unicast;interleaved=0-1")
+	s, _ := rtsp.ParseSession(r.Header.Get("Session"))
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
+	nc, err := d.Dial("tcp", ts.addr)
+	if err != nil {
+		t.Skipf("no second loopback address: %v", err)
+	}
+	other := &client{t: t, nc: nc, r: rtsp.NewReader(nc)}
+	t.Cleanup(func() { nc.Close() })
+	if r := other.do("TEARDOWN", ts.url("clip.mjpeg"), "Session: "+s.ID); r.StatusCode != 454 {
+		t.Fatalf("TEARDOWN of another address's session: %d, want 454", r.StatusCode)
+	}
+	if r := a.do("PLAY", ts.url("clip.mjpeg"), "Session: "+s.ID); r.StatusCode != 200 {
+		t.Fatalf("owner's PLAY after the attempt: %d", r.StatusCode)
+	}
+}

@@ -39,6 +39,10 @@ func run() error {
 		mtu      = flag.Int("mtu", 1400, "largest RTP packet in bytes")
 		loop     = flag.Bool("loop", false, "repeat media forever")
 		timeout  = flag.Duration("session-timeout", 60*time.Second, "end sessions silent for this long")
+		idle     = flag.Duration("idle-timeout", 60*time.Second, "close connections without a session that complete no request for this long")
+		maxConns = flag.Int("max-conns", 4096, "most connections at once (-1: no limit)")
+		perIP    = flag.Int("max-conns-per-ip", 256, "most connections from one client address (-1: no limit)")
+		maxSess  = flag.Int("max-sessions", 4096, "most sessions at once; SETUP beyond gets 453 (-1: no limit)")
 		logLevel = flag.String("log-level", "info", "log level: trace, debug, info, warn, error")
 		logJSON  = flag.Bool("log-json", false, "log in JSON")
 	)
@@ -81,7 +85,8 @@ func run() error {
 
 	srv, err := engine.New(engine.Config{
 		Addr: *addr, Root: mediaDir, FPS: *fps, MTU: *mtu, Loop: *loop,
-		SessionTimeout: *timeout, Log: log,
+		SessionTimeout: *timeout, IdleTimeout: *idle, MaxConns: *maxConns, MaxConnsPerIP: *perIP, MaxSessions: *maxSess,
+		Log: log,
 	})
 	if err != nil {
 		return err

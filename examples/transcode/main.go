@@ -1,0 +1,83 @@
+// Command transcode serves the MJPEG files of a directory over RTSP, every
+// client getting a re-encoded stream: smaller (-scale) and/or at another
+// JPEG quality. It shows a custom engine.PipelineFactory: the default
+// pieces of engine.PlayContext with a stages.Transcode between them.
+//
+//	transcode -addr :8554 -root media -scale 0.5 -quality 50
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/actorstream/actorstream/engine"
+	"github.com/actorstream/actorstream/pipeline"
+	"github.com/actorstream/actorstream/pipeline/stages"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "transcode:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("transcode", flag.ContinueOnError)
+	addr := fs.String("addr", ":8554", "listen address")
+	root := fs.String("root", ".", "directory of MJPEG files")
+	scale := fs.Float64("scale", 0.5, "output size relative to the source (rounded to multiples of 8)")
+	quality := fs.Int("quality", 50, "JPEG quality, 1..100")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *scale <= 0 || *scale > 4 || *quality < 1 || *quality > 100 {
+		return errors.New("want 0 < -scale <= 4 and 1 <= -quality <= 100")
+	}
+	srv, err := engine.New(engine.Config{Addr: *addr, Root: *root, Loop: true,
+		Pipeline: func(pc *engine.PlayContext) *pipeline.Pipeline {
+			// Transcode takes a size, not a ratio: scale the source's.
+			w, h := pc.Media.Dimensions()
+			t := &stages.Transcode{Width: int(float64(w) * *scale), Height: int(float64(h) * *scale), Quality: *quality}
+			p := pipeline.New()
+			small := pipeline.Then(p, "transcode", t, pc.Frames(p))
+			pc.Send(p, pc.Packets(p, small))
+			return p
+		}})
+	if err != nil {
+		return err
+	}
+	return serve(ctx, srv, stdout)
+}
+
+// serve runs srv until ctx ends, then shuts it down.
+func serve(ctx context.Context, srv *engine.Server, stdout io.Writer) error {
+	ln, err := srv.Listen()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "serving rtsp://%s/\n", ln.Addr())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err = <-served: // Serve failed
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	shutErr := srv.Shutdown(sctx)
+	if err == nil {
+		if err = <-served; errors.Is(err, engine.ErrServerClosed) {
+			err = nil
+		}
+	}
+	return errors.Join(err, shutErr)
+}
