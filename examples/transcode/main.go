@@ -34,22 +34,21 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("transcode", flag.ContinueOnError)
 	addr := fs.String("addr", ":8554", "listen address")
 	root := fs.String("root", ".", "directory of MJPEG files")
-	scale := fs.Float64("scale", 0.5, "output size relative to the source (rounded to multiples of 8)")
+	scale := fs.Float64("scale", 0.5, "output size relative to the source, in (0, 4]")
 	quality := fs.Int("quality", 50, "JPEG quality, 1..100")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *scale <= 0 || *scale > 4 || *quality < 1 || *quality > 100 {
-		return errors.New("want 0 < -scale <= 4 and 1 <= -quality <= 100")
+		return errors.New("want -scale in (0, 4] and -quality in 1..100")
 	}
 	srv, err := engine.New(engine.Config{Addr: *addr, Root: *root, Loop: true,
 		Pipeline: func(pc *engine.PlayContext) *pipeline.Pipeline {
-			// Transcode takes a size, not a ratio: scale the source's.
+			// Transcode takes a size (rounded to multiples of 8), not a ratio.
 			w, h := pc.Media.Dimensions()
 			t := &stages.Transcode{Width: int(float64(w) * *scale), Height: int(float64(h) * *scale), Quality: *quality}
 			p := pipeline.New()
-			small := pipeline.Then(p, "transcode", t, pc.Frames(p))
-			pc.Send(p, pc.Packets(p, small))
+			pc.Send(p, pc.Packets(p, pipeline.Then(p, "transcode", t, pc.Frames(p))))
 			return p
 		}})
 	if err != nil {
@@ -68,16 +67,14 @@ func serve(ctx context.Context, srv *engine.Server, stdout io.Writer) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {
-	case err = <-served: // Serve failed
+	case err = <-served: // accepting failed
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	shutErr := srv.Shutdown(sctx)
-	if err == nil {
-		if err = <-served; errors.Is(err, engine.ErrServerClosed) {
-			err = nil
-		}
+	if shutErr := srv.Shutdown(sctx); err != nil || shutErr != nil {
+		return errors.Join(err, shutErr)
 	}
-	return errors.Join(err, shutErr)
+	<-served // ErrServerClosed
+	return nil
 }

@@ -58,7 +58,7 @@ func TestCrop(t *testing.T) {
 	}
 
 	c := &Crop{X: 20, Y: 12, Width: 45, Height: 30, Quality: 90}
-	out := pipelinetest.RunStage[*pipeline.Frame, *pipeline.Frame](t, c, in...)
+	out := pipelinetest.RunStage(t, c, in...)
 	if len(out) != 3 {
 		t.Fatalf("got %d frames, want 3", len(out))
 	}
@@ -118,7 +118,7 @@ func runCrop(t *testing.T, c *Crop, in ...*pipeline.Frame) ([]*pipeline.Frame, *
 	var got []*pipeline.Frame
 	p := pipeline.New()
 	p.OnEvent(events.Record)
-	out := pipeline.Then(p, pipelinetest.StageUnderTest, pipeline.Stage[*pipeline.Frame, *pipeline.Frame](c), pipelinetest.Feed(in...))
+	out := pipeline.Then(p, pipelinetest.StageUnderTest, c, pipelinetest.Feed(in...))
 	pipeline.To(p, "collect", pipeline.SinkFunc[*pipeline.Frame](func(ctx context.Context, in <-chan *pipeline.Frame) error {
 		for {
 			f, ok := pipeline.Recv(ctx, in)
@@ -185,7 +185,7 @@ func TestCropGrey(t *testing.T) {
 		t.Fatal(err)
 	}
 	frames := pipelinetest.NewFrames(t)
-	out := pipelinetest.RunStage[*pipeline.Frame, *pipeline.Frame](t, &Crop{X: 8, Width: 16}, frames.Get(0, buf.Bytes()))
+	out := pipelinetest.RunStage(t, &Crop{X: 8, Width: 16}, frames.Get(0, buf.Bytes()))
 	if len(out) != 1 {
 		t.Fatalf("got %d frames, want 1", len(out))
 	}
