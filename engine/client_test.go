@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/actorstream/actorstream/internal/labserver"
 	"image"
 	"image/jpeg"
 	"os"
@@ -180,9 +181,9 @@ func TestClientLabServer(t *testing.T) {
 	for i := range 30 {
 		frames = append(frames, testJPEG(t, 64, 48, i))
 	}
-	lab := startLabServer(t, frames, 10*time.Millisecond)
+	lab := labserver.Start(t, frames, 10*time.Millisecond)
 	col := newCollector()
-	c := dialClient(t, ClientConfig{URL: "rtsp://" + lab.addr() + "/movie.Mjpeg", Dialect: actors.DialectAuto, Output: col.output})
+	c := dialClient(t, ClientConfig{URL: "rtsp://" + lab.Addr() + "/movie.Mjpeg", Dialect: actors.DialectAuto, Output: col.output})
 	must(t, c.Setup())
 	must(t, c.Play())
 	col.waitFrames(t, 10, 5*time.Second)
@@ -195,7 +196,7 @@ func TestClientLabServer(t *testing.T) {
 			t.Fatalf("frame %d differs from what the lab server sent", i)
 		}
 	}
-	if got := strings.Join(lab.methods(), " "); got != "OPTIONS SETUP PLAY PAUSE PLAY TEARDOWN" {
+	if got := strings.Join(lab.Methods(), " "); got != "OPTIONS SETUP PLAY PAUSE PLAY TEARDOWN" {
 		t.Fatalf("lab server saw %q", got)
 	}
 	if st := c.Stats(); st.Dialect != actors.DialectLab || st.Receiver.PacketsLost != 0 {

@@ -25,6 +25,34 @@
 //     reports yours, named (see StageError).
 //   - Keep state in the stage value; a new pipeline gets new stage values.
 //
+// The loop at the heart of almost every stage:
+//
+//	for {
+//		f, ok := pipeline.Recv(ctx, in) // false: in closed, or ctx ended
+//		if !ok {
+//			return ctx.Err() // nil after a normal close
+//		}
+//		if bad(f) {
+//			pipeline.Report(ctx, pipeline.Event{Kind: pipeline.Drop, N: 1, Err: why})
+//			f.Release() // dropped: we owned it, so we release it
+//			continue
+//		}
+//		work(f) // may rewrite f.Data, even with a longer slice: the frame owns it
+//		if !pipeline.Send(ctx, out, f) {
+//			f.Release() // not delivered: still ours
+//			return ctx.Err()
+//		}
+//	}
+//
+// Conventions of the ready stages, worth following: a stage value holds
+// its reusable buffers, so one value runs in one pipeline at a time (the
+// engine builds new values per PLAY); a bad configuration fails Run at
+// once with an error; a value dropped is one Drop event with N 1 and an
+// Err saying why, and is counted by a Dropped method; outputs the engine
+// sends over RTP must stay carriable by RFC 2435 (3 components, 4:2:0 or
+// 4:2:2, sizes multiples of 8), which image/jpeg's encoder gives for
+// YCbCr and RGBA images (not for image.Gray).
+//
 // # What flows, and who owns it
 //
 // Values move between stages as pointers with exactly one owner at a time.
@@ -95,9 +123,13 @@
 //
 // # Testing a stage
 //
-// Package pipelinetest feeds values to a stage, collects what comes out,
-// checks that every pooled frame was released, and cuts byte streams into
-// odd chunkings. Stages need no actor, socket or server to be tested.
+// Package pipelinetest feeds values to a stage, collects what comes out
+// (RunStage; RunStageEvents also returns what it reported), checks that
+// every pooled frame was released (Frames), and cuts byte streams into odd
+// chunkings. Stages need no actor, socket or server to be tested; Then
+// and To accept any channel as input, Feed's included. For a benchmark,
+// drive the stage's channels directly with a FramePool, as the ready
+// stages' benchmarks do, so that the loop measures the stage alone.
 //
 // # The engine's pipelines
 //

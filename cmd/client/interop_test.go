@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/actorstream/actorstream/internal/labserver"
 	"github.com/actorstream/actorstream/internal/testmedia"
 	"io"
 	"net"
@@ -654,10 +655,10 @@ func testLab(t *testing.T) row {
 	}
 	const want = 20
 	frames := labFrames(t, labMovie, 255)
-	lab := startLabServer(t, frames, 50*time.Millisecond) // the lab's 20 fps
+	lab := labserver.Start(t, frames, 50*time.Millisecond) // the lab's 20 fps
 	rtpPort := freeUDPPair(t)
 	r := runClient(t, 30*time.Second, "-display", "none", "-stats", "-frames", strconv.Itoa(want),
-		"127.0.0.1", strconv.Itoa(lab.port()), strconv.Itoa(rtpPort), "movie.Mjpeg")
+		"127.0.0.1", strconv.Itoa(lab.Port()), strconv.Itoa(rtpPort), "movie.Mjpeg")
 	checkCommon(t, r, "lab", "udp")
 
 	f, err := os.Open(r.record)
@@ -681,11 +682,11 @@ func testLab(t *testing.T) row {
 			t.Errorf("recorded frame %d (%d bytes) differs from the movie's (%d bytes)", i, len(got), len(frames[i]))
 		}
 	}
-	methods := lab.methods()
+	methods := lab.Methods()
 	if len(methods) == 0 || methods[len(methods)-1] != "TEARDOWN" || !contains(methods, "SETUP") || !contains(methods, "PLAY") {
 		t.Errorf("the lab server saw %v, want SETUP, PLAY … TEARDOWN", methods)
 	}
-	sent := lab.framesSent()
+	sent := lab.FramesSent()
 	res := row{server: "lab (Go)", transport: "udp", received: int(r.stats.Frames), sent: sent,
 		sentHow: "datagrams the lab server sent", lost: r.stats.Receiver.PacketsLost,
 		ttffMs: r.stats.TimeToFirstFrameMs, elapsed: r.elapsed}

@@ -95,14 +95,25 @@ func Release[T any](values ...T) {
 // The caller owns the outputs (see [Release]).
 func RunStage[I, O any](t testing.TB, st pipeline.Stage[I, O], in ...I) []O {
 	t.Helper()
+	outs, _ := RunStageEvents(t, st, in...)
+	return outs
+}
+
+// RunStageEvents is RunStage that also returns the events the stage
+// reported (progress, drops, warnings), for testing what it tells the
+// application.
+func RunStageEvents[I, O any](t testing.TB, st pipeline.Stage[I, O], in ...I) ([]O, *Events) {
+	t.Helper()
 	var outs []O
+	events := &Events{}
 	p := pipeline.New()
+	p.OnEvent(events.Record)
 	ch := pipeline.Then(p, StageUnderTest, st, Feed(in...))
 	pipeline.To(p, collectName, collector(&outs, 0), ch)
 	if !run(t, p, "stage") {
-		return nil
+		return nil, events
 	}
-	return outs
+	return outs, events
 }
 
 // RunSink runs sink alone over in and waits for it to return. It fails the

@@ -72,25 +72,18 @@ func NTPTime(t time.Time) uint64 {
 // SenderReport builds an RTCP compound packet (SR + SDES CNAME, as RFC 3550
 // §6.1 requires of every compound packet) for ssrc at now.
 func SenderReport(ssrc uint32, cname string, s *SendStats, now time.Time) ([]byte, error) {
-	return rtcp.Marshal([]rtcp.Packet{
-		&rtcp.SenderReport{
-			SSRC:        ssrc,
-			NTPTime:     NTPTime(now),
-			RTPTime:     s.RTPTimeAt(now),
-			PacketCount: uint32(s.Packets.Load()),
-			OctetCount:  uint32(s.Octets.Load()),
-		},
-		&rtcp.SourceDescription{Chunks: []rtcp.SourceDescriptionChunk{{
-			Source: ssrc,
-			Items:  []rtcp.SourceDescriptionItem{{Type: rtcp.SDESCNAME, Text: cname}},
-		}}},
-	})
+	return rtcp.Marshal(report(ssrc, cname, s, now))
 }
 
 // Goodbye builds an RTCP compound packet (SR + SDES + BYE) announcing that
 // ssrc leaves the session.
 func Goodbye(ssrc uint32, cname string, s *SendStats, now time.Time) ([]byte, error) {
-	return rtcp.Marshal([]rtcp.Packet{
+	return rtcp.Marshal(append(report(ssrc, cname, s, now), &rtcp.Goodbye{Sources: []uint32{ssrc}, Reason: "teardown"}))
+}
+
+// report is the SR and SDES that start every compound packet we send.
+func report(ssrc uint32, cname string, s *SendStats, now time.Time) []rtcp.Packet {
+	return []rtcp.Packet{
 		&rtcp.SenderReport{
 			SSRC:        ssrc,
 			NTPTime:     NTPTime(now),
@@ -102,6 +95,5 @@ func Goodbye(ssrc uint32, cname string, s *SendStats, now time.Time) ([]byte, er
 			Source: ssrc,
 			Items:  []rtcp.SourceDescriptionItem{{Type: rtcp.SDESCNAME, Text: cname}},
 		}}},
-		&rtcp.Goodbye{Sources: []uint32{ssrc}, Reason: "teardown"},
-	})
+	}
 }

@@ -1,4 +1,7 @@
-package engine
+// Package labserver is a test double of the original lab's Server.py: it
+// behaves on the wire as lab-dialect.md (in the shared folder) describes,
+// byte for byte, so tests can check that our client plays from it.
+package labserver
 
 import (
 	"encoding/binary"
@@ -10,54 +13,68 @@ import (
 	"time"
 )
 
-// labServer behaves on the wire exactly as the original lab server
-// (../shared/lab-dialect.md): each read of up to 256 bytes is one request,
-// split on LF by single spaces; only SETUP/PLAY/PAUSE/TEARDOWN in the right
-// state get the one reply it knows, "RTSP/1.0 200 OK\nCSeq: N\nSession: ID"
-// with no final newline; everything else is silently ignored; RTP goes to
-// the TCP peer's address at client_port from a fresh socket per PLAY, one
-// whole JPEG per datagram, sequence number = frame number from 1,
+// Server behaves on the wire as the original lab server:
+// each read of up to 256 bytes is one request, split on LF by single
+// spaces; only SETUP/PLAY/PAUSE/TEARDOWN in the right state get the one
+// reply it knows, "RTSP/1.0 200 OK\nCSeq: N\nSession: ID" with no final
+// newline; everything else (OPTIONS, DESCRIBE…) is silently ignored; RTP
+// goes to the TCP peer's address at client_port from a fresh socket per
+// PLAY, one whole JPEG per datagram, sequence number = frame number from 1,
 // timestamp = wall-clock seconds, SSRC 0; frames 256 and up are never sent.
-type labServer struct {
-	t      *testing.T
+type Server struct {
 	frames [][]byte
 	period time.Duration
 	ln     net.Listener
 
 	mu       sync.Mutex
-	requests []string // request methods in arrival order, for assertions
+	requests []string // request methods in arrival order
+	sent     int      // datagrams sent, all sessions
 }
 
-func startLabServer(t *testing.T, frames [][]byte, period time.Duration) *labServer {
+// Start listens on 127.0.0.1 and serves frames, one every period, until
+// the test ends.
+func Start(t testing.TB, frames [][]byte, period time.Duration) *Server {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
-	s := &labServer{t: t, frames: frames, period: period, ln: ln}
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{frames: frames, period: period, ln: ln}
 	var wg sync.WaitGroup
 	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	wg.Go(func() {
 		for {
 			nc, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			wg.Add(1)
-			go func() { defer wg.Done(); s.serve(nc) }()
+			wg.Go(func() { s.serve(nc) })
 		}
-	}()
+	})
 	return s
 }
 
-func (s *labServer) addr() string { return s.ln.Addr().String() }
+// Port is the TCP port it listens on (on 127.0.0.1).
+func (s *Server) Port() int { return s.ln.Addr().(*net.TCPAddr).Port }
 
-func (s *labServer) methods() []string {
+// Addr is its listening address, host:port.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Methods lists the methods of the requests it read, in order.
+func (s *Server) Methods() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.requests...)
 }
 
-func (s *labServer) serve(nc net.Conn) {
+// FramesSent counts the datagrams it sent, over all sessions.
+func (s *Server) FramesSent() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sent
+}
+
+func (s *Server) serve(nc net.Conn) {
 	defer nc.Close()
 	const (
 		initState = iota
@@ -112,7 +129,7 @@ func (s *labServer) serve(nc net.Conn) {
 			state = ready
 		case method == "PLAY" && state == ready:
 			state, played = playing, true
-			conn, err := net.ListenUDP("udp", nil)
+			conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 			if err != nil {
 				return
 			}
@@ -140,6 +157,7 @@ func (s *labServer) serve(nc net.Conn) {
 					conn.WriteToUDP(pkt, dest)
 					s.mu.Lock()
 					frameNo = i + 1
+					s.sent++
 					s.mu.Unlock()
 				}
 			}(stop, frameNo)
