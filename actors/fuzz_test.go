@@ -3,6 +3,7 @@ package actors
 import (
 	"math"
 	"net/url"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -31,6 +32,10 @@ func requestURIOK(s string) bool {
 	return true
 }
 
+func hasSchemePrefix(s, p string) bool {
+	return len(s) >= len(p) && strings.EqualFold(s[:len(p)], p)
+}
+
 // FuzzParseDescription feeds arbitrary DESCRIBE answers (SDP body,
 // Content-Base, Content-Location) to the player's SDP parsing: it never
 // panics, and when it succeeds the track's Control, which SETUP and PLAY
@@ -48,6 +53,16 @@ func FuzzParseDescription(f *testing.F) {
 		{hdr + "a=range:npt=0-\r\nm=video 0 RTP/AVP 26\r\na=control:*\r\n", "", "rtsp://h/other"},
 		{hdr + "m=video 0 RTP/AVP 26\r\na=control:../up\r\na=framerate:29.97\r\na=range:npt=1.5-3\r\n", "rel/", ""},
 		{hdr + "m=video 0 RTP/AVP x 26\r\na=control:%zz\r\n", "", ""},
+		{hdr + "m=video 0 RTP/AVP 26\r\na=framerate:NaN\r\n", "", ""},
+		{hdr + "m=video 0 RTP/AVP 26\r\na=framerate:-5\r\n", "", ""},
+		{hdr + "m=video 0 RTP/AVP 26\r\na=control:trackID=0\r\n", "http://evil/", ""},
+		{hdr + "m=video 0 RTP/AVP 26\r\na=control:a b\r\n", "", ""},
+		{hdr + "m=video 0 RTP/AVP 26\r\na=control:%zz b\r\n", "", ""},
+		{hdr + "m=video 0 RTP/AVP 26\r\na=control:http://evil/x\r\n", "", ""},
+		{hdr + "m=video 0 RTP/AVP 26\r\na=control://evil/x\r\n", "", ""},
+		{hdr + "m=video 0 RTP/AVP 26\r\n", "", "file:///etc/passwd"},
+		{hdr + "a=range:npt=5-1\r\nm=video 0 RTP/AVP 26\r\n", "", ""},
+		{hdr + "m=video 0 RTP/AVP 26\r\na=range:npt=0-999999999999\r\n", "", ""},
 	} {
 		f.Add([]byte(tc.sdp), tc.cb, tc.cl, uint8(0))
 	}
@@ -74,7 +89,7 @@ func FuzzParseDescription(f *testing.F) {
 			}
 			return
 		}
-		if info.Duration < 0 {
+		if info.Duration < 0 && !knownBadDuration {
 			t.Fatalf("negative duration %v", info.Duration)
 		}
 		if (math.IsNaN(info.FPS) || math.IsInf(info.FPS, 0) || info.FPS < 0) && !knownBadFPS {
@@ -83,22 +98,40 @@ func FuzzParseDescription(f *testing.F) {
 		if info.Control == before {
 			return
 		}
-		u, perr := rtsp.ParseURL(info.Control)
-		ok := perr == nil && requestURIOK(info.Control)
-		if !ok && !knownBadControl {
-			t.Fatalf("Control %q (base %q, Content-Base %q, Content-Location %q) is not an absolute rtsp URL: %v",
-				info.Control, before, contentBase, contentLocation, perr)
+		// Control must be an absolute rtsp(s) URL that can be sent as a
+		// request-URI. (It need not parse: a control attribute that is not
+		// a valid URL reference is appended to the base verbatim, and the
+		// server answers that with an error.)
+		if !(hasSchemePrefix(info.Control, "rtsp://") || hasSchemePrefix(info.Control, "rtsps://")) || !requestURIOK(info.Control) {
+			if !knownBadControl || !controlKnownIssue(info.Control) {
+				t.Fatalf("Control %q (base %q, Content-Base %q, Content-Location %q) is not an absolute rtsp URL usable as a request-URI",
+					info.Control, before, contentBase, contentLocation)
+			}
 		}
-		_ = u
 	})
 }
 
 // Known issues found by FuzzParseDescription (see the fuzzing report): the
 // invariants above are violated by parseDescription today, so the fuzz
-// target tolerates them to keep CI green. Set both to false once
-// parseDescription validates Control and FPS, and the committed corpus in
-// testdata/fuzz/FuzzParseDescription becomes the regression test.
+// target tolerates exactly those classes to keep CI green. Set these to
+// false once parseDescription is fixed; the seeds above and the committed
+// corpus in testdata/fuzz/FuzzParseDescription then become regression tests.
+//   - FPS: a=framerate:NaN, -5 or Inf is taken as is.
+//   - Duration: a=range:npt=0-999999999999 overflows time.Duration
+//     (ParseRange allows 1e12 s) and comes out negative.
+//   - Control: a Content-Base, Content-Location or a=control with another
+//     scheme (http:, file:) is used as the SETUP/PLAY request-URI; a control
+//     that is not a valid URL reference is appended verbatim, spaces
+//     included, which rtsp.Request.Append then refuses to send.
 const (
-	knownBadFPS     = true
-	knownBadControl = true
+	knownBadFPS      = true
+	knownBadDuration = true
+	knownBadControl  = true
 )
+
+// controlKnownIssue reports whether a bad Control is one of the known
+// classes: a URL with another scheme, or one that does not parse at all.
+func controlKnownIssue(control string) bool {
+	u, err := url.Parse(control)
+	return err != nil || (u.Scheme != "rtsp" && u.Scheme != "rtsps")
+}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -35,6 +36,9 @@ type ClientConfig struct {
 	Output func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame)
 	// MaxFrames ends the session (TEARDOWN) after that many frames; 0 means no limit.
 	MaxFrames int
+	// TLS configures rtsps:// URLs (server verification: RootCAs,
+	// InsecureSkipVerify for tests); nil uses the system's roots.
+	TLS *tls.Config
 	// IdleEnd ends a playing session after this long without media
 	// (servers that stop without an RTCP BYE, like the lab's); default 5 s.
 	IdleEnd time.Duration
@@ -90,9 +94,10 @@ type Client struct {
 // until Setup.
 func Dial(ctx context.Context, cfg ClientConfig) (*Client, error) {
 	u, err := url.Parse(cfg.URL)
-	if err != nil || (u.Scheme != "rtsp") || u.Host == "" {
-		return nil, fmt.Errorf("%q is not an rtsp://host/path URL", cfg.URL)
+	if err != nil || (u.Scheme != "rtsp" && u.Scheme != "rtsps") || u.Host == "" {
+		return nil, fmt.Errorf("%q is not an rtsp:// or rtsps:// URL", cfg.URL)
 	}
+	secure := u.Scheme == "rtsps"
 	switch cfg.Dialect {
 	case "":
 		cfg.Dialect = actors.DialectRFC
@@ -107,6 +112,15 @@ func Dial(ctx context.Context, cfg ClientConfig) (*Client, error) {
 	default:
 		return nil, fmt.Errorf("transport %q: want udp, tcp or auto", cfg.Transport)
 	}
+	if secure {
+		// RTSPS keeps the media inside the TLS connection.
+		switch cfg.Transport {
+		case actors.TransportUDP:
+			return nil, errors.New("rtsps:// carries media inside TLS: use TCP (-transport tcp)")
+		case actors.TransportAuto:
+			cfg.Transport = actors.TransportTCP
+		}
+	}
 	if cfg.IdleEnd <= 0 {
 		cfg.IdleEnd = 5 * time.Second
 	}
@@ -115,12 +129,30 @@ func Dial(ctx context.Context, cfg ClientConfig) (*Client, error) {
 	}
 	host := u.Host
 	if u.Port() == "" {
-		host = net.JoinHostPort(u.Hostname(), "554")
+		port := "554"
+		if secure {
+			port = "322"
+		}
+		host = net.JoinHostPort(u.Hostname(), port)
 	}
-	var d net.Dialer
 	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	nc, err := d.DialContext(dctx, "tcp", host)
+	var nc net.Conn
+	if secure {
+		tc := &tls.Config{}
+		if cfg.TLS != nil {
+			tc = cfg.TLS.Clone()
+		}
+		if tc.ServerName == "" {
+			tc.ServerName = u.Hostname()
+		}
+		if tc.MinVersion < tls.VersionTLS12 {
+			tc.MinVersion = tls.VersionTLS12
+		}
+		nc, err = (&tls.Dialer{Config: tc}).DialContext(dctx, "tcp", host)
+	} else {
+		nc, err = (&net.Dialer{}).DialContext(dctx, "tcp", host)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot reach the RTSP server: %w", err)
 	}

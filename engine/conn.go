@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -23,6 +24,7 @@ type conn struct {
 	w     *connWriter
 	peer  netip.Addr // the client's address: the only place media goes
 	local netip.Addr
+	tls   bool // rtsps: media must stay inside the connection
 	log   hclog.Logger
 
 	mu    sync.Mutex
@@ -31,6 +33,7 @@ type conn struct {
 
 func newConn(s *Server, nc net.Conn) *conn {
 	c := &conn{srv: s, nc: nc, r: rtsp.NewReader(nc), owned: make(map[string]*sessionRef)}
+	_, c.tls = nc.(*tls.Conn)
 	if a, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
 		c.peer = a.Addr().Unmap()
 	}

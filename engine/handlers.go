@@ -257,6 +257,11 @@ func (c *conn) openTransport(m *Media, lab bool, offers []rtsp.Transport) (*stre
 			st.tcp, st.channels = c.w, [2]uint8{uint8(ch[0]), uint8(ch[1])}
 			reply.Interleaved = ch
 		case t.Protocol == rtsp.ProtocolUDP:
+			if c.tls {
+				// RTSPS promises privacy: plain RTP over UDP would break it.
+				code = 461
+				continue
+			}
 			if t.ClientPort[0] <= 0 {
 				code = 461
 				continue

@@ -5,6 +5,7 @@ package engine
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -38,6 +39,10 @@ type Config struct {
 	// 453 Not Enough Bandwidth). Defaults 4096, 256 and 4096; negative
 	// means no limit.
 	MaxConns, MaxConnsPerIP, MaxSessions int
+	// TLS, when set, is what ServeTLS and ListenAndServeTLS use for
+	// rtsps:// (RTSP over TLS; media then travels interleaved inside the
+	// TLS connection, so UDP transports are refused there with 461).
+	TLS *tls.Config
 	// Pipeline builds each PLAY's media pipeline; default DefaultPipeline.
 	Pipeline PipelineFactory
 	Log      hclog.Logger
@@ -93,12 +98,12 @@ type Server struct {
 	sessions  sync.Map // id → *sessionRef
 	nsessions atomic.Int64
 
-	mu      sync.Mutex
-	ln      net.Listener
-	conns   map[*conn]struct{}
-	perIP   map[netip.Addr]int
-	closing atomic.Bool
-	connWG  sync.WaitGroup
+	mu        sync.Mutex
+	listeners []net.Listener
+	conns     map[*conn]struct{}
+	perIP     map[netip.Addr]int
+	closing   atomic.Bool
+	connWG    sync.WaitGroup
 }
 
 // sessionRef is the server's handle on a session actor.
@@ -145,6 +150,19 @@ func (s *Server) ListenAndServe() error {
 	return s.Serve(ln)
 }
 
+// ServeTLS accepts rtsps:// connections on ln (a plain TCP listener) until
+// Shutdown, with Config.TLS. It can run beside Serve on another port.
+func (s *Server) ServeTLS(ln net.Listener) error {
+	if s.cfg.TLS == nil {
+		return errors.New("engine: ServeTLS without Config.TLS")
+	}
+	cfg := s.cfg.TLS.Clone()
+	if cfg.MinVersion < tls.VersionTLS12 {
+		cfg.MinVersion = tls.VersionTLS12
+	}
+	return s.Serve(tls.NewListener(ln, cfg))
+}
+
 // ErrServerClosed is returned by Serve after Shutdown.
 var ErrServerClosed = errors.New("engine: server closed")
 
@@ -155,7 +173,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.mu.Unlock()
 		return ErrServerClosed
 	}
-	s.ln = ln
+	s.listeners = append(s.listeners, ln)
 	s.mu.Unlock()
 	for {
 		nc, err := ln.Accept()
@@ -235,8 +253,8 @@ func (s *Server) Conns() int {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing.Store(true)
-	if s.ln != nil {
-		s.ln.Close()
+	for _, ln := range s.listeners {
+		ln.Close()
 	}
 	s.mu.Unlock()
 

@@ -8,6 +8,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -47,6 +49,8 @@ type options struct {
 	frames                    int
 	logLevel                  string
 	stats, autoplay, threeBtn bool
+	caFile                    string
+	insecure                  bool
 }
 
 func parseArgs() (options, error) {
@@ -63,6 +67,8 @@ func parseArgs() (options, error) {
 	flag.BoolVar(&o.stats, "stats", false, "print a JSON summary of the session at exit")
 	flag.BoolVar(&o.autoplay, "autoplay", true, "set up and play at once (false: wait for the buttons)")
 	flag.BoolVar(&o.threeBtn, "three-buttons", false, "web display: Play sets up by itself (the lab's three-button variant)")
+	flag.StringVar(&o.caFile, "ca", "", "rtsps://: trust the certificates in this PEM file")
+	flag.BoolVar(&o.insecure, "insecure", false, "rtsps://: do not verify the server's certificate (testing only)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: client [flags] rtsp://host:port/path\n       client [flags] HOST PORT RTP_PORT FILE\n\n")
 		flag.PrintDefaults()
@@ -185,8 +191,12 @@ func run() error {
 		return fmt.Errorf("display %q: want web, term or none", o.displayKind)
 	}
 
+	tlsConfig, err := clientTLS(o.caFile, o.insecure)
+	if err != nil {
+		return err
+	}
 	client, err = engine.Dial(ctx, engine.ClientConfig{
-		URL: o.url, Dialect: o.dialect, Transport: o.transport, RTPPort: o.rtpPort,
+		URL: o.url, TLS: tlsConfig, Dialect: o.dialect, Transport: o.transport, RTPPort: o.rtpPort,
 		Output: out, MaxFrames: o.frames, Log: log,
 	})
 	if err != nil {
@@ -260,4 +270,20 @@ func displayStats(c *engine.Client) display.Stats {
 		TimeToFirstFrameMs: s.TimeToFirstFrameMs, Position: s.Position,
 		Duration: time.Duration(s.DurationS * float64(time.Second)),
 	}
+}
+
+// clientTLS builds the rtsps:// configuration from -ca and -insecure.
+func clientTLS(caFile string, insecure bool) (*tls.Config, error) {
+	cfg := &tls.Config{InsecureSkipVerify: insecure, MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, err
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s: no PEM certificates", caFile)
+		}
+	}
+	return cfg, nil
 }

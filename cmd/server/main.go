@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -45,6 +46,9 @@ func run() error {
 		maxSess  = flag.Int("max-sessions", 4096, "most sessions at once; SETUP beyond gets 453 (-1: no limit)")
 		logLevel = flag.String("log-level", "info", "log level: trace, debug, info, warn, error")
 		logJSON  = flag.Bool("log-json", false, "log in JSON")
+		tlsAddr  = flag.String("tls-addr", ":8322", "rtsps:// listen address (with -tls-cert and -tls-key)")
+		tlsCert  = flag.String("tls-cert", "", "PEM certificate for rtsps://")
+		tlsKey   = flag.String("tls-key", "", "PEM private key for rtsps://")
 	)
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: server [flags] [PORT]\n\n")
@@ -83,7 +87,17 @@ func run() error {
 		*loop = true
 	}
 
+	var tlsConfig *tls.Config
+	if *tlsCert != "" || *tlsKey != "" {
+		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+		if err != nil {
+			return fmt.Errorf("rtsps certificate: %w", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+
 	srv, err := engine.New(engine.Config{
+		TLS:  tlsConfig,
 		Addr: *addr, Root: mediaDir, FPS: *fps, MTU: *mtu, Loop: *loop,
 		SessionTimeout: *timeout, IdleTimeout: *idle, MaxConns: *maxConns, MaxConnsPerIP: *perIP, MaxSessions: *maxSess,
 		Log: log,
@@ -97,9 +111,18 @@ func run() error {
 	}
 	printWelcome(ln.Addr().(*net.TCPAddr), mediaDir, demoName)
 
+	served := make(chan error, 2)
+	if tlsConfig != nil {
+		tln, err := net.Listen("tcp", *tlsAddr)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("rtsps:// on %s\n", tln.Addr())
+		go func() { served <- srv.ServeTLS(tln) }()
+	}
+
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {
 	case err := <-served:

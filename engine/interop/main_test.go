@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/actorstream/actorstream/internal/testcert"
 	"github.com/actorstream/actorstream/internal/testmedia"
 	"io"
 	"math"
@@ -56,11 +57,13 @@ type media struct {
 }
 
 var (
-	ci       = os.Getenv("CI") == "true"
-	baseURL  string // rtsp://127.0.0.1:PORT/
-	mediaDir string
-	catalog  []*media
-	srvLog   syncBuffer
+	ci      = os.Getenv("CI") == "true"
+	baseURL string // rtsp://127.0.0.1:PORT/
+	// tlsBaseURL is the same server over TLS: rtsps://127.0.0.1:PORT/
+	tlsBaseURL string
+	mediaDir   string
+	catalog    []*media
+	srvLog     syncBuffer
 	// coldMedia is a copy of yuvj422p.mjpeg that warmUp leaves alone.
 	coldMedia *media
 	server    *engine.Server
@@ -163,7 +166,13 @@ func testMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "interop:", err)
 		return 1
 	}
+	pair, err := testcert.Make(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "interop: certificate:", err)
+		return 1
+	}
 	srv, err := engine.New(engine.Config{
+		TLS:  pair.ServerConfig(),
 		Root: dir, FPS: fps, Loop: false, MTU: mtu, SessionTimeout: 30 * time.Second,
 		Log: hclog.New(&hclog.LoggerOptions{Name: "server", Level: hclog.Debug, Output: &srvLog}),
 	})
@@ -175,6 +184,13 @@ func testMain(m *testing.M) int {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	baseURL = "rtsp://" + ln.Addr().String() + "/"
+	tln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "interop:", err)
+		return 1
+	}
+	go func() { _ = srv.ServeTLS(tln) }()
+	tlsBaseURL = "rtsps://" + tln.Addr().String() + "/"
 
 	for _, md := range catalog {
 		if md.name == "yuvj422p.mjpeg" && md.skip == "" && md.err == nil {

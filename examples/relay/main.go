@@ -30,7 +30,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, args []string, stdout io.Writer) error {
+func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 	fs := flag.NewFlagSet("relay", flag.ContinueOnError)
 	from := fs.String("from", "", "upstream stream, rtsp://host[:port]/path")
 	addr := fs.String("addr", ":8554", "listen address")
@@ -43,54 +43,53 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// The Live needs the upstream frame rate, known only after Setup, but
-	// Output is wired at Dial: frames go through this pointer.
-	var live atomic.Pointer[engine.Live]
-	client, err := engine.Dial(ctx, engine.ClientConfig{URL: *from, Transport: *transport,
-		Output: func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
-			pipeline.To(p, "relay", pipeline.SinkFunc[*pipeline.Frame](func(ctx context.Context, in <-chan *pipeline.Frame) error {
-				for f, ok := pipeline.Recv(ctx, in); ok; f, ok = pipeline.Recv(ctx, in) {
-					if l := live.Load(); l != nil {
-						_ = l.Publish(f.Data) // a frame that is not a JPEG is skipped
-					}
-					f.Release()
-				}
-				return ctx.Err()
-			}), frames)
-		}})
-	if err != nil {
-		return err
-	}
-	defer client.Close()
-	if err := client.Setup(); err != nil {
-		return err
-	}
-	l := engine.NewLive(client.Info().FPS) // 0 (not announced) means 25
-	if err := srv.Publish(*name, l); err != nil {
-		return err
-	}
-	live.Store(l)
-	if err := client.Play(); err != nil {
-		return err
-	}
 	ln, err := srv.Listen()
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "serving rtsp://%s/%s\n", ln.Addr(), *name)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err = <-served: // accepting failed
-	case <-client.Done(): // upstream ended
-		err = client.Err()
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	err = errors.Join(err, srv.Shutdown(sctx), client.Close())
-	if srvErr := <-served; !errors.Is(srvErr, engine.ErrServerClosed) {
-		err = errors.Join(err, srvErr)
+	served := make(chan error, 1)
+	go func() { defer cancel(); served <- srv.Serve(ln) }()
+	defer func() {
+		sctx, stop := context.WithTimeout(context.Background(), 5*time.Second)
+		defer stop()
+		err = errors.Join(err, srv.Shutdown(sctx))
+		if srvErr := <-served; !errors.Is(srvErr, engine.ErrServerClosed) {
+			err = errors.Join(err, srvErr)
+		}
+	}()
+
+	// Output is wired at Dial, the Live once Setup has told the frame rate.
+	var live atomic.Pointer[engine.Live]
+	relay := pipeline.SinkFunc[*pipeline.Frame](func(ctx context.Context, in <-chan *pipeline.Frame) error {
+		for f, ok := pipeline.Recv(ctx, in); ok; f, ok = pipeline.Recv(ctx, in) {
+			if l := live.Load(); l != nil {
+				_ = l.Publish(f.Data) // a frame that is not a JPEG is skipped
+			}
+			f.Release()
+		}
+		return ctx.Err()
+	})
+	client, err := engine.Dial(ctx, engine.ClientConfig{URL: *from, Transport: *transport,
+		Output: func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) { pipeline.To(p, "relay", relay, frames) }})
+	if err != nil {
+		return err
 	}
-	return err
+	defer client.Close() // before the server shuts down
+	if err := client.Setup(); err != nil {
+		return err
+	}
+	l := engine.NewLive(client.Info().FPS) // 0 (not announced) means 25
+	live.Store(l)
+	if err := errors.Join(srv.Publish(*name, l), client.Play()); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "serving rtsp://%s/%s\n", ln.Addr(), *name)
+	select {
+	case <-client.Done(): // upstream ended
+		return client.Err()
+	case <-ctx.Done(): // interrupted, or Serve failed (see above)
+		return nil
+	}
 }

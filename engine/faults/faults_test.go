@@ -1,0 +1,270 @@
+package faults
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"math"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/actorstream/actorstream/engine"
+	"github.com/actorstream/actorstream/internal/impairproxy"
+	"github.com/actorstream/actorstream/pipeline"
+	"github.com/actorstream/actorstream/pipeline/stages"
+)
+
+const (
+	clipFPS    = 50
+	clipFrames = 50
+	clipW      = 160
+	clipH      = 120
+	// mtu splits each frame into several packets, so that losing one
+	// makes a frame incomplete.
+	mtu = 600
+)
+
+// writeClip writes clip.mjpeg (raw concatenated JPEG, frames that differ
+// and carry some texture so that each spans a few packets) into dir.
+func writeClip(t testing.TB, dir string) {
+	t.Helper()
+	var raw bytes.Buffer
+	for n := range clipFrames {
+		img := image.NewRGBA(image.Rect(0, 0, clipW, clipH))
+		for y := range clipH {
+			for x := range clipW {
+				v := uint8((x*7 + y*13 + n*5) ^ (x * y))
+				img.Set(x, y, color.RGBA{v, uint8(x*2 + n), uint8(y*2 - n), 255})
+			}
+		}
+		if err := jpeg.Encode(&raw, img, &jpeg.Options{Quality: 75}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "clip.mjpeg"), raw.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startServer serves the looping clip on a loopback port until the test
+// ends; Shutdown must succeed.
+func startServer(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	writeClip(t, dir)
+	srv, err := engine.New(engine.Config{Root: dir, FPS: clipFPS, Loop: true, MTU: mtu})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("server shutdown: %v", err)
+		}
+		if err := <-served; err != engine.ErrServerClosed {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return ln.Addr().String()
+}
+
+// frameLog is the client's output: it decodes every frame.
+type frameLog struct {
+	mu      sync.Mutex
+	times   []time.Time
+	corrupt int
+	firstEr error
+}
+
+func (l *frameLog) output(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
+	pipeline.To(p, "decode", pipeline.SinkFunc[*pipeline.Frame](func(ctx context.Context, in <-chan *pipeline.Frame) error {
+		for {
+			f, ok := pipeline.Recv(ctx, in)
+			if !ok {
+				return ctx.Err()
+			}
+			_, err := jpeg.Decode(bytes.NewReader(f.Data))
+			f.Release()
+			l.mu.Lock()
+			l.times = append(l.times, time.Now())
+			if err != nil {
+				l.corrupt++
+				if l.firstEr == nil {
+					l.firstEr = err
+				}
+			}
+			l.mu.Unlock()
+		}
+	}), frames)
+}
+
+// longestGap is the longest time between two frames shown, and how many
+// frames came after it.
+func (l *frameLog) longestGap() (gap time.Duration, after int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := 1; i < len(l.times); i++ {
+		if d := l.times[i].Sub(l.times[i-1]); d > gap {
+			gap, after = d, len(l.times)-i
+		}
+	}
+	return gap, after
+}
+
+type scenario struct {
+	name   string
+	imp    stages.Impairment
+	play   time.Duration
+	outage *stages.Outage
+}
+
+type result struct {
+	name                 string
+	expected, undeliv    uint64
+	truePct, reportedPct float64
+	shown, incomplete    uint64
+	dups                 uint64
+	proxy                impairproxy.StreamStats
+}
+
+func runScenario(t *testing.T, server string, sc scenario) result {
+	px, err := impairproxy.Listen(impairproxy.Config{Target: server, Impair: sc.imp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := px.Close(); err != nil {
+			t.Errorf("proxy close: %v", err)
+		}
+	}()
+	var frames frameLog
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := engine.Dial(ctx, engine.ClientConfig{
+		URL: "rtsp://" + px.Addr() + "/clip.mjpeg", Transport: "udp", Output: frames.output,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Setup(); err != nil {
+		t.Fatalf("SETUP: %v", err)
+	}
+	if err := c.Play(); err != nil {
+		t.Fatalf("PLAY: %v", err)
+	}
+	time.Sleep(sc.play)
+	// Stop the sender, then let everything in flight land (the largest
+	// delay plus the jitter check's 100 ms wait, with room to spare).
+	if err := c.Pause(); err != nil {
+		t.Fatalf("PAUSE: %v", err)
+	}
+	time.Sleep(sc.imp.Delay + sc.imp.Jitter + 500*time.Millisecond)
+
+	st := c.Stats()
+	streams := px.Streams()
+	if len(streams) != 1 {
+		t.Fatalf("%d streams through the proxy, want 1", len(streams))
+	}
+	rx := st.Receiver
+	expected := uint64(int64(rx.PacketsReceived) + rx.PacketsLost)
+	undeliv, ok := streams[0].Undelivered(uint16(rx.HighestSeq), expected)
+	if !ok {
+		t.Fatalf("the client's highest sequence number %d was never sent by the proxy", rx.HighestSeq)
+	}
+	res := result{
+		name: sc.name, expected: expected, undeliv: undeliv,
+		truePct:     float64(undeliv) * 100 / float64(expected),
+		reportedPct: rx.LossPercent,
+		shown:       st.Frames, incomplete: st.FramesDropped, dups: rx.Duplicates,
+		proxy: streams[0].Stats(),
+	}
+	t.Logf("client: %+v", rx)
+	t.Logf("proxy: %v", res.proxy)
+
+	if err := c.Teardown(); err != nil {
+		t.Errorf("TEARDOWN: %v", err)
+	}
+	select {
+	case <-c.Done():
+	case <-time.After(5 * time.Second):
+		t.Error("session not over 5 s after TEARDOWN")
+	}
+	if err := c.Err(); err != nil {
+		t.Errorf("session ended with %v", err)
+	}
+	c.Close()
+
+	// Checks common to all scenarios.
+	frames.mu.Lock()
+	shown, corrupt, firstErr := len(frames.times), frames.corrupt, frames.firstEr
+	frames.mu.Unlock()
+	if corrupt > 0 {
+		t.Errorf("%d of %d frames shown do not decode (first: %v)", corrupt, shown, firstErr)
+	}
+	if shown == 0 {
+		t.Error("no frame shown")
+	}
+	if expected < 500 {
+		t.Errorf("only %d packets expected: the comparison means little", expected)
+	}
+	if d := math.Abs(res.reportedPct - res.truePct); d > 0.5 {
+		t.Errorf("reported loss %.2f %%, true loss %.2f %% (%d of %d): off by %.2f pp > 0.5",
+			res.reportedPct, res.truePct, undeliv, expected, d)
+	}
+	if sc.outage != nil {
+		gap, after := frames.longestGap()
+		t.Logf("longest gap between frames %v, %d frames after it", gap, after)
+		if gap < sc.outage.For-300*time.Millisecond {
+			t.Errorf("longest gap %v: the %v outage did not show", gap, sc.outage.For)
+		}
+		if after < clipFPS/2 {
+			t.Errorf("only %d frames after the outage: playback did not resume", after)
+		}
+	}
+	return res
+}
+
+func TestFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end fault scenarios take about half a minute")
+	}
+	server := startServer(t)
+	outage := stages.Outage{After: time.Second, For: 2 * time.Second}
+	scenarios := []scenario{
+		{name: "none", play: 2 * time.Second},
+		{name: "loss 5%", imp: stages.Impairment{Seed: 1, Loss: 0.05}, play: 4 * time.Second},
+		{name: "delay 50±20ms", imp: stages.Impairment{Seed: 2, Delay: 50 * time.Millisecond, Jitter: 20 * time.Millisecond}, play: 3 * time.Second},
+		{name: "reorder 10%", imp: stages.Impairment{Seed: 3, Reorder: 0.1}, play: 3 * time.Second},
+		{name: "duplicate 1%", imp: stages.Impairment{Seed: 4, Duplicate: 0.01}, play: 3 * time.Second},
+		{name: "outage 2s", imp: stages.Impairment{Seed: 5, Outages: []stages.Outage{outage}}, play: 5 * time.Second, outage: &outage},
+	}
+	var results []result
+	for _, sc := range scenarios {
+		t.Run(strings.ReplaceAll(sc.name, " ", "_"), func(t *testing.T) {
+			results = append(results, runScenario(t, server, sc))
+		})
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n%-15s %8s %8s %8s %9s %7s %11s %5s\n", "scenario", "packets", "true %", "report %", "undeliv", "shown", "incomplete", "dups")
+	for _, r := range results {
+		fmt.Fprintf(&b, "%-15s %8d %8.2f %8.2f %9d %7d %11d %5d\n",
+			r.name, r.expected, r.truePct, r.reportedPct, r.undeliv, r.shown, r.incomplete, r.dups)
+	}
+	t.Log(b.String())
+}

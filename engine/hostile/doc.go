@@ -1,0 +1,11 @@
+// Package hostile holds black-box tests that attack a live engine.Server
+// the way a hostile or broken network would: malformed and oversized
+// requests, lying Content-Length headers, path escapes, clients that
+// vanish or stop reading, session churn and slowloris connections. It has
+// no non-test code; everything goes through the server's exported API and
+// its sockets.
+//
+// The heavy tests scale with HOSTILE_CHURN (sessions torn down, default
+// 10000, or 2000 with -short) and HOSTILE_SLOWLORIS (trickling connections,
+// default 1000).
+package hostile
