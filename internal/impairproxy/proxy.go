@@ -375,6 +375,11 @@ func (p *Proxy) newStream(serverSide, clientSide netip.Addr, clientRTP, clientRT
 			return nil, err
 		}
 		conns[i] = c
+		// A pair must ascend (RTP's port below RTCP's) or "a-b" does
+		// not parse: swap the two if the kernel chose otherwise.
+		if i%2 == 1 && port(conns[i]) < port(conns[i-1]) {
+			conns[i], conns[i-1] = conns[i-1], conns[i]
+		}
 	}
 	p.mu.Lock()
 	index := len(p.streams)

@@ -222,6 +222,13 @@ func FuzzInterleaved(f *testing.F) {
 	})
 }
 
+// Known issues found by FuzzLabRequest (see the fuzzing report). Set to
+// false once AppendLabRequest rejects such requests.
+const (
+	knownLabAbsoluteFile = true // File "rtsp://h/x" or "*" is accepted
+	knownDollarMethod    = true // Method "$" or "$X" is accepted
+)
+
 // FuzzLabRequest: whatever AppendLabRequest accepts is exactly one
 // lab-dialect request to our Reader, with the same method, file, CSeq,
 // Session or client port; whatever it rejects leaves dst unchanged.
@@ -251,10 +258,17 @@ func FuzzLabRequest(f *testing.F) {
 		if len(wire) > maxLabRequest {
 			t.Fatalf("%+v: %d bytes > %d", q, len(wire), maxLabRequest)
 		}
-		if isAbsoluteURI(file) {
-			// An absolute URI makes it an RFC request that needs a blank
-			// line the lab dialect never sends: not checked here (see the
-			// report on AppendLabRequest accepting such names).
+		if isAbsoluteURI(file) && knownLabAbsoluteFile {
+			// Known issue: an absolute URI makes it an RFC request that
+			// needs a blank line the lab dialect never sends, so the
+			// Reader waits for more (io.ErrUnexpectedEOF at EOF).
+			return
+		}
+		if method[0] == '$' && knownDollarMethod {
+			// Known issue: '$' is a token character, so AppendLabRequest
+			// (and Request.Append) accept a method starting with it, but
+			// the Reader takes any message starting with '$' for an
+			// interleaved frame.
 			return
 		}
 		for _, src := range []io.Reader{bytes.NewReader(wire), &chunkReader{bytes.NewReader(wire), 7}} {
