@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -94,8 +95,13 @@ func (c *conn) serve() {
 			start := time.Now()
 			resp := c.handle(m)
 			c.send(resp)
-			c.log.Debug("request", "method", m.Method, "url", m.URL, "status", resp.StatusCode,
-				"took", time.Since(start).Round(time.Microsecond))
+			args := []any{"method", m.Method, "url", m.URL, "status", resp.StatusCode,
+				"took", time.Since(start).Round(time.Microsecond)}
+			if sid := resp.Header.Get("Session"); sid != "" {
+				id, _, _ := strings.Cut(sid, ";")
+				args = append(args, "session", id)
+			}
+			c.log.Debug("request", args...)
 		case *rtsp.Interleaved:
 			// RTCP Receiver Reports over TCP: touchOwned already counted
 			// them as a sign of life; the data itself is not needed.

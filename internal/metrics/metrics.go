@@ -492,33 +492,46 @@ func (s *labelSet) counter(vec *prometheus.CounterVec, reason string) prometheus
 
 // normalise turns a free-form reason into a label value: the text before
 // any ':', lowercased, runs of characters other than [a-z0-9] as one '_',
-// at most 40 bytes; "" becomes "unknown".
+// at most maxLabelLen bytes; "" becomes "unknown".
 func normalise(reason string) string {
 	if i := strings.IndexByte(reason, ':'); i >= 0 {
 		reason = reason[:i]
 	}
 	var b strings.Builder
 	under := false
-	for i := 0; i < len(reason) && b.Len() < 40; i++ {
+	for i := 0; i < len(reason); i++ {
 		c := reason[i]
 		switch {
 		case c >= 'A' && c <= 'Z':
 			c += 'a' - 'A'
-			fallthrough
 		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
-			if under && b.Len() > 0 {
-				b.WriteByte('_')
-			}
-			under = false
-			b.WriteByte(c)
 		default:
 			under = true
+			continue
 		}
+		sep := under && b.Len() > 0
+		if b.Len()+1+btoi(sep) > maxLabelLen {
+			break
+		}
+		if sep {
+			b.WriteByte('_')
+		}
+		under = false
+		b.WriteByte(c)
 	}
 	if b.Len() == 0 {
 		return "unknown"
 	}
 	return b.String()
+}
+
+const maxLabelLen = 40
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func index(set []string, s string) int {

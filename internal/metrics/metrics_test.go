@@ -78,14 +78,16 @@ func TestReasonsAreBounded(t *testing.T) {
 
 func TestNormalise(t *testing.T) {
 	for in, want := range map[string]string{
-		"teardown":                  "teardown",
-		"connection closed":         "connection_closed",
-		"Server Shutdown":           "server_shutdown",
-		"pipeline error: EOF":       "pipeline_error",
-		"  --bad   password!! ":     "bad_password",
-		"":                          "unknown",
-		"::":                        "unknown",
-		strings.Repeat("abc ", 100): "abc_abc_abc_abc_abc_abc_abc_abc_abc_abc_",
+		"teardown":                          "teardown",
+		"connection closed":                 "connection_closed",
+		"Server Shutdown":                   "server_shutdown",
+		"pipeline error: EOF":               "pipeline_error",
+		"  --bad   password!! ":             "bad_password",
+		"":                                  "unknown",
+		"::":                                "unknown",
+		strings.Repeat("abc ", 100):         "abc_abc_abc_abc_abc_abc_abc_abc_abc_abc",
+		"x" + strings.Repeat(" ", 50) + "y": "x_y",
+		"Ünïcode":                           "n_code",
 	} {
 		if got := normalise(in); got != want {
 			t.Errorf("normalise(%q) = %q, want %q", in, got, want)

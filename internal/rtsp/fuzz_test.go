@@ -245,6 +245,8 @@ func FuzzLabRequest(f *testing.F) {
 	f.Add("PLAY", "f", -1, "1", 0)
 	f.Add("PLAY", strings.Repeat("f", 250), 2, "1", 0)
 	f.Add("DESCRIBE", "vidéo.mjpeg", 1<<40, "x:y", 0)
+	f.Add("PLAY", "rtsp://h/movie.Mjpeg", 2, "662089", 0) // known issue: absolute file
+	f.Add("$", "movie.Mjpeg", 2, "662089", 0)             // known issue: '$' method
 	f.Fuzz(func(t *testing.T, method, file string, cseq int, session string, port int) {
 		q := LabRequest{Method: method, File: file, CSeq: cseq, Session: session, ClientPort: port}
 		out, err := AppendLabRequest([]byte("x"), q)
