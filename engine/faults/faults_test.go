@@ -29,7 +29,7 @@ const (
 	clipH      = 120
 	// mtu splits each frame into several packets, so that losing one
 	// makes a frame incomplete.
-	mtu = 600
+	mtu = 1400
 )
 
 // writeClip writes clip.mjpeg (raw concatenated JPEG, frames that differ

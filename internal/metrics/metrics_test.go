@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 func TestSessions(t *testing.T) {
@@ -44,11 +45,11 @@ actorstream_sessions{state="ready",transport="udp"} 0
 actorstream_sessions_ended_total{reason="pipeline_error"} 1
 actorstream_sessions_ended_total{reason="teardown"} 1
 `
-	if err := gatherAndCompare(m.Registry(), strings.NewReader(want),
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want),
 		"actorstream_sessions", "actorstream_sessions_ended_total"); err != nil {
 		t.Fatal(err)
 	}
-	if got := toFloat64(m.sessionGauge(TransportUDP, StatePlaying)); got != 1 {
+	if got := testutil.ToFloat64(m.sessionGauge(TransportUDP, StatePlaying)); got != 1 {
 		t.Errorf("udp playing = %v, want 1", got)
 	}
 }
@@ -62,16 +63,16 @@ func TestReasonsAreBounded(t *testing.T) {
 	m.SessionEnded(TransportUDP, "", "connection closed")
 	m.SessionEnded(TransportUDP, "", "")
 	// MaxReasons distinct values plus "other".
-	if n := collectAndCount(m.sessionsEnded); n != MaxReasons+1 {
+	if n := testutil.CollectAndCount(m.sessionsEnded); n != MaxReasons+1 {
 		t.Errorf("sessions_ended_total has %d series, want %d", n, MaxReasons+1)
 	}
-	if n := collectAndCount(m.authFailures); n != MaxReasons+1 {
+	if n := testutil.CollectAndCount(m.authFailures); n != MaxReasons+1 {
 		t.Errorf("auth_failures_total has %d series, want %d", n, MaxReasons+1)
 	}
-	if got := toFloat64(m.sessionsEnded.WithLabelValues(Other)); got != 2*MaxReasons+2 {
+	if got := testutil.ToFloat64(m.sessionsEnded.WithLabelValues(Other)); got != 2*MaxReasons+2 {
 		t.Errorf("other = %v, want %d", got, 2*MaxReasons+2)
 	}
-	if got := toFloat64(m.sessionsEnded.WithLabelValues("reason_0")); got != 1 {
+	if got := testutil.ToFloat64(m.sessionsEnded.WithLabelValues("reason_0")); got != 1 {
 		t.Errorf("reason_0 = %v, want 1", got)
 	}
 }
@@ -106,7 +107,7 @@ func TestAuthFailure(t *testing.T) {
 actorstream_auth_failures_total{reason="bad_password"} 2
 actorstream_auth_failures_total{reason="missing"} 1
 `
-	if err := gatherAndCompare(m.Registry(), strings.NewReader(want), "actorstream_auth_failures_total"); err != nil {
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "actorstream_auth_failures_total"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -116,10 +117,10 @@ func TestSent(t *testing.T) {
 	m.Sent(3, 3000)
 	m.Sent(2, 1500)
 	m.Sent(0, 0)
-	if got := toFloat64(m.packetsSent); got != 5 {
+	if got := testutil.ToFloat64(m.packetsSent); got != 5 {
 		t.Errorf("packets = %v, want 5", got)
 	}
-	if got := toFloat64(m.bytesSent); got != 4500 {
+	if got := testutil.ToFloat64(m.bytesSent); got != 4500 {
 		t.Errorf("bytes = %v, want 4500", got)
 	}
 }
@@ -147,18 +148,18 @@ actorstream_rtcp_fraction_lost_count 2
 # TYPE actorstream_rtcp_receiver_reports_total counter
 actorstream_rtcp_receiver_reports_total 2
 `
-	if err := gatherAndCompare(m.Registry(), strings.NewReader(want),
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want),
 		"actorstream_rtcp_fraction_lost", "actorstream_rtcp_receiver_reports_total"); err != nil {
 		t.Fatal(err)
 	}
-	if n := collectAndCount(m.jitter, "actorstream_rtcp_jitter_seconds"); n != 1 {
+	if n := testutil.CollectAndCount(m.jitter, "actorstream_rtcp_jitter_seconds"); n != 1 {
 		t.Errorf("jitter series = %d, want 1", n)
 	}
 	if c, s := histogram(t, m.Registry(), "actorstream_rtcp_jitter_seconds"); c != 2 || s < 0.0023 || s > 0.0025 {
 		t.Errorf("jitter count, sum = %d, %v; want 2, 0.0024", c, s)
 	}
 	// The plain method does not count lost packets; a tracker does.
-	if got := toFloat64(m.packetsLost); got != 0 {
+	if got := testutil.ToFloat64(m.packetsLost); got != 0 {
 		t.Errorf("packets lost = %v, want 0", got)
 	}
 }
@@ -173,10 +174,10 @@ func TestLossTracker(t *testing.T) {
 	a.ReceiverReport(0, 8, 0)        // +1
 	b.ReceiverReport(0, 0xFFFFFF, 0) // -1 in 24-bit signed: nothing
 	b.ReceiverReport(0, 2, 0)        // +3 from -1
-	if got := toFloat64(m.packetsLost); got != 13 {
+	if got := testutil.ToFloat64(m.packetsLost); got != 13 {
 		t.Errorf("packets lost = %v, want 13", got)
 	}
-	if got := toFloat64(m.receiverReports); got != 7 {
+	if got := testutil.ToFloat64(m.receiverReports); got != 7 {
 		t.Errorf("reports = %v, want 7", got)
 	}
 }
@@ -210,7 +211,7 @@ func TestReencode(t *testing.T) {
 actorstream_reencode_cache_total{result="hit"} 2
 actorstream_reencode_cache_total{result="miss"} 1
 `
-	if err := gatherAndCompare(m.Registry(), strings.NewReader(want), "actorstream_reencode_cache_total"); err != nil {
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "actorstream_reencode_cache_total"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -231,7 +232,7 @@ actorstream_rtsp_requests_total{method="PLAY",status="other"} 1
 actorstream_rtsp_requests_total{method="SETUP",status="461"} 1
 actorstream_rtsp_requests_total{method="other",status="501"} 2
 `
-	if err := gatherAndCompare(m.Registry(), strings.NewReader(want), "actorstream_rtsp_requests_total"); err != nil {
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "actorstream_rtsp_requests_total"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -241,7 +242,7 @@ func TestConns(t *testing.T) {
 	m.ConnOpened()
 	m.ConnOpened()
 	m.ConnClosed()
-	if got := toFloat64(m.conns); got != 1 {
+	if got := testutil.ToFloat64(m.conns); got != 1 {
 		t.Errorf("connections = %v, want 1", got)
 	}
 }
@@ -258,7 +259,7 @@ actorstream_live_streams 3
 # TYPE actorstream_things_total counter
 actorstream_things_total 7
 `
-	if err := gatherAndCompare(m.Registry(), strings.NewReader(want),
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want),
 		"actorstream_live_streams", "actorstream_things_total"); err != nil {
 		t.Fatal(err)
 	}
@@ -399,13 +400,13 @@ func TestConcurrent(t *testing.T) {
 		}
 	})
 	wg.Wait()
-	if got := toFloat64(m.packetsSent); got != 16000 {
+	if got := testutil.ToFloat64(m.packetsSent); got != 16000 {
 		t.Errorf("packets = %v, want 16000", got)
 	}
-	if got := toFloat64(m.sessionGauge(TransportTCP, StateReady)); got != 0 {
+	if got := testutil.ToFloat64(m.sessionGauge(TransportTCP, StateReady)); got != 0 {
 		t.Errorf("tcp ready = %v, want 0", got)
 	}
-	if n := collectAndCount(m.sessionsEnded); n != MaxReasons+1 {
+	if n := testutil.CollectAndCount(m.sessionsEnded); n != MaxReasons+1 {
 		t.Errorf("sessions_ended_total has %d series, want %d", n, MaxReasons+1)
 	}
 }
