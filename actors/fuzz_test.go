@@ -7,6 +7,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/pion/sdp/v3"
+
 	"github.com/actorstream/actorstream/internal/rtsp"
 )
 
@@ -103,7 +105,7 @@ func FuzzParseDescription(f *testing.F) {
 		// a valid URL reference is appended to the base verbatim, and the
 		// server answers that with an error.)
 		if !(hasSchemePrefix(info.Control, "rtsp://") || hasSchemePrefix(info.Control, "rtsps://")) || !requestURIOK(info.Control) {
-			if !knownBadControl || !controlKnownIssue(info.Control) {
+			if !knownBadControl || !controlKnownIssue(info.Control, body) {
 				t.Fatalf("Control %q (base %q, Content-Base %q, Content-Location %q) is not an absolute rtsp URL usable as a request-URI",
 					info.Control, before, contentBase, contentLocation)
 			}
@@ -130,8 +132,24 @@ const (
 )
 
 // controlKnownIssue reports whether a bad Control is one of the known
-// classes: a URL with another scheme, or one that does not parse at all.
-func controlKnownIssue(control string) bool {
+// classes: a URL with another scheme, one that does not parse at all, or
+// resolveControl's verbatim fallback (base + "/" + an a=control value that
+// is not a valid URL reference).
+func controlKnownIssue(control string, body []byte) bool {
 	u, err := url.Parse(control)
-	return err != nil || (u.Scheme != "rtsp" && u.Scheme != "rtsps")
+	if err != nil || (u.Scheme != "rtsp" && u.Scheme != "rtsps") {
+		return true
+	}
+	var d sdp.SessionDescription
+	if d.Unmarshal(body) != nil {
+		return false
+	}
+	for _, md := range d.MediaDescriptions {
+		if c, ok := md.Attribute("control"); ok {
+			if _, err := url.Parse(c); err != nil && strings.HasSuffix(control, "/"+c) {
+				return true
+			}
+		}
+	}
+	return false
 }

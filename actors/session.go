@@ -37,6 +37,8 @@ type SessionConfig struct {
 	Log      hclog.Logger
 	// OnStop is called once, from the actor, when the session ends.
 	OnStop func(id, reason string)
+	// OnState, when set, is told each state change (from "" at the start).
+	OnState func(from, to string)
 	// Rand returns random 32-bit values (the first RTP timestamp).
 	Rand func() uint32
 }
@@ -83,6 +85,9 @@ func (s *Session) become(f actor.ReceiveFunc, name string) {
 	s.behavior.Become(f)
 	if s.state != name {
 		s.cfg.Log.Debug("session state", "from", s.state, "to", name)
+		if s.cfg.OnState != nil {
+			s.cfg.OnState(s.state, name)
+		}
 	}
 	s.state = name
 }

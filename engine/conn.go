@@ -48,7 +48,9 @@ func newConn(s *Server, nc net.Conn) *conn {
 func (c *conn) serve() {
 	c.w = newConnWriter(c.nc)
 	c.log.Debug("connection opened")
+	c.srv.cfg.Metrics.ConnOpened()
 	defer func() {
+		c.srv.cfg.Metrics.ConnClosed()
 		c.mu.Lock()
 		owned := c.owned
 		c.owned = nil
@@ -94,6 +96,7 @@ func (c *conn) serve() {
 		case *rtsp.Request:
 			start := time.Now()
 			resp := c.handle(m)
+			c.srv.cfg.Metrics.Request(m.Method, resp.StatusCode)
 			c.send(resp)
 			args := []any{"method", m.Method, "url", m.URL, "status", resp.StatusCode,
 				"took", time.Since(start).Round(time.Microsecond)}

@@ -13,6 +13,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorstream/actorstream/actors"
+	"github.com/actorstream/actorstream/internal/metrics"
 	"github.com/actorstream/actorstream/internal/rtsp"
 )
 
@@ -184,10 +185,22 @@ func (c *conn) setup(req *rtsp.Request) *rtsp.Response {
 			return reply(req, 503)
 		}
 	}
+	transport := metrics.TransportUDP
+	if req.Lab {
+		transport = metrics.TransportLab
+	} else if st.tcp != nil {
+		transport = metrics.TransportTCP
+	}
+	var state string // touched only from the actor
 	props := actor.PropsFromProducer(actors.NewSession(actors.SessionConfig{
 		ID: id, Stream: st, Timeout: timeout, Activity: &activity, Log: log,
 		Rand: rand.Uint32,
+		OnState: func(from, to string) {
+			state = to
+			c.srv.cfg.Metrics.SessionState(transport, from, to)
+		},
 		OnStop: func(id, reason string) {
+			c.srv.cfg.Metrics.SessionEnded(transport, state, reason) // also leaves the state gauge
 			c.srv.sessions.Delete(id)
 			c.srv.nsessions.Add(-1)
 			if ref.owner != nil {
@@ -208,7 +221,7 @@ func (c *conn) setup(req *rtsp.Request) *rtsp.Response {
 	}
 	ref.pid = pid
 	if st.rtcpConn != nil {
-		go watchRTCP(st.rtcpConn, c.peer, &activity)
+		go watchRTCP(st.rtcpConn, c.peer, &activity, c.srv.cfg.Metrics.NewLossTracker(), st.ssrc())
 	}
 	log.Info("session created", "media", m.Name, "transport", tr.String(), "peer", c.peer)
 
@@ -243,6 +256,7 @@ func (c *conn) openTransport(m *Media, lab bool, offers []rtsp.Transport) (*stre
 			}
 		}
 		st := newStream(m, lab, c.srv.cfg.MTU, c.srv.cfg.Pipeline, c.srv.log)
+		st.metrics = c.srv.cfg.Metrics
 		reply := rtsp.Transport{Profile: t.Profile, Protocol: t.Protocol, Unicast: true, Interleaved: [2]int{-1, -1}}
 		switch {
 		case t.Protocol == rtsp.ProtocolTCP && !lab:

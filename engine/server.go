@@ -20,6 +20,7 @@ import (
 
 	"github.com/actorstream/actorstream/actors"
 	"github.com/actorstream/actorstream/internal/logbridge"
+	"github.com/actorstream/actorstream/internal/metrics"
 )
 
 // Config configures a Server. The zero value of each field is usable.
@@ -43,6 +44,8 @@ type Config struct {
 	// rtsps:// (RTSP over TLS; media then travels interleaved inside the
 	// TLS connection, so UDP transports are refused there with 461).
 	TLS *tls.Config
+	// Metrics, when set, counts what the server does (see -metrics-addr).
+	Metrics *metrics.Metrics
 	// Pipeline builds each PLAY's media pipeline; default DefaultPipeline.
 	Pipeline PipelineFactory
 	Log      hclog.Logger

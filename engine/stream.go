@@ -11,6 +11,7 @@ import (
 
 	"github.com/actorstream/actorstream/actors"
 	"github.com/actorstream/actorstream/engine/rtpjpeg"
+	"github.com/actorstream/actorstream/internal/metrics"
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/stages"
 )
@@ -63,6 +64,7 @@ func (pc *PlayContext) Frames(p *pipeline.Pipeline) <-chan *pipeline.Frame {
 	return pipeline.Then(p, "conformer", &stages.Conformer{
 		Cache: m.Conform, Frames: m.Frames(),
 		OnReencode: func(i int) { m.noteReencode(pc.s.log, i) },
+		OnCache:    pc.s.metrics.Reencode,
 		OnError:    func(i int, err error) { pc.s.log.Warn("frame dropped", "frame", i, "error", err) },
 	}, frames)
 }
@@ -85,18 +87,20 @@ func (pc *PlayContext) Packets(p *pipeline.Pipeline, frames <-chan *pipeline.Fra
 // Send adds the Pacer and the session's transport sink to p.
 func (pc *PlayContext) Send(p *pipeline.Pipeline, batches <-chan *pipeline.Batch) {
 	s := pc.s
-	paced := pipeline.Then(p, "pacer", &stages.Pacer{
-		Start: pc.Start, StartPTS: pipeline.PTS(pc.StartIndex, pc.Media.FPS), Position: pc.Position,
-	}, batches)
+	pacer := &stages.Pacer{Start: pc.Start, StartPTS: pipeline.PTS(pc.StartIndex, pc.Media.FPS), Position: pc.Position}
+	if s.metrics != nil {
+		pacer.Late = s.metrics.Late
+	}
+	paced := pipeline.Then(p, "pacer", pacer, batches)
 	if s.tcp != nil {
 		pipeline.To(p, "interleavedsink", &stages.InterleavedSink{
 			Conn: s.tcp, Channel: s.channels[0], RTCPChannel: s.channels[1],
-			SSRC: s.rtp.SSRC(), CNAME: s.cname, Stats: &s.stats,
+			SSRC: s.rtp.SSRC(), CNAME: s.cname, Stats: &s.stats, OnSent: s.metrics.Sent,
 		}, paced)
 		return
 	}
 	sink := &stages.UDPSink{
-		Conn: s.rtpConn, Dest: s.rtpDest, SSRC: s.ssrc(), CNAME: s.cname, Stats: &s.stats,
+		Conn: s.rtpConn, Dest: s.rtpDest, SSRC: s.ssrc(), CNAME: s.cname, Stats: &s.stats, OnSent: s.metrics.Sent,
 		OnError: func(err error) { s.log.Trace("send error ignored", "error", err) },
 	}
 	if s.rtcpConn != nil {
@@ -113,6 +117,7 @@ type stream struct {
 	mtu     int
 	factory PipelineFactory
 	log     hclog.Logger
+	metrics *metrics.Metrics
 	cname   string
 
 	rtp    *rtpjpeg.Packetizer // RFC sessions

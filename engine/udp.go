@@ -1,9 +1,12 @@
 package engine
 
 import (
+	"github.com/pion/rtcp"
+
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
+	"github.com/actorstream/actorstream/internal/metrics"
 	"math/big"
 	"net"
 	"net/netip"
@@ -41,18 +44,37 @@ func listenUDP(local netip.Addr) (*net.UDPConn, error) {
 // watchRTCP reads the RTCP socket until it is closed and counts every
 // packet from the client's address as a sign of life (Receiver Reports
 // keep a session alive, RFC 2326 §12.37).
-func watchRTCP(conn *net.UDPConn, peer netip.Addr, activity *atomic.Int64) {
+//
+// Receiver Reports about our stream go to the metrics (loss, jitter).
+func watchRTCP(conn *net.UDPConn, peer netip.Addr, activity *atomic.Int64, loss *metrics.LossTracker, ssrc uint32) {
 	buf := make([]byte, 1500)
 	for {
-		_, from, err := conn.ReadFromUDPAddrPort(buf)
+		n, from, err := conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
 			continue // e.g. ECONNREFUSED reported from an earlier send
 		}
-		if from.Addr().Unmap() == peer.Unmap() {
-			activity.Store(time.Now().UnixNano())
+		if from.Addr().Unmap() != peer.Unmap() {
+			continue
+		}
+		activity.Store(time.Now().UnixNano())
+		if loss == nil {
+			continue
+		}
+		pkts, err := rtcp.Unmarshal(buf[:n])
+		if err != nil {
+			continue
+		}
+		for _, p := range pkts {
+			if rr, ok := p.(*rtcp.ReceiverReport); ok {
+				for _, r := range rr.Reports {
+					if r.SSRC == ssrc {
+						loss.ReceiverReport(r.FractionLost, r.TotalLost, float64(r.Jitter)/90000)
+					}
+				}
+			}
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/actorstream/actorstream/engine"
 	"github.com/actorstream/actorstream/engine/demo"
+	"github.com/actorstream/actorstream/internal/metrics"
 )
 
 func main() {
@@ -49,6 +51,7 @@ func run() error {
 		tlsAddr  = flag.String("tls-addr", ":8322", "rtsps:// listen address (with -tls-cert and -tls-key)")
 		tlsCert  = flag.String("tls-cert", "", "PEM certificate for rtsps://")
 		tlsKey   = flag.String("tls-key", "", "PEM private key for rtsps://")
+		metAddr  = flag.String("metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics (off by default)")
 	)
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: server [flags] [PORT]\n\n")
@@ -96,8 +99,23 @@ func run() error {
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 
+	var met *metrics.Metrics
+	if *metAddr != "" {
+		met = metrics.New()
+		mln, err := net.Listen("tcp", *metAddr)
+		if err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", met.Handler())
+		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = hs.Serve(mln) }()
+		defer hs.Close()
+		fmt.Printf("metrics at http://%s/metrics\n", mln.Addr())
+	}
+
 	srv, err := engine.New(engine.Config{
-		TLS:  tlsConfig,
+		TLS: tlsConfig, Metrics: met,
 		Addr: *addr, Root: mediaDir, FPS: *fps, MTU: *mtu, Loop: *loop,
 		SessionTimeout: *timeout, IdleTimeout: *idle, MaxConns: *maxConns, MaxConnsPerIP: *perIP, MaxSessions: *maxSess,
 		Log: log,

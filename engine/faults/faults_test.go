@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -27,7 +28,7 @@ const (
 	clipFrames = 50
 	clipW      = 160
 	clipH      = 120
-	// mtu splits each frame into several packets, so that losing one
+	// mtu: each frame (about 8 KB) spans six packets, so that losing one
 	// makes a frame incomplete.
 	mtu = 1400
 )
@@ -83,34 +84,106 @@ func startServer(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// frameLog is the client's output: it decodes every frame.
+// frameLog is the client's output. It copies each frame and decodes it
+// on a goroutine of its own, so that a slow decoder (the race detector
+// makes it slow) never backs the client's pipeline up into its socket,
+// where the kernel would drop packets the proxy knows nothing about.
 type frameLog struct {
 	mu      sync.Mutex
 	times   []time.Time
+	queue   [][]byte
+	wake    chan struct{}
 	corrupt int
+	decoded int
 	firstEr error
 }
 
 func (l *frameLog) output(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
-	pipeline.To(p, "decode", pipeline.SinkFunc[*pipeline.Frame](func(ctx context.Context, in <-chan *pipeline.Frame) error {
+	l.wake = make(chan struct{}, 1)
+	pipeline.To(p, "collect", pipeline.SinkFunc[*pipeline.Frame](func(ctx context.Context, in <-chan *pipeline.Frame) error {
 		for {
 			f, ok := pipeline.Recv(ctx, in)
 			if !ok {
 				return ctx.Err()
 			}
-			_, err := jpeg.Decode(bytes.NewReader(f.Data))
+			data := bytes.Clone(f.Data)
 			f.Release()
 			l.mu.Lock()
 			l.times = append(l.times, time.Now())
-			if err != nil {
-				l.corrupt++
-				if l.firstEr == nil {
-					l.firstEr = err
-				}
-			}
+			l.queue = append(l.queue, data)
 			l.mu.Unlock()
+			select {
+			case l.wake <- struct{}{}:
+			default:
+			}
 		}
 	}), frames)
+	go func() {
+		for range l.wake {
+			for l.decodeOne() {
+			}
+		}
+	}()
+}
+
+// decodeOne decodes the oldest queued frame; false when none is queued.
+func (l *frameLog) decodeOne() bool {
+	l.mu.Lock()
+	if len(l.queue) == 0 {
+		l.mu.Unlock()
+		return false
+	}
+	data := l.queue[0]
+	l.queue = l.queue[1:]
+	l.mu.Unlock()
+	_, err := jpeg.Decode(bytes.NewReader(data))
+	l.mu.Lock()
+	l.decoded++
+	if err != nil {
+		l.corrupt++
+		if l.firstEr == nil {
+			l.firstEr = err
+		}
+	}
+	l.mu.Unlock()
+	return true
+}
+
+// finish decodes what is still queued (the output has stopped).
+func (l *frameLog) finish() (shown, decoded, corrupt int, firstErr error) {
+	close(l.wake) // ends the decoding goroutine
+	for l.decodeOne() {
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.times), l.decoded, l.corrupt, l.firstEr
+}
+
+// udpRcvbufErrors is the kernel's count of UDP datagrams dropped for want
+// of socket buffer space (/proc/net/snmp), or -1 if unknown.
+func udpRcvbufErrors() int64 {
+	b, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return -1
+	}
+	var names []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != "Udp:" {
+			continue
+		}
+		if names == nil {
+			names = f
+			continue
+		}
+		for i, n := range names {
+			if n == "RcvbufErrors" && i < len(f) {
+				v, _ := strconv.ParseInt(f[i], 10, 64)
+				return v
+			}
+		}
+	}
+	return -1
 }
 
 // longestGap is the longest time between two frames shown, and how many
@@ -139,6 +212,7 @@ type result struct {
 	truePct, reportedPct float64
 	shown, incomplete    uint64
 	dups                 uint64
+	rcvbuf               int64 // UDP socket-buffer drops on the host meanwhile
 	proxy                impairproxy.StreamStats
 }
 
@@ -153,6 +227,7 @@ func runScenario(t *testing.T, server string, sc scenario) result {
 		}
 	}()
 	var frames frameLog
+	rcvbuf0 := udpRcvbufErrors()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c, err := engine.Dial(ctx, engine.ClientConfig{
@@ -208,12 +283,16 @@ func runScenario(t *testing.T, server string, sc scenario) result {
 	if err := c.Err(); err != nil {
 		t.Errorf("session ended with %v", err)
 	}
-	c.Close()
+	c.Close() // the output has stopped: nothing more is queued
+	shown, decoded, corrupt, firstErr := frames.finish()
+	if decoded != shown {
+		t.Errorf("%d frames shown, %d decoded", shown, decoded)
+	}
+	if rcvbuf0 >= 0 {
+		res.rcvbuf = udpRcvbufErrors() - rcvbuf0
+	}
 
 	// Checks common to all scenarios.
-	frames.mu.Lock()
-	shown, corrupt, firstErr := len(frames.times), frames.corrupt, frames.firstEr
-	frames.mu.Unlock()
 	if corrupt > 0 {
 		t.Errorf("%d of %d frames shown do not decode (first: %v)", corrupt, shown, firstErr)
 	}
@@ -223,9 +302,17 @@ func runScenario(t *testing.T, server string, sc scenario) result {
 	if expected < 500 {
 		t.Errorf("only %d packets expected: the comparison means little", expected)
 	}
-	if d := math.Abs(res.reportedPct - res.truePct); d > 0.5 {
-		t.Errorf("reported loss %.2f %%, true loss %.2f %% (%d of %d): off by %.2f pp > 0.5",
-			res.reportedPct, res.truePct, undeliv, expected, d)
+	// Datagrams the kernel dropped for want of socket buffer (a starved
+	// machine, the race detector) are real loss the proxy did not make:
+	// they widen the tolerance, one packet each.
+	tol := 0.5
+	if res.rcvbuf > 0 {
+		tol += float64(res.rcvbuf) * 100 / float64(expected)
+		t.Logf("the kernel dropped %d UDP datagrams for lack of buffer: tolerance %.2f pp", res.rcvbuf, tol)
+	}
+	if d := math.Abs(res.reportedPct - res.truePct); d > tol {
+		t.Errorf("reported loss %.2f %%, true loss %.2f %% (%d of %d): off by %.2f pp > %.2f",
+			res.reportedPct, res.truePct, undeliv, expected, d, tol)
 	}
 	if sc.outage != nil {
 		gap, after := frames.longestGap()
@@ -261,10 +348,10 @@ func TestFaults(t *testing.T) {
 		})
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n%-15s %8s %8s %8s %9s %7s %11s %5s\n", "scenario", "packets", "true %", "report %", "undeliv", "shown", "incomplete", "dups")
+	fmt.Fprintf(&b, "\n%-15s %8s %8s %8s %9s %7s %11s %5s %7s\n", "scenario", "packets", "true %", "report %", "undeliv", "shown", "incomplete", "dups", "rcvbuf")
 	for _, r := range results {
-		fmt.Fprintf(&b, "%-15s %8d %8.2f %8.2f %9d %7d %11d %5d\n",
-			r.name, r.expected, r.truePct, r.reportedPct, r.undeliv, r.shown, r.incomplete, r.dups)
+		fmt.Fprintf(&b, "%-15s %8d %8.2f %8.2f %9d %7d %11d %5d %7d\n",
+			r.name, r.expected, r.truePct, r.reportedPct, r.undeliv, r.shown, r.incomplete, r.dups, r.rcvbuf)
 	}
 	t.Log(b.String())
 }

@@ -136,7 +136,8 @@ func (a *Authenticator) ttl() time.Duration {
 // must equal uri; pass "" to skip that check); header looks up request
 // headers (only "Authorization" is read); tls tells whether the
 // connection is TLS; path is the media path the request addresses, matched
-// against the user's paths permissions.
+// against the user's paths permissions ("" skips that check: use it for
+// requests that address no media, such as OPTIONS *).
 //
 // It returns the user name, or a *Challenge (send 401 with its Headers),
 // or the user name and a *Forbidden (send 403).

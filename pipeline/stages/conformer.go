@@ -16,6 +16,9 @@ type Conformer struct {
 	OnReencode func(index int)
 	// OnError, when set, hears about frames that were dropped as unusable.
 	OnError func(index int, err error)
+	// OnCache, when set, is told for each re-encoded frame whether it came
+	// from the cache (hit) or was made now (miss).
+	OnCache func(hit bool)
 }
 
 // Run passes frames through, swapping in carriable bytes where needed.
@@ -43,6 +46,9 @@ func (c *Conformer) Run(ctx context.Context, in <-chan *pipeline.Frame, out chan
 		}
 		if reencoded && c.OnReencode != nil {
 			c.OnReencode(src)
+		}
+		if c.OnCache != nil && (reencoded || &data[0] != &fr.Data[0]) {
+			c.OnCache(!reencoded)
 		}
 		if &data[0] != &fr.Data[0] {
 			fr.Data = append(fr.Data[:0], data...)

@@ -28,6 +28,8 @@ type InterleavedSink struct {
 	// OnDrop, when set, is told how many packets were dropped because the
 	// connection was backed up.
 	OnDrop func(n int)
+	// OnSent, when set, is told per batch how many packets and bytes went out.
+	OnSent func(packets, bytes int)
 }
 
 // Run sends batches until in closes.
@@ -49,15 +51,19 @@ func (s *InterleavedSink) Run(ctx context.Context, in <-chan *pipeline.Batch) er
 			if !ok {
 				return nil
 			}
-			now, dropped := time.Now(), 0
+			now, dropped, sent, bytes := time.Now(), 0, 0, 0
 			for _, pkt := range b.Packets {
 				if s.Conn.WriteInterleaved(s.Channel, pkt) {
 					s.Stats.Sent(pkt, b.Timestamp, now)
+					sent, bytes = sent+1, bytes+len(pkt)
 				} else {
 					dropped++
 				}
 			}
 			b.Release()
+			if sent > 0 && s.OnSent != nil {
+				s.OnSent(sent, bytes)
+			}
 			if dropped > 0 && s.OnDrop != nil {
 				s.OnDrop(dropped)
 			}

@@ -29,6 +29,8 @@ type UDPSink struct {
 	SRInterval time.Duration // 0 means DefaultSRInterval
 	// OnError, when set, hears about send errors that were ignored.
 	OnError func(error)
+	// OnSent, when set, is told per batch how many packets and bytes went out.
+	OnSent func(packets, bytes int)
 }
 
 // Run sends batches until in closes.
@@ -71,6 +73,12 @@ func (s *UDPSink) Run(ctx context.Context, in <-chan *pipeline.Batch) error {
 
 func (s *UDPSink) send(b *pipeline.Batch) error {
 	now := time.Now()
+	sent, bytes := 0, 0
+	defer func() {
+		if s.OnSent != nil && sent > 0 {
+			s.OnSent(sent, bytes)
+		}
+	}()
 	for _, pkt := range b.Packets {
 		_, err := s.Conn.WriteToUDPAddrPort(pkt, s.Dest)
 		if err != nil {
@@ -86,6 +94,7 @@ func (s *UDPSink) send(b *pipeline.Batch) error {
 			continue
 		}
 		s.Stats.Sent(pkt, b.Timestamp, now)
+		sent, bytes = sent+1, bytes+len(pkt)
 	}
 	return nil
 }
