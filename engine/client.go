@@ -216,7 +216,19 @@ func (c *Client) runOutput() {
 					return ctx.Err()
 				}
 			case <-c.outputStop:
-				return nil
+				// The receiving pipeline has stopped: pass on what it
+				// handed over, so a recorder writes every frame counted.
+				for {
+					select {
+					case f := <-c.frames:
+						if !pipeline.Send(ctx, out, f) {
+							f.Release()
+							return ctx.Err()
+						}
+					default:
+						return nil
+					}
+				}
 			case <-ctx.Done():
 				return ctx.Err()
 			}

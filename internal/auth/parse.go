@@ -31,7 +31,6 @@ func isToken(s string) bool {
 	return true
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' }
 
 // splitList splits s at commas that are outside quoted strings, dropping
 // empty elements. It fails on an unterminated quoted string.

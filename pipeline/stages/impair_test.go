@@ -381,12 +381,10 @@ func TestImpairCancelReleases(t *testing.T) {
 		pool := pipeline.NewPacketPool(16, 16)
 		s := &Impair{Impairment: Impairment{Delay: time.Hour, Reorder: 1}, Pool: pool}
 		in := make(chan *pipeline.Packet, 4)
-		var pks []*pipeline.Packet
 		for i := range 3 {
 			pk := pool.Get()
 			pk.Data = pk.Data[:16]
 			pk.Data[15] = byte(i + 1)
-			pks = append(pks, pk)
 			in <- pk
 		}
 		ctx, cancel := context.WithCancel(context.Background())
