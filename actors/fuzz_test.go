@@ -132,13 +132,13 @@ const (
 )
 
 // controlKnownIssue reports whether a bad Control is one of the known
-// classes: a URL with another scheme, one that does not parse at all, or
+// classes: a URL with another scheme or no host, one that does not parse, or
 // resolveControl's verbatim fallback (base + "/" + an a=control value that
 // is not a valid URL reference).
 func controlKnownIssue(control string, body []byte) bool {
 	u, err := url.Parse(control)
-	if err != nil || (u.Scheme != "rtsp" && u.Scheme != "rtsps") {
-		return true
+	if err != nil || (u.Scheme != "rtsp" && u.Scheme != "rtsps") || u.Host == "" {
+		return true // e.g. a=control:http://x/ or a=control:rtsp: taken as is
 	}
 	var d sdp.SessionDescription
 	if d.Unmarshal(body) != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/pion/sdp/v3"
 
+	"github.com/actorstream/actorstream/internal/auth"
 	"github.com/actorstream/actorstream/internal/rtsp"
 )
 
@@ -73,8 +74,12 @@ type PlayerConfig struct {
 	// every other request (10 s).
 	DialectTimeout, UDPTimeout, RequestTimeout time.Duration
 	UserAgent                                  string
-	Hooks                                      PlayerHooks
-	Log                                        hclog.Logger
+	// User and Password answer authentication challenges (401); TLS says
+	// the connection is encrypted (Basic is only sent then).
+	User, Password string
+	TLS            bool
+	Hooks          PlayerHooks
+	Log            hclog.Logger
 }
 
 // Player is the actor owning one RTSP client session: Init → Ready →
@@ -97,12 +102,15 @@ type Player struct {
 	gen     int           // invalidates timers of an earlier SETUP/PLAY
 	played  bool          // a PLAY succeeded on this session
 	done    bool
+	auth    *auth.Client
 }
 
 type pendingRequest struct {
-	method  string
-	handle  func(ctx actor.Context, resp *rtsp.Response, err error)
-	timeout *time.Timer
+	method, target string
+	header         rtsp.Header
+	handle         func(ctx actor.Context, resp *rtsp.Response, err error)
+	timeout        *time.Timer
+	retried        bool // already re-sent with credentials
 }
 
 // NewPlayer returns the producer of a player actor.
@@ -124,6 +132,9 @@ func NewPlayer(cfg PlayerConfig) actor.Producer {
 			cfg.UserAgent = "actorstream"
 		}
 		p := &Player{cfg: cfg, behavior: actor.NewBehavior(), pending: map[int]*pendingRequest{}, timeout: 60 * time.Second}
+		if cfg.User != "" {
+			p.auth = &auth.Client{User: cfg.User, Password: cfg.Password}
+		}
 		p.lab = cfg.Dialect == DialectLab
 		p.tcp = cfg.Transport == TransportTCP
 		p.become(p.initState, PlayerInit)
@@ -446,6 +457,12 @@ func (p *Player) keepalive(ctx actor.Context, m *keepaliveTick) {
 
 // request sends one request and registers what to do with its answer.
 func (p *Player) request(ctx actor.Context, method, target string, h rtsp.Header, handle func(actor.Context, *rtsp.Response, error)) {
+	p.send(ctx, &pendingRequest{method: method, target: target, header: h, handle: handle})
+}
+
+// send sends pr with the next CSeq.
+func (p *Player) send(ctx actor.Context, pr *pendingRequest) {
+	method, target, h, handle := pr.method, pr.target, pr.header, pr.handle
 	p.cseq++
 	cseq := p.cseq
 	var b []byte
@@ -455,8 +472,13 @@ func (p *Player) request(ctx actor.Context, method, target string, h rtsp.Header
 			Method: method, File: p.labFile(), CSeq: cseq, Session: p.session, ClientPort: p.cfg.ClientPorts[0],
 		})
 	} else {
-		req := &rtsp.Request{Method: method, URL: target, Header: h}
+		req := &rtsp.Request{Method: method, URL: target, Header: h.Clone()}
 		req.Header.Set("CSeq", strconv.Itoa(cseq))
+		if p.auth != nil {
+			if a := p.auth.Authorize(method, target); a != "" {
+				req.Header.Set("Authorization", a)
+			}
+		}
 		req.Header.Set("User-Agent", p.cfg.UserAgent)
 		if p.session != "" && method != "OPTIONS" || p.session != "" && p.useOpts {
 			req.Header.Set("Session", p.session)
@@ -469,10 +491,8 @@ func (p *Player) request(ctx actor.Context, method, target string, h rtsp.Header
 	}
 	wait := p.waitFor(method)
 	root, self := ctx.ActorSystem().Root, ctx.Self()
-	p.pending[cseq] = &pendingRequest{
-		method: method, handle: handle,
-		timeout: time.AfterFunc(wait, func() { root.Send(self, &requestTimeout{cseq: cseq}) }),
-	}
+	pr.timeout = time.AfterFunc(wait, func() { root.Send(self, &requestTimeout{cseq: cseq}) })
+	p.pending[cseq] = pr
 	p.cfg.Log.Debug("request", "method", method, "url", target, "cseq", cseq)
 	p.cfg.Hooks.Send(b)
 }
@@ -495,6 +515,20 @@ func (p *Player) response(ctx actor.Context, resp *rtsp.Response) {
 	delete(p.pending, cseq)
 	pr.timeout.Stop()
 	p.cfg.Log.Debug("response", "method", pr.method, "cseq", cseq, "status", resp.StatusCode)
+	if resp.StatusCode == 401 && p.auth != nil && !pr.retried && !p.lab {
+		retry, err := p.auth.Update(resp.Header.Values("WWW-Authenticate"), p.cfg.TLS)
+		if err == nil && retry {
+			pr.retried = true
+			p.send(ctx, pr) // once, with credentials; a second 401 is final
+			return
+		}
+		if err != nil {
+			p.cfg.Log.Warn("cannot answer the server's challenge", "error", err)
+		}
+	}
+	if v := resp.Header.Get("Authentication-Info"); v != "" && p.auth != nil {
+		p.auth.Info(v)
+	}
 	pr.handle(ctx, resp, nil)
 }
 
@@ -506,7 +540,11 @@ func (p *Player) check(resp *rtsp.Response, err error) error {
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
-	return &ServerError{Code: resp.StatusCode, Reason: resp.Reason, Explanation: explain(resp.StatusCode, p.mediaName())}
+	e := &ServerError{Code: resp.StatusCode, Reason: resp.Reason, Explanation: explain(resp.StatusCode, p.mediaName())}
+	if resp.StatusCode == 401 && p.cfg.User != "" {
+		e.Explanation = "wrong user name or password"
+	}
+	return e
 }
 
 // ServerError is a non-2xx answer from the server.
@@ -530,7 +568,7 @@ func (e *ServerError) Error() string {
 func explain(code int, media string) string {
 	switch code {
 	case 401:
-		return "the server wants credentials"
+		return "the server wants credentials (rtsp://user:password@host/... or -user and -password)"
 	case 403:
 		return "the server refuses access to '" + media + "'"
 	case 404:
@@ -650,8 +688,10 @@ func resolveControl(base *url.URL, control string) string {
 		b.RawPath = ""
 	}
 	u, err := b.Parse(control)
-	if err != nil {
-		return base.String() + "/" + control
+	if err != nil || (u.Scheme != "rtsp" && u.Scheme != "rtsps") || u.Host == "" {
+		// Not a usable reference (e.g. "rtsp:" alone): append it as is,
+		// and let the server answer what it makes of it.
+		return strings.TrimSuffix(b.String(), "/") + "/" + control
 	}
 	return u.String()
 }

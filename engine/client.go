@@ -36,6 +36,10 @@ type ClientConfig struct {
 	Output func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame)
 	// MaxFrames ends the session (TEARDOWN) after that many frames; 0 means no limit.
 	MaxFrames int
+	// User and Password answer the server's authentication challenges;
+	// credentials in the URL (rtsp://user:pass@host/...) are used when
+	// these are empty. They are never sent in the URL itself.
+	User, Password string
 	// TLS configures rtsps:// URLs (server verification: RootCAs,
 	// InsecureSkipVerify for tests); nil uses the system's roots.
 	TLS *tls.Config
@@ -98,6 +102,13 @@ func Dial(ctx context.Context, cfg ClientConfig) (*Client, error) {
 		return nil, fmt.Errorf("%q is not an rtsp:// or rtsps:// URL", cfg.URL)
 	}
 	secure := u.Scheme == "rtsps"
+	if u.User != nil {
+		if cfg.User == "" {
+			cfg.User = u.User.Username()
+			cfg.Password, _ = u.User.Password()
+		}
+		u.User = nil // requests carry Authorization headers, not passwords in URLs
+	}
 	switch cfg.Dialect {
 	case "":
 		cfg.Dialect = actors.DialectRFC
@@ -184,6 +195,7 @@ func Dial(ctx context.Context, cfg ClientConfig) (*Client, error) {
 	)
 	c.player = c.system.Root.Spawn(actor.PropsFromProducer(actors.NewPlayer(actors.PlayerConfig{
 		URL: u, Dialect: cfg.Dialect, Transport: cfg.Transport, ClientPorts: ports,
+		User: cfg.User, Password: cfg.Password, TLS: secure,
 		Log: cfg.Log.Named("player"),
 		Hooks: actors.PlayerHooks{
 			Send:     c.send,

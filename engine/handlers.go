@@ -13,6 +13,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorstream/actorstream/actors"
+	"github.com/actorstream/actorstream/internal/auth"
 	"github.com/actorstream/actorstream/internal/metrics"
 	"github.com/actorstream/actorstream/internal/rtsp"
 )
@@ -47,6 +48,9 @@ func (c *conn) handle(req *rtsp.Request) *rtsp.Response {
 	if _, ok := req.CSeq(); !ok {
 		return reply(req, 400) // RFC 2326 §12.17: CSeq is required
 	}
+	if resp := c.authenticate(req); resp != nil {
+		return resp
+	}
 	var resp *rtsp.Response
 	switch req.Method {
 	case "OPTIONS":
@@ -71,6 +75,43 @@ func (c *conn) handle(req *rtsp.Request) *rtsp.Response {
 		resp.Header.Set("Server", "actorstream")
 	}
 	return resp
+}
+
+// authenticate answers 401 or 403 when Config.Auth refuses req, nil when
+// it may proceed. The path checked is the stream's, whatever track URL or
+// method names it.
+func (c *conn) authenticate(req *rtsp.Request) *rtsp.Response {
+	a := c.srv.cfg.Auth
+	if a == nil {
+		return nil
+	}
+	path := ""
+	if req.Method != "OPTIONS" && req.URL != "*" {
+		if name, err := mediaName(req); err == nil {
+			path = strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(name, "/"), "/"), "/"+trackControl)
+		}
+	}
+	_, err := a.Check(req.Method, req.URL, req.Header.Get, c.tls, path)
+	var challenge *auth.Challenge
+	var forbidden *auth.Forbidden
+	switch {
+	case errors.As(err, &challenge):
+		c.srv.cfg.Metrics.AuthFailure(challenge.Reason)
+		c.log.Debug("authentication required", "method", req.Method, "reason", challenge.Reason)
+		resp := reply(req, 401)
+		for _, h := range challenge.Headers() { // their order matters to ffmpeg
+			resp.Header.Add("WWW-Authenticate", h)
+		}
+		return resp
+	case errors.As(err, &forbidden):
+		c.srv.cfg.Metrics.AuthFailure("forbidden")
+		c.log.Info("access refused", "user", forbidden.User, "path", forbidden.Path)
+		return reply(req, 403)
+	case err != nil:
+		c.log.Warn("authentication failed", "error", err)
+		return reply(req, 500)
+	}
+	return nil
 }
 
 func (c *conn) options(req *rtsp.Request) *rtsp.Response {

@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/actorstream/actorstream/actors"
+	"github.com/actorstream/actorstream/internal/auth"
 	"github.com/actorstream/actorstream/internal/logbridge"
 	"github.com/actorstream/actorstream/internal/metrics"
 )
@@ -44,6 +45,9 @@ type Config struct {
 	// rtsps:// (RTSP over TLS; media then travels interleaved inside the
 	// TLS connection, so UDP transports are refused there with 461).
 	TLS *tls.Config
+	// Auth, when set, requires every request to authenticate (RTSP Digest,
+	// or Basic over TLS) and checks per-path permissions.
+	Auth *auth.Authenticator
 	// Metrics, when set, counts what the server does (see -metrics-addr).
 	Metrics *metrics.Metrics
 	// Pipeline builds each PLAY's media pipeline; default DefaultPipeline.

@@ -50,6 +50,7 @@ type options struct {
 	logLevel                  string
 	stats, autoplay, threeBtn bool
 	caFile                    string
+	user, password            string
 	insecure                  bool
 }
 
@@ -68,6 +69,8 @@ func parseArgs() (options, error) {
 	flag.BoolVar(&o.autoplay, "autoplay", true, "set up and play at once (false: wait for the buttons)")
 	flag.BoolVar(&o.threeBtn, "three-buttons", false, "web display: Play sets up by itself (the lab's three-button variant)")
 	flag.StringVar(&o.caFile, "ca", "", "rtsps://: trust the certificates in this PEM file")
+	flag.StringVar(&o.user, "user", "", "user name for servers that ask (or rtsp://user:password@host/...)")
+	flag.StringVar(&o.password, "password", "", "password for servers that ask (default: $ACTORSTREAM_PASSWORD)")
 	flag.BoolVar(&o.insecure, "insecure", false, "rtsps://: do not verify the server's certificate (testing only)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: client [flags] rtsp://host:port/path\n       client [flags] HOST PORT RTP_PORT FILE\n\n")
@@ -196,7 +199,7 @@ func run() error {
 		return err
 	}
 	client, err = engine.Dial(ctx, engine.ClientConfig{
-		URL: o.url, TLS: tlsConfig, Dialect: o.dialect, Transport: o.transport, RTPPort: o.rtpPort,
+		URL: o.url, TLS: tlsConfig, User: o.user, Password: password(o.password), Dialect: o.dialect, Transport: o.transport, RTPPort: o.rtpPort,
 		Output: out, MaxFrames: o.frames, Log: log,
 	})
 	if err != nil {
@@ -286,4 +289,13 @@ func clientTLS(caFile string, insecure bool) (*tls.Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// password is -password, or $ACTORSTREAM_PASSWORD so that it need not
+// show in the process list.
+func password(flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	return os.Getenv("ACTORSTREAM_PASSWORD")
 }

@@ -24,10 +24,18 @@ import (
 
 	"github.com/actorstream/actorstream/engine"
 	"github.com/actorstream/actorstream/engine/demo"
+	"github.com/actorstream/actorstream/internal/auth"
 	"github.com/actorstream/actorstream/internal/metrics"
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "passwd" {
+		if err := passwd(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "server passwd:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "server:", err)
 		os.Exit(1)
@@ -52,6 +60,9 @@ func run() error {
 		tlsCert  = flag.String("tls-cert", "", "PEM certificate for rtsps://")
 		tlsKey   = flag.String("tls-key", "", "PEM private key for rtsps://")
 		metAddr  = flag.String("metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics (off by default)")
+		users    = flag.String("users", "", "require authentication with the users in this file (see 'server passwd')")
+		realm    = flag.String("realm", "actorstream", "authentication realm (must match the one the users file was made for)")
+		basic    = flag.Bool("allow-basic", false, "accept Basic authentication without TLS (the password then crosses the network in clear)")
 	)
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: server [flags] [PORT]\n\n")
@@ -114,8 +125,18 @@ func run() error {
 		fmt.Printf("metrics at http://%s/metrics\n", mln.Addr())
 	}
 
+	var authn *auth.Authenticator
+	if *users != "" {
+		u, err := auth.LoadUsers(*users)
+		if err != nil {
+			return fmt.Errorf("users file: %w", err)
+		}
+		authn = &auth.Authenticator{Users: u, Realm: *realm, AllowBasic: *basic}
+		log.Info("authentication required", "users", u.Len(), "realm", *realm)
+	}
+
 	srv, err := engine.New(engine.Config{
-		TLS: tlsConfig, Metrics: met,
+		TLS: tlsConfig, Metrics: met, Auth: authn,
 		Addr: *addr, Root: mediaDir, FPS: *fps, MTU: *mtu, Loop: *loop,
 		SessionTimeout: *timeout, IdleTimeout: *idle, MaxConns: *maxConns, MaxConnsPerIP: *perIP, MaxSessions: *maxSess,
 		Log: log,

@@ -130,6 +130,32 @@ func registryAllowance(n int) uint64 {
 	return uint64(maps * (1 - math.Exp(-float64(n)/maps)) * perMap)
 }
 
+// gAllowance is what the runtime keeps after a goroutine peak: goroutine
+// descriptors (runtime.g, about 450 bytes) are never freed, only reused,
+// so a peak of k goroutines stays on the heap as k descriptors.
+func gAllowance(peak int) uint64 { return uint64(peak) * 600 }
+
+// goroutinePeak samples runtime.NumGoroutine until stopped.
+func goroutinePeak() (stop func() int) {
+	done := make(chan struct{})
+	res := make(chan int)
+	go func() {
+		peak := runtime.NumGoroutine()
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				res <- peak
+				return
+			case <-tick.C:
+				peak = max(peak, runtime.NumGoroutine())
+			}
+		}
+	}()
+	return func() int { close(done); return <-res }
+}
+
 // TestSessionChurn: thousands of UDP sessions (a port pair each) set up,
 // played briefly and torn down, plus 1000 abandoned ones (500 TCP
 // interleaved whose connection just closes, 500 UDP left to the 1 s
@@ -160,6 +186,7 @@ func TestSessionChurn(t *testing.T) {
 		t.Fatalf("after warm-up: Conns %d Sessions %d", s.srv.Conns(), s.srv.Sessions())
 	}
 	before := measure()
+	stopPeak := goroutinePeak()
 
 	// Churn: the workers share the count.
 	start := time.Now()
@@ -202,8 +229,10 @@ func TestSessionChurn(t *testing.T) {
 	if timedOut > n/100 {
 		t.Errorf("%d of %d sessions timed out between PLAY and TEARDOWN", timedOut, n)
 	}
-	if k := s.srv.Sessions(); k != 0 {
-		t.Errorf("Sessions() = %d after every session was torn down", k)
+	// A TEARDOWN is answered just before the session actor stops, so the
+	// count may lag the last reply by a moment.
+	if !eventually(time.Second, func() bool { return s.srv.Sessions() == 0 }) {
+		t.Errorf("Sessions() = %d after every session was torn down", s.srv.Sessions())
 	}
 
 	// Abandoned: TCP-interleaved sessions whose connection closes after
@@ -233,7 +262,8 @@ func TestSessionChurn(t *testing.T) {
 		t.Fatal(err)
 	}
 	abandoned := time.Now()
-	t.Logf("abandoned %d TCP and %d UDP sessions in %v; %d sessions still live", abandonTCP, abandonUDP, time.Since(start).Round(time.Millisecond), s.srv.Sessions())
+	peakG := stopPeak()
+	t.Logf("abandoned %d TCP and %d UDP sessions in %v; %d sessions still live; goroutine peak %d", abandonTCP, abandonUDP, time.Since(start).Round(time.Millisecond), s.srv.Sessions(), peakG)
 	for _, w := range ws {
 		w.close() // the abandoned sessions' RTP now draws ICMP
 	}
@@ -249,9 +279,9 @@ func TestSessionChurn(t *testing.T) {
 		return after.goroutines <= before.goroutines && after.fds <= before.fds
 	})
 	total := warmups + n + abandonTCP + abandonUDP
-	allowance := registryAllowance(total) + 1<<20
+	allowance := registryAllowance(total) + gAllowance(peakG) + 1<<20
 	t.Logf("server idle before the churn: %s", before)
-	t.Logf("server idle after %d sessions (%d torn down, %d abandoned): %s (heap +%s; allowed +%s for protoactor's registry and slack)",
+	t.Logf("server idle after %d sessions (%d torn down, %d abandoned): %s (heap +%s; allowed +%s for protoactor's registry, goroutine descriptors and slack)",
 		total, n, abandonTCP+abandonUDP, after, mib(after.heap-min(after.heap, before.heap)), mib(allowance))
 	if after.goroutines > before.goroutines {
 		t.Errorf("goroutines: %d before, %d after", before.goroutines, after.goroutines)
@@ -268,7 +298,7 @@ func TestSessionChurn(t *testing.T) {
 	s.srv = nil
 	heap1 := heapAlloc()
 	t.Logf("heap before the server %s, after Shutdown with the server dropped %s; %d goroutines", mib(heap0), mib(heap1), runtime.NumGoroutine())
-	if heap1 > heap0+1<<20 {
+	if heap1 > heap0+gAllowance(peakG)+1<<20 {
 		t.Errorf("heap: %s before the server, %s after it is gone", mib(heap0), mib(heap1))
 	}
 }
