@@ -27,7 +27,7 @@ const (
 // reply must carry none) and what becomes of the connection.
 type hostileCase struct {
 	name string
-	from net.IP                // client address; lo1 when nil
+	from net.IP                   // client address; lo1 when nil
 	req  func(e *suiteEnv) string // the bytes sent, in one write
 	// halfClose shuts our sending side after the request (the client
 	// "closes" in the middle of a message).
