@@ -126,9 +126,9 @@ func FuzzParseDescription(f *testing.F) {
 //     Content-Base "?a b" leaves a space in the URL; a=control:rtsp: is
 //     used as the request-URI "rtsp:".
 const (
-	knownBadFPS      = true
-	knownBadDuration = true
-	knownBadControl  = true
+	knownBadFPS      = false
+	knownBadDuration = false
+	knownBadControl  = false
 )
 
 // controlKnownIssue reports whether a bad Control is one of the known

@@ -3,6 +3,7 @@ package actors
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -636,7 +637,7 @@ func parseDescription(base *url.URL, resp *rtsp.Response) (MediaInfo, error) {
 	cb := base
 	for _, name := range []string{"Content-Base", "Content-Location"} {
 		if v := resp.Header.Get(name); v != "" {
-			if u, err := base.Parse(v); err == nil {
+			if u, err := base.Parse(v); err == nil && usableURL(u.String()) {
 				cb = u
 				break
 			}
@@ -664,7 +665,9 @@ func parseDescription(base *url.URL, resp *rtsp.Response) (MediaInfo, error) {
 				info.Control = resolveControl(cb, c)
 			}
 			if v, ok := md.Attribute("framerate"); ok {
-				info.FPS, _ = strconv.ParseFloat(strings.TrimSpace(v), 64)
+				if fps, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && fps > 0 && !math.IsInf(fps, 0) {
+					info.FPS = fps
+				}
 			}
 			if v, ok := md.Attribute("range"); ok {
 				info.Duration = rangeDuration(v)
@@ -675,13 +678,35 @@ func parseDescription(base *url.URL, resp *rtsp.Response) (MediaInfo, error) {
 	return MediaInfo{}, errors.New("DESCRIBE: the stream has no JPEG video track (RTP payload type 26)")
 }
 
+// usableURL reports whether s can be sent as a request-URI: an absolute
+// rtsp(s) URL with a host and nothing a request line cannot carry.
+func usableURL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f { // spaces, controls, raw non-ASCII
+			return false
+		}
+	}
+	u, err := rtsp.ParseURL(s)
+	return err == nil && u.Host != ""
+}
+
 func resolveControl(base *url.URL, control string) string {
 	if control == "*" {
 		return base.String()
 	}
 	if strings.HasPrefix(control, "rtsp://") || strings.HasPrefix(control, "rtsps://") {
-		return control
+		if usableURL(control) {
+			return control
+		}
+		return base.String()
 	}
+	if r := resolveRelative(base, control); usableURL(r) {
+		return r
+	}
+	return base.String()
+}
+
+func resolveRelative(base *url.URL, control string) string {
 	b := *base
 	if !strings.HasSuffix(b.Path, "/") {
 		b.Path += "/"
@@ -691,7 +716,7 @@ func resolveControl(base *url.URL, control string) string {
 	if err != nil || (u.Scheme != "rtsp" && u.Scheme != "rtsps") || u.Host == "" {
 		// Not a usable reference (e.g. "rtsp:" alone): append it as is,
 		// and let the server answer what it makes of it.
-		return strings.TrimSuffix(b.String(), "/") + "/" + control
+		return strings.TrimSuffix(b.String(), "/") + "/" + url.PathEscape(control)
 	}
 	return u.String()
 }
@@ -701,5 +726,12 @@ func rangeDuration(v string) time.Duration {
 	if err != nil || !r.HasEnd {
 		return 0
 	}
-	return time.Duration((r.End - r.Start) * float64(time.Second))
+	span := r.End - r.Start
+	switch {
+	case !(span > 0): // also NaN
+		return 0
+	case span >= float64(math.MaxInt64)/float64(time.Second):
+		return math.MaxInt64
+	}
+	return time.Duration(span * float64(time.Second))
 }

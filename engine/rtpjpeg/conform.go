@@ -10,6 +10,9 @@ import (
 	xdraw "golang.org/x/image/draw"
 )
 
+// MaxConformPixels bounds the images Conform decodes (8K UHD is 33 M).
+const MaxConformPixels = 64 << 20
+
 // Conform re-encodes a JPEG that RFC 2435 cannot carry into one it can:
 // Go's image/jpeg encoder always writes baseline 4:2:0 with the standard
 // Huffman tables, and the image is first cropped or scaled so that both
@@ -25,6 +28,12 @@ func Conform(data []byte, quality int) ([]byte, error) {
 	var j JPEG
 	if ParseJPEG(data, &j) == nil {
 		return data, nil
+	}
+	// image/jpeg allocates the whole image from the header's dimensions:
+	// a few bytes claiming 65535x65535 would cost gigabytes. Refuse
+	// anything beyond a generous size before decoding.
+	if cfg, err := jpeg.DecodeConfig(bytes.NewReader(data)); err == nil && cfg.Width*cfg.Height > MaxConformPixels {
+		return nil, fmt.Errorf("rtpjpeg: %dx%d is too large to re-encode (limit %d pixels)", cfg.Width, cfg.Height, MaxConformPixels)
 	}
 	// Even ErrMalformed input is worth decoding: image/jpeg is lenient in
 	// places (e.g. a missing EOI) and a decodable image is all we need.

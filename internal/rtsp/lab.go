@@ -29,10 +29,12 @@ const maxLabRequest = 256
 // original client does this and we mimic it byte for byte, since the lab
 // server splits lines on single spaces.
 func AppendLabRequest(dst []byte, q LabRequest) ([]byte, error) {
-	if !isToken(q.Method) {
+	if !isToken(q.Method) || q.Method[0] == '$' {
 		return dst, fmt.Errorf("%w: method %q", ErrInvalidMessage, q.Method)
 	}
-	if !validURI(q.File) {
+	// An absolute URI would make it an RFC request, which needs a blank
+	// line the lab dialect never sends.
+	if !validURI(q.File) || isAbsoluteURI(q.File) {
 		return dst, fmt.Errorf("%w: file name %q", ErrInvalidMessage, q.File)
 	}
 	if q.CSeq < 0 {

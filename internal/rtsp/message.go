@@ -51,7 +51,8 @@ func (r *Request) WriteTo(w io.Writer) (int64, error) {
 // Append appends the wire form of the request (CRLF line ends, blank line,
 // body) to dst.
 func (r *Request) Append(dst []byte) ([]byte, error) {
-	if !isToken(r.Method) {
+	// A leading '$' would read back as an interleaved frame.
+	if !isToken(r.Method) || r.Method[0] == '$' {
 		return dst, fmt.Errorf("%w: method %q", ErrInvalidMessage, r.Method)
 	}
 	if !validURI(r.URL) {
