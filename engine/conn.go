@@ -67,6 +67,9 @@ func (c *conn) serve() {
 		msg, err := c.r.ReadMessage()
 		if err != nil {
 			if isTimeout(err) {
+				if c.bound() {
+					continue // its sessions keep it open; a partial request stays buffered
+				}
 				c.log.Debug("connection idle; closing", "idle_timeout", c.srv.cfg.IdleTimeout)
 				return
 			}
@@ -152,18 +155,19 @@ func (c *conn) disown(id string) {
 	c.mu.Unlock()
 }
 
-// armIdleTimeout bounds the wait for the next request, unless a session
-// lives on this connection (the lab client, say, sends nothing while it
-// plays); such sessions have their own timeout.
+// armIdleTimeout bounds the wait for the next request. A connection with a
+// session on it (the lab client, say, sends nothing while it plays) is not
+// closed when it fires (see serve): its sessions have their own timeout,
+// and once the last one has ended the next idle period closes it.
 func (c *conn) armIdleTimeout() {
-	c.mu.Lock()
-	bound := len(c.owned) > 0
-	c.mu.Unlock()
-	if bound {
-		_ = c.r.SetReadDeadline(time.Time{})
-		return
-	}
 	_ = c.r.SetReadDeadline(time.Now().Add(c.srv.cfg.IdleTimeout))
+}
+
+// bound reports whether a session lives on this connection.
+func (c *conn) bound() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.owned) > 0
 }
 
 func isTimeout(err error) bool {

@@ -175,7 +175,10 @@ func (c *conn) mediaError(req *rtsp.Request, name string, err error) *rtsp.Respo
 
 // setup creates a session: RFC 2326 §10.4.
 func (c *conn) setup(req *rtsp.Request) *rtsp.Response {
-	if c.lookup(req) != nil || req.Header.Get("Session") != "" {
+	if req.Header.Get("Session") != "" {
+		if c.lookup(req) == nil {
+			return sessionNotFound(req)
+		}
 		// One track per session: a second SETUP has nothing to add.
 		return reply(req, 459)
 	}
@@ -337,11 +340,12 @@ func (c *conn) openTransport(m *Media, lab bool, offers []rtsp.Transport) (*stre
 			}
 			st.rtpConn, st.rtcpConn = rtpConn, rtcpConn
 			st.rtpDest = netip.AddrPortFrom(c.peer, uint16(t.ClientPort[0]))
+			// ParseTransports gives RTCP the next port, or 0 when RTP is
+			// on 65535 and there is none: then we send no RTCP.
 			rtcpPort := t.ClientPort[1]
-			if rtcpPort <= 0 {
-				rtcpPort = t.ClientPort[0] + 1
+			if rtcpPort > 0 {
+				st.rtcpDest = netip.AddrPortFrom(c.peer, uint16(rtcpPort))
 			}
-			st.rtcpDest = netip.AddrPortFrom(c.peer, uint16(rtcpPort))
 			reply.ClientPort = [2]int{t.ClientPort[0], rtcpPort}
 			lp := uint16(rtpConn.LocalAddr().(*net.UDPAddr).Port)
 			reply.ServerPort = [2]int{int(lp), int(lp) + 1}

@@ -103,7 +103,7 @@ func (pc *PlayContext) Send(p *pipeline.Pipeline, batches <-chan *pipeline.Batch
 		Conn: s.rtpConn, Dest: s.rtpDest, SSRC: s.ssrc(), CNAME: s.cname, Stats: &s.stats, OnSent: s.metrics.Sent,
 		OnError: func(err error) { s.log.Trace("send error ignored", "error", err) },
 	}
-	if s.rtcpConn != nil {
+	if s.rtcpConn != nil && s.rtcpDest.IsValid() {
 		sink.RTCPConn, sink.RTCPDest = s.rtcpConn, s.rtcpDest
 	}
 	pipeline.To(p, "udpsink", sink, paced)
@@ -206,7 +206,7 @@ func (s *stream) goodbye() {
 			switch {
 			case s.tcp != nil:
 				s.tcp.WriteInterleaved(s.channels[1], bye)
-			case s.rtcpConn != nil:
+			case s.rtcpConn != nil && s.rtcpDest.IsValid():
 				_, _ = s.rtcpConn.WriteToUDPAddrPort(bye, s.rtcpDest)
 			}
 		}

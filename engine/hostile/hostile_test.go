@@ -178,7 +178,7 @@ func hostileCases() []hostileCase {
 		{name: "SETUP multicast only", req: setup("RTP/AVP;multicast"), status: 461, cseq: "41", after: open},
 		{name: "SETUP naming an unknown session", req: func(e *suiteEnv) string {
 			return req("SETUP", e.url+"/trackID=0", "CSeq: 41", "Session: 1234567890", "Transport: RTP/AVP/TCP;unicast;interleaved=0-1")
-		}, status: 459, cseq: "41", after: open},
+		}, status: 454, cseq: "41", after: open},
 
 		// Session-less and foreign-session control requests.
 		{name: "PLAY without Session", req: withSession("PLAY", ""), status: 454, cseq: "51", after: open},
@@ -520,15 +520,15 @@ func TestHostileRequests(t *testing.T) {
 
 	// The healthy session streamed through all of it.
 	sum, probs := streamReport(pkts, 50, 0.10)
-	t.Logf("healthy session: %s; %d keepalives, slowest %v", sum, h.keepalives, h.maxLatency.Round(time.Millisecond))
+	t.Logf("healthy session: %s; %d keepalives, slowest %v", sum, h.keepalives, h.maxLatency.Round(time.Microsecond))
 	for _, p := range probs {
 		t.Errorf("healthy stream: %s", p)
 	}
 	for _, e := range h.errs {
 		t.Errorf("healthy client: %s", e)
 	}
-	if got := pkts[len(pkts)-1].at.Sub(pkts[0].at); got < suite {
-		t.Errorf("healthy stream covered %v of the suite's %v", got, suite)
+	if first, last := pkts[0].at, pkts[len(pkts)-1].at; first.After(start) || last.Before(start.Add(suite-100*time.Millisecond)) {
+		t.Errorf("healthy stream ran from %v to %v of the suite's %v", first.Sub(start), last.Sub(start), suite)
 	}
 
 	// Every session the cases made has ended: only the healthy one is left.

@@ -294,7 +294,7 @@ func pct(d []time.Duration, p float64) time.Duration {
 	if len(d) == 0 {
 		return 0
 	}
-	return d[min(len(d)-1, int(p*float64(len(d))))].Round(time.Millisecond)
+	return d[min(len(d)-1, int(p*float64(len(d))))].Round(time.Microsecond)
 }
 
 // connPeak samples the server's connection count until stopped.
