@@ -31,7 +31,6 @@ func isToken(s string) bool {
 	return true
 }
 
-
 // splitList splits s at commas that are outside quoted strings, dropping
 // empty elements. It fails on an unterminated quoted string.
 func splitList(s string) ([]string, error) {

@@ -35,20 +35,18 @@ func newFuzzPackets(t *testing.T, n int) *fuzzPackets {
 
 // get returns a packet never used before holding data.
 func (fp *fuzzPackets) get(data []byte, rtcp bool) *pipeline.Packet {
-	for {
-		pk := fp.pool.Get()
-		if _, seen := fp.state[pk]; seen {
-			// Only possible if collect missed a released packet.
-			fp.t.Fatal("pool returned a tracked packet")
-		}
-		if cap(pk.Data) < len(data) {
-			pk.Data = make([]byte, len(data))
-		}
-		pk.Data = append(pk.Data[:0], data...)
-		pk.RTCP = rtcp
-		fp.state[pk] = pkPushed
-		return pk
+	pk := fp.pool.Get()
+	if _, seen := fp.state[pk]; seen {
+		// Only possible if collect missed a released packet.
+		fp.t.Fatal("pool returned a tracked packet")
 	}
+	if cap(pk.Data) < len(data) {
+		pk.Data = make([]byte, len(data))
+	}
+	pk.Data = append(pk.Data[:0], data...)
+	pk.RTCP = rtcp
+	fp.state[pk] = pkPushed
+	return pk
 }
 
 // collect empties the pool's free list, marking what the check released.
