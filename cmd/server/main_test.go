@@ -136,3 +136,25 @@ func TestBadArguments(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestPasswdAndAuth: 'server passwd' writes a users file (password from
+// standard input) that '-users' then enforces.
+func TestPasswdAndAuth(t *testing.T) {
+	users := filepath.Join(t.TempDir(), "users")
+	cmd := exec.Command(binary, "passwd", "-realm", "test", users, "alice")
+	cmd.Stdin = strings.NewReader("wonderland\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("server passwd: %v\n%s", err, out)
+	}
+	data, err := os.ReadFile(users)
+	if err != nil || !strings.HasPrefix(string(data), "alice:") || strings.Contains(string(data), "wonderland") {
+		t.Fatalf("users file %q (%v): want a hashed entry for alice", data, err)
+	}
+	if st, _ := os.Stat(users); st.Mode().Perm() != 0o600 {
+		t.Fatalf("users file mode %v, want 0600", st.Mode().Perm())
+	}
+	_, url := start(t, "-addr", "127.0.0.1:0", "-log-level", "warn", "-users", users, "-realm", "test")
+	if got := describe(t, url); got != "RTSP/1.0 401 Unauthorized" {
+		t.Fatalf("DESCRIBE without credentials: %q", got)
+	}
+}
