@@ -462,6 +462,14 @@ func (c *conn) control(req *rtsp.Request, msg func(chan<- actors.Reply) any) *rt
 		if r.Err != nil {
 			return c.withSession(statusOf(req, r.Err), ref)
 		}
+		if req.Method == "TEARDOWN" {
+			// Answer once the session has freed what it held (its ports,
+			// its place in the limits), bounded in case it is slow.
+			select {
+			case <-ref.done:
+			case <-time.After(time.Second):
+			}
+		}
 		return c.withSession(reply(req, 200), ref)
 	case <-ref.done:
 		if req.Method == "TEARDOWN" {

@@ -381,9 +381,9 @@ func TestShutdownSaysGoodbye(t *testing.T) {
 
 func TestSessionIDsAreUnguessableIntegers(t *testing.T) {
 	seen := map[string]bool{}
-	for range 1000 {
+	for range 20000 {
 		id := newSessionID()
-		n, err := strconv.ParseUint(id, 10, 64)
+		n, err := strconv.ParseInt(id, 10, 64) // fits a signed 64-bit integer
 		if err != nil || len(id) != 19 || n < 1e18 || seen[id] {
 			t.Fatalf("bad or repeated id %q", id)
 		}

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"github.com/pion/rtcp"
+	"math"
+	"strconv"
 
 	"crypto/rand"
 	"encoding/binary"
@@ -84,7 +86,9 @@ func watchRTCP(conn *net.UDPConn, peer netip.Addr, activity *atomic.Int64, loss 
 func newSessionID() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
+	// 19 digits that still fit an int64 (about 63 bits of randomness), so
+	// that clients parsing the id as a signed 64-bit integer cope too.
 	const lo = 1_000_000_000_000_000_000
-	n := binary.BigEndian.Uint64(b[:])%(10_000_000_000_000_000_000-lo) + lo
-	return big.NewInt(0).SetUint64(n).String()
+	n := binary.BigEndian.Uint64(b[:])%(math.MaxInt64-lo) + lo
+	return strconv.FormatUint(n, 10)
 }
