@@ -3,17 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/actorstream/actorstream/examples/internal/extest"
 	"image/jpeg"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
-	"github.com/actorstream/actorstream/engine"
 	"github.com/actorstream/actorstream/engine/mjpeg"
 	"github.com/actorstream/actorstream/pipeline/pipelinetest"
 )
@@ -21,12 +18,12 @@ import (
 // TestRecord records 20 frames of a looping clip, in both formats: the
 // file indexes to 20 frames that decode.
 func TestRecord(t *testing.T) {
-	checkLeaks(t)
+	extest.CheckLeaks(t)
 	var clip bytes.Buffer
 	for i := range 12 {
 		clip.Write(pipelinetest.JPEG(t, 160, 120, i))
 	}
-	url := serveClip(t, clip.Bytes())
+	url := extest.ServeClip(t, clip.Bytes())
 	for _, format := range []string{"raw", "lab"} {
 		t.Run(format, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "rec.mjpeg")
@@ -72,8 +69,8 @@ func TestRecord(t *testing.T) {
 
 // TestRecordStopsWithContext records an endless stream until ctx ends.
 func TestRecordStopsWithContext(t *testing.T) {
-	checkLeaks(t)
-	url := serveClip(t, pipelinetest.JPEG(t, 32, 32, 0))
+	extest.CheckLeaks(t)
+	url := extest.ServeClip(t, pipelinetest.JPEG(t, 32, 32, 0))
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	out := filepath.Join(t.TempDir(), "rec.mjpeg")
@@ -84,44 +81,4 @@ func TestRecordStopsWithContext(t *testing.T) {
 	if !strings.Contains(stdout.String(), "recorded ") {
 		t.Errorf("output %q", stdout.String())
 	}
-}
-
-// serveClip serves clip, looping, and returns its URL.
-func serveClip(t *testing.T, clip []byte) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "clip.mjpeg"), clip, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := engine.New(engine.Config{Root: dir, Loop: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		<-served
-	})
-	return "rtsp://" + ln.Addr().String() + "/clip.mjpeg"
-}
-
-// checkLeaks fails the test if goroutines it started outlive it (the
-// cleanup runs after the others). One is let go: protoactor starts a timer
-// goroutine on an actor system's first dead letter (a message to an actor
-// that has stopped, as can happen while a client or server shuts down),
-// and that goroutine ends by itself a second later
-// (DeadLetterThrottleInterval).
-func checkLeaks(t *testing.T) {
-	opts := []goleak.Option{goleak.IgnoreCurrent(),
-		goleak.IgnoreTopFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1")}
-	t.Cleanup(func() { goleak.VerifyNone(t, opts...) })
 }

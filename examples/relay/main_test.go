@@ -1,11 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
+	"github.com/actorstream/actorstream/examples/internal/extest"
 	"image"
-	"image/jpeg"
 	"io"
 	"net"
 	"os"
@@ -14,32 +13,29 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/actorstream/actorstream/engine"
-	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/pipelinetest"
 )
 
 // TestRelayPassesFramesOn relays an upstream server's clip: a viewer of
 // the relay gets frames pixel for pixel as the upstream file holds them.
 func TestRelayPassesFramesOn(t *testing.T) {
-	checkLeaks(t)
+	extest.CheckLeaks(t)
 	var clip bytes.Buffer
 	var sources []*image.YCbCr
 	for i := range 12 {
 		j := pipelinetest.JPEG(t, 160, 120, i)
 		clip.Write(j)
-		sources = append(sources, decode(t, j))
+		sources = append(sources, extest.Decode(t, j))
 	}
 	upstream := upstreamServer(t, clip.Bytes())
-	url := start(t, "-from", upstream+"clip.mjpeg", "-addr", "127.0.0.1:0", "-name", "cam1")
+	url := extest.Start(t, run, "-from", upstream+"clip.mjpeg", "-addr", "127.0.0.1:0", "-name", "cam1")
 	if !strings.HasSuffix(url, "/cam1") {
 		t.Fatalf("serving %s", url)
 	}
 	seen := map[int]bool{}
-	for i, f := range play(t, url, 10) {
-		got := decode(t, f)
+	for i, f := range extest.Play(t, url, 10) {
+		got := extest.Decode(t, f)
 		found := false
 		for j, src := range sources {
 			if samePixels(got, src) {
@@ -58,7 +54,7 @@ func TestRelayPassesFramesOn(t *testing.T) {
 
 // TestRelayUpstreamMissing fails without serving anything.
 func TestRelayUpstreamMissing(t *testing.T) {
-	checkLeaks(t)
+	extest.CheckLeaks(t)
 	upstream := upstreamServer(t, pipelinetest.JPEG(t, 16, 16, 0))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -95,102 +91,7 @@ func upstreamServer(t *testing.T, clip []byte) string {
 	return "rtsp://" + ln.Addr().String() + "/"
 }
 
-func decode(t *testing.T, b []byte) *image.YCbCr {
-	t.Helper()
-	m, err := jpeg.Decode(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	y, ok := m.(*image.YCbCr)
-	if !ok {
-		t.Fatalf("decoded a %T", m)
-	}
-	return y
-}
-
 func samePixels(a, b *image.YCbCr) bool {
 	return a.Rect == b.Rect && a.SubsampleRatio == b.SubsampleRatio &&
 		bytes.Equal(a.Y, b.Y) && bytes.Equal(a.Cb, b.Cb) && bytes.Equal(a.Cr, b.Cr)
-}
-
-// checkLeaks fails the test if goroutines it started outlive it (the
-// cleanup runs after the others). One is let go: protoactor starts a timer
-// goroutine on an actor system's first dead letter (a message to an actor
-// that has stopped, as can happen while a client or server shuts down),
-// and that goroutine ends by itself a second later
-// (DeadLetterThrottleInterval).
-func checkLeaks(t *testing.T) {
-	opts := []goleak.Option{goleak.IgnoreCurrent(),
-		goleak.IgnoreTopFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1")}
-	t.Cleanup(func() { goleak.VerifyNone(t, opts...) })
-}
-
-// start runs the example until the test ends and returns its base URL.
-func start(t *testing.T, args ...string) string {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, args, pw); pw.Close() }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("run did not return after its context ended")
-		}
-	})
-	sc := bufio.NewScanner(pr)
-	if !sc.Scan() {
-		t.Fatal("the example printed nothing")
-	}
-	go io.Copy(io.Discard, pr)
-	url, ok := strings.CutPrefix(sc.Text(), "serving ")
-	if !ok {
-		t.Fatalf("first line %q", sc.Text())
-	}
-	return url
-}
-
-// play returns the first n frames of url, as received.
-func play(t *testing.T, url string, n int) [][]byte {
-	t.Helper()
-	got := make(chan []byte, n)
-	c, err := engine.Dial(context.Background(), engine.ClientConfig{URL: url, Transport: "tcp",
-		Output: func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
-			pipeline.To(p, "collect", pipeline.SinkFunc[*pipeline.Frame](func(ctx context.Context, in <-chan *pipeline.Frame) error {
-				for f := range in {
-					select {
-					case got <- bytes.Clone(f.Data):
-					default:
-					}
-					f.Release()
-				}
-				return nil
-			}), frames)
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Setup(); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Play(); err != nil {
-		t.Fatal(err)
-	}
-	frames := make([][]byte, 0, n)
-	timeout := time.After(15 * time.Second)
-	for len(frames) < n {
-		select {
-		case f := <-got:
-			frames = append(frames, f)
-		case <-timeout:
-			t.Fatalf("%d frames of %d in 15 s", len(frames), n)
-		}
-	}
-	return frames
 }

@@ -3,30 +3,27 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/actorstream/actorstream/examples/internal/extest"
 	"image"
 	"image/png"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
-	"github.com/actorstream/actorstream/engine"
 	"github.com/actorstream/actorstream/pipeline/pipelinetest"
 )
 
 // TestSnapshotTwo takes two pictures 0.2 s apart from a 25 fps clip: two
 // PNGs of the stream's size, showing different frames.
 func TestSnapshotTwo(t *testing.T) {
-	checkLeaks(t)
+	extest.CheckLeaks(t)
 	var clip bytes.Buffer
 	for i := range 12 {
 		clip.Write(pipelinetest.JPEG(t, 160, 120, i))
 	}
-	url := serveClip(t, clip.Bytes())
+	url := extest.ServeClip(t, clip.Bytes())
 	dir := filepath.Join(t.TempDir(), "shots")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -65,44 +62,4 @@ func TestSnapshotTwo(t *testing.T) {
 	if bytes.Equal(pics[0].Pix, pics[1].Pix) {
 		t.Error("both pictures show the same frame")
 	}
-}
-
-// serveClip serves clip, looping, and returns its URL.
-func serveClip(t *testing.T, clip []byte) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "clip.mjpeg"), clip, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := engine.New(engine.Config{Root: dir, Loop: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		<-served
-	})
-	return "rtsp://" + ln.Addr().String() + "/clip.mjpeg"
-}
-
-// checkLeaks fails the test if goroutines it started outlive it (the
-// cleanup runs after the others). One is let go: protoactor starts a timer
-// goroutine on an actor system's first dead letter (a message to an actor
-// that has stopped, as can happen while a client or server shuts down),
-// and that goroutine ends by itself a second later
-// (DeadLetterThrottleInterval).
-func checkLeaks(t *testing.T) {
-	opts := []goleak.Option{goleak.IgnoreCurrent(),
-		goleak.IgnoreTopFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1")}
-	t.Cleanup(func() { goleak.VerifyNone(t, opts...) })
 }
