@@ -157,6 +157,26 @@ func (s *Server) ListenAndServe() error {
 	return s.Serve(ln)
 }
 
+// Run serves ln until ctx ends, then shuts the server down gracefully
+// (bounded by 5 s). It returns nil after a clean shutdown, or why serving
+// or shutting down failed.
+func (s *Server) Run(ctx context.Context, ln net.Listener) error {
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+	var err error
+	select {
+	case err = <-served: // accepting failed
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if shutErr := s.Shutdown(sctx); err != nil || shutErr != nil {
+		return errors.Join(err, shutErr)
+	}
+	<-served // ErrServerClosed
+	return nil
+}
+
 // ServeTLS accepts rtsps:// connections on ln (a plain TCP listener) until
 // Shutdown, with Config.TLS. It can run beside Serve on another port.
 func (s *Server) ServeTLS(ln net.Listener) error {

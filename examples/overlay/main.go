@@ -15,7 +15,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"time"
 
 	"github.com/actorstream/actorstream/engine"
 	"github.com/actorstream/actorstream/pipeline"
@@ -60,17 +59,5 @@ func serve(ctx context.Context, srv *engine.Server, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "serving rtsp://%s/\n", ln.Addr())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err = <-served: // accepting failed
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if shutErr := srv.Shutdown(sctx); err != nil || shutErr != nil {
-		return errors.Join(err, shutErr)
-	}
-	<-served // ErrServerClosed
-	return nil
+	return srv.Run(ctx, ln)
 }
