@@ -93,6 +93,7 @@ type frameLog struct {
 	times   []time.Time
 	queue   [][]byte
 	wake    chan struct{}
+	stopped chan struct{} // closed when the decoding goroutine has returned
 	corrupt int
 	decoded int
 	firstEr error
@@ -118,7 +119,9 @@ func (l *frameLog) output(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
 			}
 		}
 	}), frames)
+	l.stopped = make(chan struct{})
 	go func() {
+		defer close(l.stopped)
 		for range l.wake {
 			for l.decodeOne() {
 			}
@@ -151,7 +154,8 @@ func (l *frameLog) decodeOne() bool {
 
 // finish decodes what is still queued (the output has stopped).
 func (l *frameLog) finish() (shown, decoded, corrupt int, firstErr error) {
-	close(l.wake) // ends the decoding goroutine
+	close(l.wake) // ends the decoding goroutine...
+	<-l.stopped   // ...which may be in the middle of a frame: wait for it
 	for l.decodeOne() {
 	}
 	l.mu.Lock()
