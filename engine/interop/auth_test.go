@@ -74,15 +74,25 @@ func TestAuthPeers(t *testing.T) {
 			t.Run("gstreamer/"+scheme+"/"+pw, func(t *testing.T) {
 				gst := needPeer(t, "gst-launch-1.0")
 				url := scheme + "://" + hosts[scheme] + "/" + name
-				out, stderr, err := runCmd(context.Background(), 30*time.Second, nil, gst, "-q",
-					"rtspsrc", "location="+url, "user-id=viewer", "user-pw="+pw, "protocols=tcp", "tls-validation-flags=0", "!",
-					"rtpjpegdepay", "!", "jpegdec", "!", "fakesink", "num-buffers=20", "sync=false")
-				text := string(out) + string(stderr)
-				if good && (err != nil || strings.Contains(text, "ERROR")) {
-					t.Fatalf("right password: %v\n%s", err, firstLines([]byte(text), 10))
+				out, stderr, err := runCmd(context.Background(), 30*time.Second, nil, gst, "-v",
+					"rtspsrc", "location="+url, "user-id=viewer", "user-pw="+pw, "protocols=tcp", "tls-validation-flags=0",
+					"teardown-timeout=2000000000", "!", "rtpjpegdepay", "!", "jpegdec", "!",
+					"fakesink", "name=sink", "sync=false", "silent=false", "num-buffers=20")
+				n := len(gstChain.FindAllIndex(out, -1))
+				complete := n == 20 && strings.Contains(string(out), "Got EOS from element")
+				var probs []string
+				for _, l := range strings.Split(string(out)+"\n"+string(stderr), "\n") {
+					if l = strings.TrimSpace(l); gstProblem.MatchString(l) && !gstTeardownRace.MatchString(l) {
+						probs = append(probs, l)
+					}
 				}
-				if !good && err == nil {
-					t.Fatalf("wrong password accepted:\n%s", firstLines([]byte(text), 10))
+				// rtspsrc 1.22 may trip over its own PAUSE/TEARDOWN after EOS
+				// (see TestGStreamer): all buffers + EOS + only those lines is a pass.
+				if good && (!complete || len(probs) > 0) {
+					t.Fatalf("right password: %d/20 buffers, eos %v, %v\n%s", n, complete, err, firstLines([]byte(strings.Join(probs, "\n")), 10))
+				}
+				if !good && (err == nil || n > 0) {
+					t.Fatalf("wrong password accepted: %d buffers\n%s", n, firstLines(stderr, 10))
 				}
 				record("gstreamer", scheme+" auth", name, map[bool]string{true: "20/20 buffers", false: "refused"}[good])
 			})
