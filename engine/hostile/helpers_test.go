@@ -453,13 +453,16 @@ func streamReport(pkts []packet, fps, tol float64) (string, []string) {
 }
 
 // leakCheck snapshots the goroutines now; call the returned function after
-// the server's Shutdown. protoactor-go leaves nothing behind (checked: no
-// IgnoreTopFunction needed), so no goroutine is exempted.
+// the server's Shutdown. One goroutine is exempted: protoactor starts a
+// timer goroutine on an actor system's first dead letter (a message to an
+// actor that has just stopped) and it ends by itself within a second
+// (DeadLetterThrottleInterval); a CI run caught it.
 func leakCheck(t testing.TB) func() {
-	opt := goleak.IgnoreCurrent()
+	opts := []goleak.Option{goleak.IgnoreCurrent(),
+		goleak.IgnoreTopFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1")}
 	return func() {
 		t.Helper()
-		if err := goleak.Find(opt); err != nil {
+		if err := goleak.Find(opts...); err != nil {
 			t.Errorf("goroutines leaked after Shutdown: %v", err)
 		}
 	}
