@@ -98,9 +98,15 @@ func (c *conn) serve() {
 		switch m := msg.(type) {
 		case *rtsp.Request:
 			start := time.Now()
+			if m.Method == "PLAY" {
+				c.w.holdMedia() // the response goes out before the first packet
+			}
 			resp := c.handle(m)
 			c.srv.cfg.Metrics.Request(m.Method, resp.StatusCode)
 			c.send(resp)
+			if m.Method == "PLAY" {
+				c.w.releaseMedia()
+			}
 			args := []any{"method", m.Method, "url", m.URL, "status", resp.StatusCode,
 				"took", time.Since(start).Round(time.Microsecond)}
 			if sid := resp.Header.Get("Session"); sid != "" {

@@ -21,6 +21,8 @@ type connWriter struct {
 
 	mu      sync.Mutex
 	pending []byte
+	held    []byte // media queued while holding, written after the response
+	holding bool
 	closed  bool
 	dropped uint64
 
@@ -41,15 +43,44 @@ func newConnWriter(nc net.Conn) *connWriter {
 // stages.InterleavedWriter.
 func (w *connWriter) WriteInterleaved(channel uint8, data []byte) bool {
 	w.mu.Lock()
-	if w.closed || len(w.pending)+4+len(data) > w.maxPending {
+	if w.closed || len(w.pending)+len(w.held)+4+len(data) > w.maxPending {
 		w.dropped++
 		w.mu.Unlock()
 		return false
+	}
+	if w.holding {
+		w.held = rtsp.AppendInterleaved(w.held, channel, data)
+		w.mu.Unlock()
+		return true
 	}
 	w.pending = rtsp.AppendInterleaved(w.pending, channel, data)
 	w.mu.Unlock()
 	w.signal()
 	return true
+}
+
+// holdMedia keeps interleaved media back until releaseMedia. A PLAY
+// starts the session's pipeline before its response is written; a client
+// that is still waiting for that response skips any "$" frame it meets
+// (ffmpeg does), so the first packets of the first frame would be lost
+// and the frame with them ("Received packet without a start chunk").
+func (w *connWriter) holdMedia() {
+	w.mu.Lock()
+	w.holding = true
+	w.mu.Unlock()
+}
+
+// releaseMedia queues the media held since holdMedia after whatever is
+// pending (the response) and lets media flow again.
+func (w *connWriter) releaseMedia() {
+	w.mu.Lock()
+	w.holding = false
+	if !w.closed {
+		w.pending = append(w.pending, w.held...)
+	}
+	w.held = w.held[:0]
+	w.mu.Unlock()
+	w.signal()
 }
 
 // writeMessage queues a complete RTSP message.

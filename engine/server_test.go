@@ -340,6 +340,11 @@ func TestInterleavedTCP(t *testing.T) {
 		case *rtsp.Response:
 			played = m.StatusCode == 200
 		case *rtsp.Interleaved:
+			// ffmpeg skips "$" frames while it waits for a reply, so media
+			// before the PLAY response would cost it the first frame.
+			if !played {
+				t.Fatalf("interleaved data on channel %d before the PLAY response", m.Channel)
+			}
 			switch m.Channel {
 			case 4:
 				var p rtp.Packet
