@@ -40,6 +40,39 @@ type Media struct {
 	// Conform holds re-encoded frames; shared so each is made only once.
 	Conform  *stages.ConformCache
 	reencode sync.Once
+	// frames holds every frame of a file of at most MaxInMemory bytes,
+	// read and split once and shared by all sessions; nil: play from disk.
+	frames stages.MemoryTable
+	log    hclog.Logger
+}
+
+// MaxInMemory is the largest media file whose frames the server keeps in
+// memory, read once for every session (larger files are read from disk by
+// each session as it plays).
+const MaxInMemory = 256 << 20
+
+// conformedTable is a Media's in-memory frames, each made RFC
+// 2435-carriable through the shared ConformCache.
+type conformedTable struct {
+	m       *Media
+	onCache func(hit bool)
+}
+
+func (t conformedTable) Len() int { return len(t.m.frames) }
+
+func (t conformedTable) Frame(ctx context.Context, i int) ([]byte, error) {
+	orig := t.m.frames[i]
+	data, reencoded, err := t.m.Conform.Get(ctx, i, orig)
+	if err != nil {
+		return nil, err
+	}
+	if reencoded {
+		t.m.noteReencode(t.m.log, i)
+	}
+	if t.onCache != nil && (reencoded || &data[0] != &orig[0]) {
+		t.onCache(!reencoded)
+	}
+	return data, nil
 }
 
 // Frames is the number of frames in the file (0 for a live stream).
@@ -170,7 +203,13 @@ func (c *catalog) load(name string) (*Media, error) {
 	m := &Media{
 		Name: name, Format: ix.Format, Index: ix, FPS: c.fps, Loop: c.loop,
 		file: f, size: st.Size(), modTime: st.ModTime(),
-		Conform: stages.NewConformCache(c.quality),
+		Conform: stages.NewConformCache(c.quality), log: c.log,
+	}
+	if m.size <= MaxInMemory {
+		if m.frames, err = readFrames(f, ix); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
 	}
 	if m.FPS <= 0 {
 		m.FPS = 25
@@ -207,9 +246,32 @@ func (c *catalog) load(name string) (*Media, error) {
 	return m, nil
 }
 
+// readFrames reads every frame of an indexed file into memory: one
+// buffer for the file, one slice of it per frame.
+func readFrames(f *os.File, ix *mjpeg.Index) (stages.MemoryTable, error) {
+	total := 0
+	for _, n := range ix.Sizes {
+		total += n
+	}
+	buf := make([]byte, 0, total)
+	frames := make(stages.MemoryTable, ix.Len())
+	for i := range frames {
+		b, err := ix.ReadFrame(f, i, buf[len(buf):])
+		if err != nil {
+			return nil, fmt.Errorf("frame %d: %w", i, err)
+		}
+		frames[i] = b[:len(b):len(b)]
+		buf = buf[:len(buf)+len(b)]
+	}
+	return frames, nil
+}
+
 // warm converts every frame that needs it, returning when all are ready.
 func (m *Media) warm(ctx context.Context) error {
 	return m.Conform.Warm(ctx, m.Frames(), runtime.NumCPU(), func(i int) ([]byte, error) {
+		if m.frames != nil {
+			return m.frames[i], nil
+		}
 		return m.Index.ReadFrame(m.file, i, nil)
 	})
 }

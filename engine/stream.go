@@ -44,11 +44,25 @@ type PlayContext struct {
 }
 
 // Frames adds FileReader → Framer (→ Conformer for RFC 2435 sessions) to p,
-// starting at the PLAY's position, and returns the frames.
+// starting at the PLAY's position, and returns the frames. Media held in
+// memory (files up to MaxInMemory) come from one MemorySource instead,
+// which shares the file's frames, split and conformed once, with every
+// session.
 func (pc *PlayContext) Frames(p *pipeline.Pipeline) <-chan *pipeline.Frame {
 	m := pc.Media
 	if m.live != nil {
 		return pipeline.From(p, "livesource", &liveSource{live: m.live, startIndex: pc.StartIndex})
+	}
+	if m.frames != nil {
+		// The file is in memory, read and split once for every session.
+		var table stages.FrameTable = m.frames // the lab client shows what the file holds
+		if !pc.Lab {
+			table = conformedTable{m: m, onCache: pc.s.metrics.Reencode}
+		}
+		return pipeline.From(p, "memorysource", &stages.MemorySource{
+			Table: table, FPS: m.FPS, StartIndex: pc.StartIndex, Loop: m.Loop,
+			OnError: func(i int, err error) { pc.s.log.Warn("frame dropped", "frame", i, "error", err) },
+		})
 	}
 	src := pc.StartIndex % m.Frames()
 	chunks := pipeline.From(p, "filereader", &stages.FileReader{

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"syscall"
 	"time"
@@ -62,6 +63,7 @@ func run() error {
 		metAddr  = flag.String("metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics (off by default)")
 		users    = flag.String("users", "", "require authentication with the users in this file (see 'server passwd')")
 		realm    = flag.String("realm", "actorstream", "authentication realm (must match the one the users file was made for)")
+		cpuProf  = flag.String("cpuprofile", "", "write a CPU profile to this file until exit (for go tool pprof)")
 		basic    = flag.Bool("allow-basic", false, "accept Basic authentication without TLS (the password then crosses the network in clear)")
 	)
 	flag.Usage = func() {
@@ -69,6 +71,16 @@ func run() error {
 		flag.PrintDefaults()
 	}
 	flag.Parse()
+	if *cpuProf != "" {
+		f, err := os.Create(*cpuProf)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if flag.NArg() > 1 {
 		flag.Usage()
 		return errors.New("too many arguments")
