@@ -31,6 +31,11 @@ type UDPSink struct {
 	OnError func(error)
 	// OnSent, when set, is told per batch how many packets and bytes went out.
 	OnSent func(packets, bytes int)
+	// NoGSO sends one datagram per system call even where the kernel
+	// could segment a frame itself (UDP GSO, Linux only).
+	NoGSO bool
+
+	gso udpGSO // per-socket GSO state; see udpsink_gso_*.go
 }
 
 // Run sends batches until in closes.
@@ -71,6 +76,10 @@ func (s *UDPSink) Run(ctx context.Context, in <-chan *pipeline.Batch) error {
 	}
 }
 
+// send sends the batch's packets, as few system calls as UDP GSO allows:
+// one per run of equal-sized packets (a frame is usually one run, as
+// the packetizer fills each packet to the MTU but the last). Whatever
+// GSO cannot take goes out one packet at a time.
 func (s *UDPSink) send(b *pipeline.Batch) error {
 	now := time.Now()
 	sent, bytes := 0, 0
@@ -79,24 +88,81 @@ func (s *UDPSink) send(b *pipeline.Batch) error {
 			s.OnSent(sent, bytes)
 		}
 	}()
-	for _, pkt := range b.Packets {
-		_, err := s.Conn.WriteToUDPAddrPort(pkt, s.Dest)
-		if err != nil {
+	for pkts := b.Packets; len(pkts) > 0; {
+		run := pkts[:gsoRun(pkts)]
+		pkts = pkts[len(run):]
+		if len(run) > 1 && !s.NoGSO {
+			err := s.gso.send(s.Conn, s.Dest, run)
+			if err == nil {
+				for _, pkt := range run {
+					s.Stats.Sent(pkt, b.Timestamp, now)
+					sent, bytes = sent+1, bytes+len(pkt)
+				}
+				continue
+			}
 			if errors.Is(err, net.ErrClosed) {
 				return err
 			}
-			// ICMP port unreachable (ECONNREFUSED) and friends: the client
-			// may be gone or not yet listening. The session timeout, not a
-			// send error, decides when it is gone.
-			if s.OnError != nil {
+			// A refused GSO send (errNoGSO) is no error of the stream.
+			// Anything else, such as ECONNREFUSED left by an ICMP error
+			// about an earlier datagram, is reported as below; either
+			// way nothing of the run went out, so it goes again packet
+			// by packet.
+			if !errors.Is(err, errNoGSO) && s.OnError != nil {
 				s.OnError(err)
 			}
-			continue
 		}
-		s.Stats.Sent(pkt, b.Timestamp, now)
-		sent, bytes = sent+1, bytes+len(pkt)
+		for _, pkt := range run {
+			_, err := s.Conn.WriteToUDPAddrPort(pkt, s.Dest)
+			if err != nil {
+				if errors.Is(err, net.ErrClosed) {
+					return err
+				}
+				// ICMP port unreachable (ECONNREFUSED) and friends: the
+				// client may be gone or not yet listening. The session
+				// timeout, not a send error, decides when it is gone.
+				if s.OnError != nil {
+					s.OnError(err)
+				}
+				continue
+			}
+			s.Stats.Sent(pkt, b.Timestamp, now)
+			sent, bytes = sent+1, bytes+len(pkt)
+		}
 	}
 	return nil
+}
+
+// GSO limits: the kernel refuses more than UDP_MAX_SEGMENTS segments per
+// send (64 for years; newer kernels may allow more, but 64 is safe), and
+// a GSO send is one UDP datagram until the kernel cuts it, so it holds at
+// most 65507 bytes (IPv4); a little less leaves headroom.
+const (
+	gsoMaxSegments = 64
+	gsoMaxBytes    = 65000
+)
+
+// errNoGSO: GSO is unavailable for this socket, destination or platform;
+// send packet by packet.
+var errNoGSO = errors.New("UDP GSO unavailable")
+
+// gsoRun returns how many packets from the start of pkts (at least one)
+// one GSO send can carry. The kernel cuts the data into segments of the
+// first packet's size, so the run is packets of that size, ended by at
+// most one shorter packet, within the limits above.
+func gsoRun(pkts [][]byte) int {
+	size, total := len(pkts[0]), len(pkts[0])
+	for i := 1; i < len(pkts); i++ {
+		n := len(pkts[i])
+		if i == gsoMaxSegments || total+n > gsoMaxBytes || n > size || n == 0 {
+			return i
+		}
+		total += n
+		if n < size {
+			return i + 1
+		}
+	}
+	return len(pkts)
 }
 
 func (s *UDPSink) sendSR() {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"testing"
 	"time"
 
@@ -155,7 +156,19 @@ func TestUDPSinkNoRTCP(t *testing.T) {
 // answer with ICMP port unreachable, reported as ECONNREFUSED on later
 // writes. That must not stop the sink: it reports the errors and keeps
 // taking batches (the session timeout decides when a client is gone).
+// With GSO, the error fails a whole frame's send, is reported, and the
+// frame goes out packet by packet; as every frame is first tried with
+// GSO, the first error must come from the GSO send (sendmsg).
 func TestUDPSinkClientGone(t *testing.T) {
+	t.Run("per-packet", func(t *testing.T) {
+		svClientGone(t, true, func(k int) *pipeline.Batch { return svBatch(k, 2) })
+	})
+	t.Run("gso", func(t *testing.T) {
+		svClientGone(t, false, func(k int) *pipeline.Batch { return svSizedBatch(k, svSizes(19, 1400, 500)...) })
+	})
+}
+
+func svClientGone(t *testing.T, noGSO bool, batch func(k int) *pipeline.Batch) {
 	conn := svListenUDP(t)
 	if !svReportICMPErrors(t, conn) {
 		t.Skip("ICMP errors cannot be enabled on this platform's UDP sockets")
@@ -166,7 +179,7 @@ func TestUDPSinkClientGone(t *testing.T) {
 
 	errs := make(chan error, 100)
 	var stats SendStats
-	s := &UDPSink{Conn: conn, Dest: dest, Stats: &stats, OnError: func(err error) {
+	s := &UDPSink{Conn: conn, Dest: dest, Stats: &stats, NoGSO: noGSO, OnError: func(err error) {
 		select {
 		case errs <- err:
 		default:
@@ -177,12 +190,16 @@ func TestUDPSinkClientGone(t *testing.T) {
 	// send after the error proves the sink went back to its input.
 	sawErr := false
 	for k := 0; k < 1000 && !sawErr; k++ {
-		in <- svBatch(k, 2)
+		in <- batch(k)
 		select {
 		case err := <-errs:
 			sawErr = true
 			if !errors.Is(err, svErrConnRefused) {
 				t.Errorf("OnError(%v), want ECONNREFUSED", err)
+			}
+			var se *os.SyscallError
+			if !noGSO && (!errors.As(err, &se) || se.Syscall != "sendmsg") {
+				t.Errorf("first error %v does not come from the GSO send", err)
 			}
 		default:
 		}
@@ -191,12 +208,13 @@ func TestUDPSinkClientGone(t *testing.T) {
 		t.Fatal("no send error after 1000 batches to a closed port")
 	}
 	for k := range 5 {
-		in <- svBatch(k, 2)
+		in <- batch(k)
 	}
 	close(in)
 	if err := wait(); err != nil {
 		t.Errorf("Run = %v, want nil: send errors must not end the sink", err)
 	}
+	svCheckGSOUsed(t, s, !noGSO)
 }
 
 // TestUDPSinkClosedConn: a closed socket is the end of the session; Run
