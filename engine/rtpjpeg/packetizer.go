@@ -177,3 +177,16 @@ func (p *Packetizer) Next(buf []byte) int {
 	p.inside = true
 	return w
 }
+
+// Restamp makes pkt, an RTP packet written by any Packetizer with this
+// one's MTU, the next packet of this stream: it writes this Packetizer's
+// SSRC and next sequence number and the given timestamp into the header,
+// keeping the marker bit and the payload. The RFC 2435 payload of a frame
+// is the same for every receiver, so sessions playing one file can share
+// one packetization and differ only in these 12 bytes.
+func (p *Packetizer) Restamp(pkt []byte, timestamp uint32) {
+	binary.BigEndian.PutUint16(pkt[2:], p.seq)
+	binary.BigEndian.PutUint32(pkt[4:], timestamp)
+	binary.BigEndian.PutUint32(pkt[8:], p.ssrc)
+	p.seq++
+}

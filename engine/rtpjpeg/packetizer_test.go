@@ -231,3 +231,34 @@ func BenchmarkPacketize(b *testing.B) {
 		}
 	}
 }
+
+// TestRestamp: a packet made by one Packetizer, restamped by another, is
+// byte for byte what the other would have made itself.
+func TestRestamp(t *testing.T) {
+	j := mustParse(t, goJPEG(t, 64, 48, 90))
+	template := NewPacketizer(0, 0, 200)
+	session := NewPacketizer(0xCAFEBABE, 0xFFFE, 200) // the sequence wraps
+	direct := NewPacketizer(0xCAFEBABE, 0xFFFE, 200)
+	template.Begin(j, 0)
+	direct.Begin(j, 123456)
+	n := 0
+	for {
+		pkt := make([]byte, 200)
+		want := make([]byte, 200)
+		k := template.Next(pkt)
+		if k != direct.Next(want) {
+			t.Fatal("packet sizes differ")
+		}
+		if k == 0 {
+			break
+		}
+		session.Restamp(pkt[:k], 123456)
+		if !bytes.Equal(pkt[:k], want[:k]) {
+			t.Fatalf("packet %d: restamped % x…, want % x…", n, pkt[:12], want[:12])
+		}
+		n++
+	}
+	if n < 2 || session.NextSeq() != direct.NextSeq() {
+		t.Fatalf("%d packets; next sequence %d, want %d", n, session.NextSeq(), direct.NextSeq())
+	}
+}
