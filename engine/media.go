@@ -44,6 +44,28 @@ type Media struct {
 	// read and split once and shared by all sessions; nil: play from disk.
 	frames stages.MemoryTable
 	log    hclog.Logger
+
+	mu      sync.Mutex
+	packets map[int]*stages.PacketCache // by MTU: the frames packetized once for every session
+}
+
+// packetCache is the media's shared packetization for mtu, made on first
+// use; nil for media not held in memory.
+func (m *Media) packetCache(mtu int, onCache func(hit bool)) *stages.PacketCache {
+	if m.frames == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.packets[mtu]
+	if c == nil {
+		if m.packets == nil {
+			m.packets = make(map[int]*stages.PacketCache)
+		}
+		c = stages.NewPacketCache(conformedTable{m: m, onCache: onCache}, mtu)
+		m.packets[mtu] = c
+	}
+	return c
 }
 
 // MaxInMemory is the largest media file whose frames the server keeps in

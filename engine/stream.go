@@ -22,11 +22,37 @@ import (
 type PipelineFactory func(pc *PlayContext) *pipeline.Pipeline
 
 // DefaultPipeline is FileReader → Framer → (Conformer) → Packetizer →
-// Pacer → sink.
+// Pacer → sink; for media in memory, whose packets every session shares,
+// PacketSource → Pacer → sink.
 func DefaultPipeline(pc *PlayContext) *pipeline.Pipeline {
 	p := pipeline.New()
+	if batches := pc.SharedPackets(p); batches != nil {
+		pc.Send(p, batches)
+		return p
+	}
 	pc.Send(p, pc.Packets(p, pc.Frames(p)))
 	return p
+}
+
+// SharedPackets adds a PacketSource to p and returns its batches when the
+// media's RTP packets can be shared: a file held in memory (MaxInMemory)
+// played in the RFC dialect. The file was then read, split, conformed and
+// packetized once for all sessions; each session copies a frame's packets
+// and writes its own 12-byte headers. Otherwise SharedPackets adds nothing
+// and returns nil: use Frames and Packets.
+func (pc *PlayContext) SharedPackets(p *pipeline.Pipeline) <-chan *pipeline.Batch {
+	s := pc.s
+	if pc.Lab || pc.Media.live != nil {
+		return nil
+	}
+	cache := pc.Media.packetCache(s.rtp.MTU(), s.metrics.Reencode)
+	if cache == nil {
+		return nil
+	}
+	return pipeline.From(p, "packetsource", &stages.PacketSource{
+		Table: cache, RTP: s.rtp, BaseTime: pc.BaseTime, StartIndex: pc.StartIndex, FPS: pc.Media.FPS, Loop: pc.Media.Loop,
+		OnError: func(i int, err error) { s.log.Warn("frame dropped", "frame", i, "error", err) },
+	})
 }
 
 // PlayContext is what a PipelineFactory gets: the session's media and

@@ -1,0 +1,90 @@
+package stages
+
+import (
+	"context"
+	"sync"
+
+	"github.com/actorstream/actorstream/engine/rtpjpeg"
+)
+
+// PacketCache holds the RFC 2435 packets of every frame of a FrameTable,
+// made once for one MTU and shared by every session that plays the table:
+// the payload of a frame is the same for all receivers, only the 12-byte
+// RTP header differs (PacketSource restamps it per session). A frame is
+// packetized the first time any session asks for it.
+type PacketCache struct {
+	frames  FrameTable
+	mtu     int
+	entries []packetEntry
+}
+
+type packetEntry struct {
+	mu   sync.Mutex
+	done bool
+	pkts [][]byte // RTP packets with a placeholder header (SSRC 0, sequence 0, timestamp 0)
+	err  error
+}
+
+// NewPacketCache returns an empty cache for frames, packetized for mtu.
+func NewPacketCache(frames FrameTable, mtu int) *PacketCache {
+	return &PacketCache{frames: frames, mtu: mtu, entries: make([]packetEntry, frames.Len())}
+}
+
+// Len is the number of frames.
+func (c *PacketCache) Len() int { return len(c.entries) }
+
+// MTU is the largest packet the cache holds.
+func (c *PacketCache) MTU() int { return c.mtu }
+
+// Packets returns frame i's packets, which the caller must not modify:
+// copy each into a buffer of its own and Restamp it. Waiting for the
+// frame (one being re-encoded) ends with ctx; the frame is then tried
+// again by the next caller.
+func (c *PacketCache) Packets(ctx context.Context, i int) ([][]byte, error) {
+	e := &c.entries[i]
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.done {
+		return e.pkts, e.err
+	}
+	data, err := c.frames.Frame(ctx, i)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, err // not the frame's fault: try again next time
+		}
+		e.done, e.err = true, err
+		return nil, err
+	}
+	e.pkts, e.err = packetize(data, c.mtu)
+	e.done = true
+	return e.pkts, e.err
+}
+
+// packetize cuts one JPEG into RTP packets held in one buffer.
+func packetize(data []byte, mtu int) ([][]byte, error) {
+	var j rtpjpeg.JPEG
+	if err := rtpjpeg.ParseJPEG(data, &j); err != nil {
+		return nil, err
+	}
+	p := rtpjpeg.NewPacketizer(0, 0, mtu)
+	scratch := make([]byte, mtu)
+	buf := make([]byte, 0, p.PacketCount(&j)*mtu)
+	var ends []int
+	p.Begin(&j, 0)
+	for {
+		n := p.Next(scratch)
+		if n == 0 {
+			break
+		}
+		buf = append(buf, scratch[:n]...)
+		ends = append(ends, len(buf))
+	}
+	// Slice once buf has stopped growing.
+	pkts := make([][]byte, len(ends))
+	start := 0
+	for i, end := range ends {
+		pkts[i] = buf[start:end:end]
+		start = end
+	}
+	return pkts, nil
+}
