@@ -38,8 +38,11 @@ func DefaultPipeline(pc *PlayContext) *pipeline.Pipeline {
 // media's RTP packets can be shared: a file held in memory (MaxInMemory)
 // played in the RFC dialect. The file was then read, split, conformed and
 // packetized once for all sessions; each session copies a frame's packets
-// and writes its own 12-byte headers. Otherwise SharedPackets adds nothing
-// and returns nil: use Frames and Packets.
+// and writes its own 12-byte headers. The batches are split
+// (pipeline.Batch.Payloads): the payloads are the shared packets' own
+// bytes, sent without a copy by UDPSink and InterleavedSink (and by any
+// sink that honours Payloads). Otherwise SharedPackets adds nothing and
+// returns nil: use Frames and Packets.
 func (pc *PlayContext) SharedPackets(p *pipeline.Pipeline) <-chan *pipeline.Batch {
 	s := pc.s
 	if pc.Lab || pc.Media.live != nil {
@@ -51,7 +54,8 @@ func (pc *PlayContext) SharedPackets(p *pipeline.Pipeline) <-chan *pipeline.Batc
 	}
 	return pipeline.From(p, "packetsource", &stages.PacketSource{
 		Table: cache, RTP: s.rtp, BaseTime: pc.BaseTime, StartIndex: pc.StartIndex, FPS: pc.Media.FPS, Loop: pc.Media.Loop,
-		OnError: func(i int, err error) { s.log.Warn("frame dropped", "frame", i, "error", err) },
+		SharePayloads: true,
+		OnError:       func(i int, err error) { s.log.Warn("frame dropped", "frame", i, "error", err) },
 	})
 }
 

@@ -7,8 +7,16 @@ import "time"
 // hand the whole frame to the kernel at once.
 //
 // The packets live in one backing buffer owned by the Batch.
+//
+// Split packets: when Payloads is not nil, packet i is Packets[i] (its RTP
+// header, owned by the Batch) followed by Payloads[i] (read-only bytes the
+// Batch does not own, shared by every session sending the same frame).
+// Sinks write the two parts with one vectored system call and so copy no
+// payload per session; Packet gives a packet whole for a sink that needs
+// one buffer. A stage must not modify Payloads' bytes.
 type Batch struct {
-	Packets   [][]byte      // complete RTP packets, in send order
+	Packets   [][]byte      // RTP packets in send order: whole, or their headers when Payloads is set
+	Payloads  [][]byte      // nil, or the rest of each packet (shared, read-only)
 	PTS       time.Duration // presentation time of the frame (for pacing)
 	Index     int           // frame number
 	Timestamp uint32        // RTP timestamp of the frame
@@ -20,6 +28,8 @@ type Batch struct {
 // Reset empties the batch, keeping its memory.
 func (b *Batch) Reset() {
 	b.Packets = b.Packets[:0]
+	clear(b.Payloads) // keep no shared bytes alive
+	b.Payloads = b.Payloads[:0]
 	b.buf = b.buf[:0]
 	b.PTS, b.Index, b.Timestamp = 0, 0, 0
 }
@@ -49,8 +59,45 @@ func (b *Batch) Commit(n int) {
 	b.Packets = append(b.Packets, b.buf[start:start+n:start+n])
 }
 
+// CommitShared appends the first n bytes of the last Slot as the header
+// of a packet whose rest is payload (shared and read-only, see Batch).
+// A batch's packets are either all split or all whole.
+func (b *Batch) CommitShared(n int, payload []byte) {
+	if b.Payloads == nil {
+		b.Payloads = make([][]byte, 0, 64)
+	}
+	b.Commit(n)
+	b.Payloads = append(b.Payloads, payload)
+}
+
+// Split reports whether the batch's packets are split (see Batch).
+func (b *Batch) Split() bool { return len(b.Payloads) > 0 }
+
+// Len is the size of packet i.
+func (b *Batch) Len(i int) int {
+	if b.Split() {
+		return len(b.Packets[i]) + len(b.Payloads[i])
+	}
+	return len(b.Packets[i])
+}
+
+// Packet returns packet i whole: Packets[i] itself, or for a split
+// packet its two parts appended to dst[:0].
+func (b *Batch) Packet(i int, dst []byte) []byte {
+	if !b.Split() {
+		return b.Packets[i]
+	}
+	return append(append(dst[:0], b.Packets[i]...), b.Payloads[i]...)
+}
+
 // Bytes is the total size of the batch's packets.
-func (b *Batch) Bytes() int { return len(b.buf) }
+func (b *Batch) Bytes() int {
+	n := len(b.buf)
+	for _, p := range b.Payloads {
+		n += len(p)
+	}
+	return n
+}
 
 // Release returns the batch to its pool.
 func (b *Batch) Release() {

@@ -30,6 +30,8 @@ type InterleavedSink struct {
 	OnDrop func(n int)
 	// OnSent, when set, is told per batch how many packets and bytes went out.
 	OnSent func(packets, bytes int)
+
+	whole []byte // a split packet put together
 }
 
 // Run sends batches until in closes.
@@ -52,7 +54,13 @@ func (s *InterleavedSink) Run(ctx context.Context, in <-chan *pipeline.Batch) er
 				return nil
 			}
 			now, dropped, sent, bytes := time.Now(), 0, 0, 0
-			for _, pkt := range b.Packets {
+			for i := range b.Packets {
+				// Split packets are put together here: the writer copies
+				// them into its queue anyway.
+				pkt := b.Packet(i, s.whole)
+				if b.Split() {
+					s.whole = pkt
+				}
 				if s.Conn.WriteInterleaved(s.Channel, pkt) {
 					s.Stats.Sent(pkt, b.Timestamp, now)
 					sent, bytes = sent+1, bytes+len(pkt)

@@ -31,11 +31,20 @@ type PacketSource struct {
 	StartIndex int
 	FPS        float64
 	Loop       bool
-	Pool       *pipeline.BatchPool // nil means a private pool
+	// SharePayloads makes split batches (pipeline.Batch.Payloads): only
+	// the 12-byte headers are the session's own, the payloads point into
+	// the table. For sinks that send split packets (UDPSink,
+	// InterleavedSink); off, each packet is copied whole.
+	SharePayloads bool
+	Pool          *pipeline.BatchPool // nil means a private pool
 	// OnError, when set, hears about frames skipped because they could not
 	// be packetized.
 	OnError func(index int, err error)
 }
+
+// rtpHeaderLen is the size of the RTP headers rtpjpeg writes (no CSRC,
+// no extension).
+const rtpHeaderLen = 12
 
 // Run emits batches until the end of the table (or forever with Loop).
 func (s *PacketSource) Run(ctx context.Context, out chan<- *pipeline.Batch) error {
@@ -71,6 +80,13 @@ func (s *PacketSource) Run(ctx context.Context, out chan<- *pipeline.Batch) erro
 		b.Index, b.PTS = index, pipeline.PTS(index, s.FPS)
 		b.Timestamp = pipeline.RTPTime(s.BaseTime, s.StartIndex, index, s.FPS)
 		for _, pkt := range pkts {
+			if s.SharePayloads {
+				slot := b.Slot(rtpHeaderLen)[:rtpHeaderLen]
+				copy(slot, pkt)
+				s.RTP.Restamp(slot, b.Timestamp)
+				b.CommitShared(rtpHeaderLen, pkt[rtpHeaderLen:])
+				continue
+			}
 			slot := b.Slot(len(pkt))[:len(pkt)]
 			copy(slot, pkt)
 			s.RTP.Restamp(slot, b.Timestamp)

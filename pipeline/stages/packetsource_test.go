@@ -51,11 +51,12 @@ func TestPacketSourceIsThePacketizer(t *testing.T) {
 	defer pipelinetest.Release(want...)
 
 	for _, session := range []struct {
-		ssrc uint32
-		seq  uint16
-	}{{0xCAFEBABE, 0xFFF0}, {0x12345678, 7}} {
+		ssrc  uint32
+		seq   uint16
+		share bool
+	}{{0xCAFEBABE, 0xFFF0, false}, {0x12345678, 7, false}, {0x0BADF00D, 100, true}} {
 		got := pipelinetest.RunSource(t, &PacketSource{Table: cache, RTP: rtpjpeg.NewPacketizer(session.ssrc, session.seq, mtu),
-			BaseTime: base, StartIndex: start, FPS: fps, Loop: true}, len(want))
+			BaseTime: base, StartIndex: start, FPS: fps, Loop: true, SharePayloads: session.share}, len(want))
 		seq := session.seq
 		for k, b := range got {
 			w := want[k]
@@ -63,7 +64,18 @@ func TestPacketSourceIsThePacketizer(t *testing.T) {
 				t.Fatalf("ssrc %x batch %d: index %d pts %v ts %d, %d packets; want %d %v %d, %d packets",
 					session.ssrc, k, b.Index, b.PTS, b.Timestamp, len(b.Packets), w.Index, w.PTS, w.Timestamp, len(w.Packets))
 			}
-			for i, p := range b.Packets {
+			if b.Split() != session.share {
+				t.Fatalf("ssrc %x: split %v", session.ssrc, b.Split())
+			}
+			for i := range b.Packets {
+				p := b.Packet(i, nil)
+				if session.share {
+					// Shared: the payload is the cache's own bytes.
+					shared, _ := cache.Packets(context.Background(), w.Index%4)
+					if len(b.Packets[i]) != 12 || &b.Payloads[i][0] != &shared[i][12] {
+						t.Fatalf("batch %d packet %d: header of %d bytes, payload not the cache's", k, i, len(b.Packets[i]))
+					}
+				}
 				exp := bytes.Clone(w.Packets[i])
 				// The reference is the first session; the second differs
 				// in SSRC and sequence only.
@@ -100,11 +112,17 @@ func TestPacketSourceEndsWithoutLoop(t *testing.T) {
 // TestPacketSourceAllocatesNothingPerFrame: in steady state a frame is a
 // copy into a recycled batch.
 func TestPacketSourceAllocatesNothingPerFrame(t *testing.T) {
+	for _, share := range []bool{false, true} {
+		packetSourceAllocs(t, share)
+	}
+}
+
+func packetSourceAllocs(t *testing.T, share bool) {
 	table := MemoryTable{svJPEG(t, 320, 240, 1, true), svJPEG(t, 320, 240, 2, true)}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	out := make(chan *pipeline.Batch)
-	go (&PacketSource{Table: NewPacketCache(table, 1400), RTP: rtpjpeg.NewPacketizer(1, 1, 1400), FPS: 25, Loop: true}).Run(ctx, out)
+	go (&PacketSource{Table: NewPacketCache(table, 1400), RTP: rtpjpeg.NewPacketizer(1, 1, 1400), FPS: 25, Loop: true, SharePayloads: share}).Run(ctx, out)
 	packets := 0
 	for range 8 {
 		b := <-out
@@ -115,7 +133,7 @@ func TestPacketSourceAllocatesNothingPerFrame(t *testing.T) {
 		t.Fatalf("%d packets per frame; the test wants multi-packet frames", packets)
 	}
 	if a := testing.AllocsPerRun(100, func() { (<-out).Release() }); a != 0 {
-		t.Fatalf("%.1f allocations per frame of %d packets, want 0", a, packets)
+		t.Fatalf("share %v: %.1f allocations per frame of %d packets, want 0", share, a, packets)
 	}
 }
 

@@ -21,15 +21,20 @@ type SendStats struct {
 
 // Sent records one RTP packet pkt with timestamp ts sent at now.
 func (s *SendStats) Sent(pkt []byte, ts uint32, now time.Time) {
-	n := len(pkt)
+	s.SentHeader(pkt, len(pkt), ts, now)
+}
+
+// SentHeader records one RTP packet of n bytes whose header (at least its
+// first 4 bytes) is head: a split packet (pipeline.Batch.Payloads).
+func (s *SendStats) SentHeader(head []byte, n int, ts uint32, now time.Time) {
 	s.Packets.Add(1)
 	if n > 12 {
 		s.Octets.Add(uint64(n - 12))
 	}
 	s.lastTS.Store(ts)
 	s.lastWall.Store(now.UnixNano())
-	if n >= 4 {
-		s.lastSeq.Store(uint32(pkt[2])<<8 | uint32(pkt[3]))
+	if len(head) >= 4 {
+		s.lastSeq.Store(uint32(head[2])<<8 | uint32(head[3]))
 	}
 }
 

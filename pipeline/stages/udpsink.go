@@ -35,7 +35,8 @@ type UDPSink struct {
 	// could segment a frame itself (UDP GSO, Linux only).
 	NoGSO bool
 
-	gso udpGSO // per-socket GSO state; see udpsink_gso_*.go
+	gso   udpGSO // per-socket GSO state; see udpsink_gso_*.go
+	whole []byte // a split packet put together, for the per-packet path
 }
 
 // Run sends batches until in closes.
@@ -88,16 +89,16 @@ func (s *UDPSink) send(b *pipeline.Batch) error {
 			s.OnSent(sent, bytes)
 		}
 	}()
-	for pkts := b.Packets; len(pkts) > 0; {
-		run := pkts[:gsoRun(pkts)]
-		pkts = pkts[len(run):]
-		if len(run) > 1 && !s.NoGSO {
-			err := s.gso.send(s.Conn, s.Dest, run)
+	for i := 0; i < len(b.Packets); {
+		n := gsoRun(b, i)
+		if n > 1 && !s.NoGSO {
+			err := s.gso.send(s.Conn, s.Dest, b, i, n)
 			if err == nil {
-				for _, pkt := range run {
-					s.Stats.Sent(pkt, b.Timestamp, now)
-					sent, bytes = sent+1, bytes+len(pkt)
+				for k := i; k < i+n; k++ {
+					s.Stats.SentHeader(b.Packets[k], b.Len(k), b.Timestamp, now)
+					sent, bytes = sent+1, bytes+b.Len(k)
 				}
+				i += n
 				continue
 			}
 			if errors.Is(err, net.ErrClosed) {
@@ -112,7 +113,11 @@ func (s *UDPSink) send(b *pipeline.Batch) error {
 				s.OnError(err)
 			}
 		}
-		for _, pkt := range run {
+		for k := i; k < i+n; k++ {
+			pkt := b.Packet(k, s.whole)
+			if b.Split() {
+				s.whole = pkt // keep the grown buffer for the next packet
+			}
 			_, err := s.Conn.WriteToUDPAddrPort(pkt, s.Dest)
 			if err != nil {
 				if errors.Is(err, net.ErrClosed) {
@@ -126,9 +131,10 @@ func (s *UDPSink) send(b *pipeline.Batch) error {
 				}
 				continue
 			}
-			s.Stats.Sent(pkt, b.Timestamp, now)
+			s.Stats.SentHeader(b.Packets[k], len(pkt), b.Timestamp, now)
 			sent, bytes = sent+1, bytes+len(pkt)
 		}
+		i += n
 	}
 	return nil
 }
@@ -146,23 +152,24 @@ const (
 // send packet by packet.
 var errNoGSO = errors.New("UDP GSO unavailable")
 
-// gsoRun returns how many packets from the start of pkts (at least one)
-// one GSO send can carry. The kernel cuts the data into segments of the
-// first packet's size, so the run is packets of that size, ended by at
-// most one shorter packet, within the limits above.
-func gsoRun(pkts [][]byte) int {
-	size, total := len(pkts[0]), len(pkts[0])
-	for i := 1; i < len(pkts); i++ {
-		n := len(pkts[i])
-		if i == gsoMaxSegments || total+n > gsoMaxBytes || n > size || n == 0 {
-			return i
+// gsoRun returns how many of b's packets from packet from on (at least
+// one) one GSO send can carry. The kernel cuts the data into segments of
+// the first packet's size, so the run is packets of that size, ended by
+// at most one shorter packet, within the limits above.
+func gsoRun(b *pipeline.Batch, from int) int {
+	size := b.Len(from)
+	total := size
+	for i := from + 1; i < len(b.Packets); i++ {
+		n := b.Len(i)
+		if i-from == gsoMaxSegments || total+n > gsoMaxBytes || n > size || n == 0 {
+			return i - from
 		}
 		total += n
 		if n < size {
-			return i + 1
+			return i - from + 1
 		}
 	}
-	return len(pkts)
+	return len(b.Packets) - from
 }
 
 func (s *UDPSink) sendSR() {

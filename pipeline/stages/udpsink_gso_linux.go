@@ -8,6 +8,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/actorstream/actorstream/pipeline"
 )
 
 // udpGSO sends a run of packets as one sendmsg with a UDP_SEGMENT control
@@ -32,7 +34,7 @@ type udpGSO struct {
 	sa6    unix.RawSockaddrInet6
 
 	msg   unix.Msghdr
-	iov   [gsoMaxSegments]unix.Iovec
+	iov   [2 * gsoMaxSegments]unix.Iovec // a header and a payload per packet when split
 	cmsg  gsoCmsg
 	errno syscall.Errno // result of the last sendmsg
 }
@@ -46,24 +48,27 @@ type gsoCmsg struct {
 	size uint16
 }
 
-// send sends pkts (2 to gsoMaxSegments, as gsoRun cuts them) to dest in
-// one system call. It returns errNoGSO if it did not try or the kernel
+// send sends b's packets from..from+n (2 to gsoMaxSegments, as gsoRun
+// cuts them) to dest in one system call, split packets as two iovecs. It returns errNoGSO if it did not try or the kernel
 // refused GSO, an error wrapping net.ErrClosed for a closed socket, and
 // other send errors (ECONNREFUSED...) as the kernel gave them; with an
 // error, nothing was sent.
-func (g *udpGSO) send(conn *net.UDPConn, dest netip.AddrPort, pkts [][]byte) error {
+func (g *udpGSO) send(conn *net.UDPConn, dest netip.AddrPort, b *pipeline.Batch, from, n int) error {
 	if g.off || !g.ready(conn, dest) {
 		return errNoGSO
 	}
-	for i, p := range pkts {
-		g.iov[i].Base = &p[0] // gsoRun never puts an empty packet in a run
-		g.iov[i].SetLen(len(p))
+	iovs := 0
+	for k := from; k < from+n; k++ {
+		iovs += g.setIov(iovs, b.Packets[k])
+		if b.Split() {
+			iovs += g.setIov(iovs, b.Payloads[k])
+		}
 	}
-	g.msg.SetIovlen(len(pkts))
-	g.cmsg.size = uint16(len(pkts[0]))
+	g.msg.SetIovlen(iovs)
+	g.cmsg.size = uint16(b.Len(from))
 	g.errno = 0
 	err := g.rc.Write(g.write)
-	clear(g.iov[:len(pkts)]) // keep no pointers into the released batch
+	clear(g.iov[:iovs]) // keep no pointers into the released batch
 	if err != nil {
 		return err // the socket is closed (or no longer pollable)
 	}
@@ -83,6 +88,17 @@ func (g *udpGSO) send(conn *net.UDPConn, dest netip.AddrPort, pkts [][]byte) err
 	}
 	return &net.OpError{Op: "write", Net: "udp", Source: conn.LocalAddr(),
 		Addr: net.UDPAddrFromAddrPort(dest), Err: os.NewSyscallError("sendmsg", g.errno)}
+}
+
+// setIov points iovec i at p unless p is empty (a packet's parts may be;
+// gsoRun never puts an empty packet in a run) and says how many it set.
+func (g *udpGSO) setIov(i int, p []byte) int {
+	if len(p) == 0 {
+		return 0
+	}
+	g.iov[i].Base = &p[0]
+	g.iov[i].SetLen(len(p))
+	return 1
 }
 
 // sendmsg is the rc.Write callback. Returning false makes the poller wait

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,13 +35,31 @@ func svSizedBatch(k int, sizes ...int) *pipeline.Batch {
 		for j := range pkt {
 			pkt[j] = byte(k*31 + i*7 + j)
 		}
-		pkt[0] = 0x80
+		if size > 0 {
+			pkt[0] = 0x80
+		}
 		if size >= 4 {
 			pkt[2], pkt[3] = byte(i>>8), byte(i) // sequence number
 		}
 		b.Commit(size)
 	}
 	return b
+}
+
+// svSplit makes b's packets split (pipeline.Batch.Payloads) when split:
+// the first 12 bytes (or fewer) stay in the batch, the rest moves to a
+// payload buffer of its own, as PacketSource shares payloads.
+func svSplit(b *pipeline.Batch, split bool) *pipeline.Batch {
+	if !split {
+		return b
+	}
+	out := &pipeline.Batch{Index: b.Index, Timestamp: b.Timestamp}
+	for _, p := range b.Packets {
+		h := min(12, len(p))
+		copy(out.Slot(h), p[:h])
+		out.CommitShared(h, bytes.Clone(p[h:]))
+	}
+	return out
 }
 
 // svSizes is n packets of size, then the extra sizes.
@@ -101,8 +120,9 @@ func TestUDPSinkGSODelivers(t *testing.T) {
 		{"jumbo", []int{60000, 60000, 5}}, // no two fit one GSO send
 	}
 	for _, nt := range nets {
-		for _, path := range []string{"gso", "per-packet"} {
+		for _, path := range []string{"gso", "per-packet", "gso-split", "per-packet-split"} {
 			t.Run(nt.name+"/"+path, func(t *testing.T) {
+				split := strings.HasSuffix(path, "-split")
 				conn, rx := svListenOn(t, nt.local), svListenOn(t, nt.rx)
 				dest := svAddr(rx)
 				if nt.mapped {
@@ -110,15 +130,16 @@ func TestUDPSinkGSODelivers(t *testing.T) {
 				}
 				var stats SendStats
 				var onSent []int
-				s := &UDPSink{Conn: conn, Dest: dest, Stats: &stats, NoGSO: path == "per-packet",
+				s := &UDPSink{Conn: conn, Dest: dest, Stats: &stats, NoGSO: strings.HasPrefix(path, "per-packet"),
 					OnError: func(err error) { t.Errorf("OnError(%v) on a healthy path", err) },
 					OnSent:  func(p, b int) { onSent = append(onSent, p, b) }}
 				for k, sh := range shapes {
-					b := svSizedBatch(k, sh.sizes...)
-					want := make([][]byte, len(b.Packets))
-					for i, p := range b.Packets {
+					whole := svSizedBatch(k, sh.sizes...)
+					want := make([][]byte, len(whole.Packets))
+					for i, p := range whole.Packets {
 						want[i] = bytes.Clone(p)
 					}
+					b := svSplit(whole, split)
 					wait := svCollect(t, rx, len(want))
 					before := stats.Packets.Load()
 					onSent = onSent[:0]
@@ -142,7 +163,7 @@ func TestUDPSinkGSODelivers(t *testing.T) {
 						t.Errorf("%s: OnSent calls %v, want one with %v", sh.name, onSent, w)
 					}
 				}
-				svCheckGSOUsed(t, s, path == "gso")
+				svCheckGSOUsed(t, s, strings.HasPrefix(path, "gso"))
 			})
 		}
 	}
@@ -166,17 +187,16 @@ func TestGSORun(t *testing.T) {
 		{[]int{65000, 1}, []int{1, 1}},
 		{[]int{70000, 70000}, []int{1, 1}},
 	} {
-		var got []int
-		pkts := make([][]byte, len(c.sizes))
-		for i, n := range c.sizes {
-			pkts[i] = make([]byte, n)
-		}
-		for len(pkts) > 0 {
-			n := gsoRun(pkts)
-			got, pkts = append(got, n), pkts[n:]
-		}
-		if !slices.Equal(got, c.want) {
-			t.Errorf("sizes %v: runs %v, want %v", c.sizes, got, c.want)
+		for _, split := range []bool{false, true} {
+			var got []int
+			b := svSplit(svSizedBatch(0, c.sizes...), split)
+			for i := 0; i < len(b.Packets); {
+				n := gsoRun(b, i)
+				got, i = append(got, n), i+n
+			}
+			if !slices.Equal(got, c.want) {
+				t.Errorf("sizes %v (split %v): runs %v, want %v", c.sizes, split, got, c.want)
+			}
 		}
 	}
 }
@@ -185,17 +205,21 @@ func TestGSORun(t *testing.T) {
 // 28 KB MJPEG frame at a 1400-byte MTU) sending to a loopback socket
 // nobody reads: the kernel drops what overflows its receive buffer.
 func svFrameFixture(t testing.TB, noGSO bool) (*UDPSink, *pipeline.Batch) {
+	return svFrameFixtureSplit(t, noGSO, false)
+}
+
+func svFrameFixtureSplit(t testing.TB, noGSO, split bool) (*UDPSink, *pipeline.Batch) {
 	conn, rx := svListenUDP(t), svListenUDP(t)
 	return &UDPSink{Conn: conn, Dest: svAddr(rx), Stats: new(SendStats), NoGSO: noGSO},
-		svSizedBatch(1, svSizes(19, 1400, 1000)...)
+		svSplit(svSizedBatch(1, svSizes(19, 1400, 1000)...), split)
 }
 
 // TestUDPSinkFrameAllocs: in steady state, sending a frame allocates
 // nothing, on either path.
 func TestUDPSinkFrameAllocs(t *testing.T) {
-	for _, path := range []string{"gso", "per-packet"} {
+	for _, path := range []string{"gso", "per-packet", "gso-split", "per-packet-split"} {
 		t.Run(path, func(t *testing.T) {
-			s, b := svFrameFixture(t, path == "per-packet")
+			s, b := svFrameFixtureSplit(t, strings.HasPrefix(path, "per-packet"), strings.HasSuffix(path, "-split"))
 			if err := s.send(b); err != nil { // first use sets up the socket
 				t.Fatal(err)
 			}
@@ -206,7 +230,7 @@ func TestUDPSinkFrameAllocs(t *testing.T) {
 			}); n != 0 {
 				t.Errorf("%v allocations per batch, want 0", n)
 			}
-			svCheckGSOUsed(t, s, path == "gso")
+			svCheckGSOUsed(t, s, strings.HasPrefix(path, "gso"))
 		})
 	}
 }
@@ -214,9 +238,9 @@ func TestUDPSinkFrameAllocs(t *testing.T) {
 // BenchmarkUDPSinkFrame compares one send per packet with one GSO send
 // per frame, for a 20-packet frame of 1400-byte packets over loopback.
 func BenchmarkUDPSinkFrame(b *testing.B) {
-	for _, path := range []string{"per-packet", "gso"} {
+	for _, path := range []string{"per-packet", "gso", "gso-split"} {
 		b.Run(path, func(b *testing.B) {
-			s, batch := svFrameFixture(b, path == "per-packet")
+			s, batch := svFrameFixtureSplit(b, path == "per-packet", path == "gso-split")
 			b.SetBytes(int64(batch.Bytes()))
 			b.ReportAllocs()
 			for b.Loop() {
