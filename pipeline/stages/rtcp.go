@@ -38,6 +38,20 @@ func (s *SendStats) SentHeader(head []byte, n int, ts uint32, now time.Time) {
 	}
 }
 
+// SentRun records packets RTP packets sent together at now with
+// timestamp ts, carrying octets payload octets in all, the last of which
+// has the header lastHead: what SentHeader per packet would record, at
+// the cost of one update.
+func (s *SendStats) SentRun(lastHead []byte, packets, octets int, ts uint32, now time.Time) {
+	s.Packets.Add(uint64(packets))
+	s.Octets.Add(uint64(octets))
+	s.lastTS.Store(ts)
+	s.lastWall.Store(now.UnixNano())
+	if len(lastHead) >= 4 {
+		s.lastSeq.Store(uint32(lastHead[2])<<8 | uint32(lastHead[3]))
+	}
+}
+
 // LastSeq is the sequence number of the last packet sent; ok is false
 // before the first. A new pipeline continues from it, so packets that were
 // built but never sent (dropped by a PAUSE) leave no gap.

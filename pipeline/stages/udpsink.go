@@ -94,10 +94,12 @@ func (s *UDPSink) send(b *pipeline.Batch) error {
 		if n > 1 && !s.NoGSO {
 			err := s.gso.send(s.Conn, s.Dest, b, i, n)
 			if err == nil {
+				runBytes := 0
 				for k := i; k < i+n; k++ {
-					s.Stats.SentHeader(b.Packets[k], b.Len(k), b.Timestamp, now)
-					sent, bytes = sent+1, bytes+b.Len(k)
+					runBytes += b.Len(k)
 				}
+				s.Stats.SentRun(b.Packets[i+n-1], n, runBytes-n*rtpHeaderLen, b.Timestamp, now)
+				sent, bytes = sent+n, bytes+runBytes
 				i += n
 				continue
 			}

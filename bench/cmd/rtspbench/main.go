@@ -1,0 +1,259 @@
+// Command rtspbench measures how many RTSP viewers a server holds and what
+// each RTP packet costs it, side by side for our server, GStreamer's
+// (gst-rtsp-server), one built on gortsplib, and a raw sender that is the
+// floor (the same packets, no RTSP). See BENCHMARKS.md at the repository
+// root for the method.
+//
+//	cd bench && go run ./cmd/rtspbench                 # the full comparison
+//	cd bench && go run ./cmd/rtspbench -smoke          # seconds: does it all still work?
+//	go run ./cmd/rtspbench -url rtsp://… -pid PID      # any running server
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "rawsend" {
+		if err := rawSendMain(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "rawsend:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "rtspbench:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	servers   []string
+	media     []string // name:fps
+	ramp      []int
+	fixed     []int
+	sample    int
+	warmup    time.Duration
+	window    time.Duration
+	runs      int
+	tcp       bool
+	rawPerDst bool
+	jsonOut   string
+	url       string
+	pid       int
+	smoke     bool
+	oursDir   string
+}
+
+func parseFlags() (*options, error) {
+	o := &options{}
+	servers := flag.String("servers", "ours,gortsplib,gst,raw-gso,raw-sendmmsg", "servers to measure: ours, gortsplib, gst, and the raw sender (no RTSP) as raw-gso, raw-sendmmsg or raw-sendto")
+	media := flag.String("media", "vga420:30,lab:30", "media:fps list; vga420 = 640x480 4:2:0 made by ffmpeg, lab = the lab's movie.Mjpeg as 4:2:0")
+	ramp := flag.String("ramp", "1,50,100,200,400,800,1200", "session counts to ramp through (a server's ramp stops at the first step over a threshold)")
+	fixed := flag.String("fixed", "200,1000", "session counts always measured, for CPU per packet at a fixed load")
+	flag.IntVar(&o.sample, "sample", 50, "sessions per step that are fully checked (the rest are bound, never read)")
+	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "time between the last PLAY and the measurement window")
+	flag.DurationVar(&o.window, "window", 8*time.Second, "measurement window per step")
+	flag.IntVar(&o.runs, "runs", 1, "repeat everything this many times; the summary gives median and spread")
+	transport := flag.String("transport", "udp", "udp or tcp (interleaved)")
+	flag.BoolVar(&o.rawPerDst, "raw-socket-per-session", false, "the raw sender uses a socket per receiver instead of one shared socket per core")
+	flag.StringVar(&o.jsonOut, "json", "", "also write every step as JSON to this file")
+	flag.StringVar(&o.url, "url", "", "measure only this running server (needs -pid)")
+	flag.IntVar(&o.pid, "pid", 0, "the -url server's process id")
+	flag.StringVar(&o.oursDir, "ours", "..", "the actorstream checkout to build our server from (a git worktree of another commit gives a before/after)")
+	flag.BoolVar(&o.smoke, "smoke", false, "a few seconds: 1 and 3 sessions, every server, no thresholds enforced beyond frames arriving")
+	flag.Parse()
+	o.tcp = *transport == "tcp"
+	if *transport != "udp" && *transport != "tcp" {
+		return nil, fmt.Errorf("-transport %q: want udp or tcp", *transport)
+	}
+	o.servers = splitList(*servers)
+	o.media = splitList(*media)
+	var err error
+	if o.ramp, err = intList(*ramp); err != nil {
+		return nil, err
+	}
+	if o.fixed, err = intList(*fixed); err != nil {
+		return nil, err
+	}
+	if o.smoke {
+		o.ramp, o.fixed, o.sample = []int{1, 3}, nil, 3
+		o.warmup, o.window, o.runs = time.Second, 2*time.Second, 1
+		o.media = []string{"vga420:30"}
+	}
+	if o.url != "" && o.pid == 0 {
+		return nil, fmt.Errorf("-url needs -pid (the server's process, for its CPU and memory)")
+	}
+	return o, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for f := range strings.SplitSeq(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func intList(s string) ([]int, error) {
+	var out []int
+	for _, f := range splitList(s) {
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("bad session count %q", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// record is one measured step, as written to -json.
+type record struct {
+	Run    int    `json:"run"`
+	Media  string `json:"media"`
+	Server string `json:"server"`
+	stepResult
+}
+
+func run() error {
+	o, err := parseFlags()
+	if err != nil {
+		return err
+	}
+	raiseFileLimit()
+	if o.url != "" {
+		steps := mergeSteps(o.ramp, o.fixed)
+		var recs []record
+		for _, n := range steps {
+			r := runStep(stepConfig{url: o.url, n: n, sample: o.sample, tcp: o.tcp, warmup: o.warmup, window: o.window, pid: o.pid})
+			recs = append(recs, record{Media: "-", Server: o.url, stepResult: r})
+			printStep(recs[len(recs)-1])
+		}
+		return writeJSON(o.jsonOut, recs)
+	}
+
+	work, err := os.MkdirTemp("", "rtspbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	specs, err := buildServers(work, o.oursDir)
+	if err != nil {
+		return err
+	}
+	var recs []record
+	for runNo := 1; runNo <= o.runs; runNo++ {
+		for _, mspec := range o.media {
+			m, err := prepareMedia(mspec, work)
+			if err != nil {
+				return err
+			}
+			for _, name := range o.servers {
+				rs, err := measureServer(o, specs, name, m, work)
+				if err != nil {
+					return fmt.Errorf("%s on %s: %w", name, m.name, err)
+				}
+				for _, r := range rs {
+					recs = append(recs, record{Run: runNo, Media: m.label(), Server: name, stepResult: r})
+				}
+			}
+		}
+	}
+	printSummary(o, recs)
+	if err := writeJSON(o.jsonOut, recs); err != nil {
+		return err
+	}
+	if o.smoke {
+		return smokeCheck(recs)
+	}
+	return nil
+}
+
+// measureServer ramps one server through the steps on one medium.
+func measureServer(o *options, specs map[string]serverSpec, name string, m mediaFile, work string) ([]stepResult, error) {
+	var srv *server
+	cfg := stepConfig{sample: o.sample, tcp: o.tcp, warmup: o.warmup, window: o.window}
+	if method, ok := strings.CutPrefix(name, "raw-"); ok {
+		cfg.raw = startRaw(m, method, o.rawPerDst)
+	} else {
+		spec, ok := specs[name]
+		if !ok {
+			return nil, fmt.Errorf("unknown server %q", name)
+		}
+		var err error
+		if srv, err = spec.start(m, work); err != nil {
+			return nil, err
+		}
+		defer srv.stop()
+		cfg.url, cfg.pid = srv.url, srv.pid()
+	}
+	var out []stepResult
+	failedAt := 0
+	for _, n := range mergeSteps(o.ramp, o.fixed) {
+		if failedAt > 0 && n > failedAt && !slices.Contains(o.fixed, n) {
+			continue // past its limit: only the fixed loads are still measured
+		}
+		cfg.n = n
+		r := runStep(cfg)
+		out = append(out, r)
+		printStep(record{Media: m.label(), Server: name, stepResult: r})
+		if !r.held() && failedAt == 0 {
+			failedAt = n
+		}
+		if srv != nil && srv.cmd.ProcessState != nil {
+			return out, fmt.Errorf("server exited (log %s)", srv.log.Name())
+		}
+		time.Sleep(time.Second) // let the server free the sessions
+	}
+	return out, nil
+}
+
+func mergeSteps(a, b []int) []int {
+	s := slices.Concat(a, b)
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
+func raiseFileLimit() {
+	var l syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) == nil && l.Cur < l.Max {
+		l.Cur = l.Max
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l) // children (the servers) inherit it
+	}
+}
+
+func writeJSON(path string, recs []record) error {
+	if path == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(recs, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
+}
+
+// smokeCheck is what CI asserts of the smoke run: every server came up,
+// every session was set up, and the checked sessions received frames.
+// No timing is judged.
+func smokeCheck(recs []record) error {
+	for _, r := range recs {
+		if r.Failed > 0 {
+			return fmt.Errorf("%s: %d of %d sessions failed: %s", r.Server, r.Failed, r.Sessions, r.FirstError)
+		}
+		if r.Frames == 0 {
+			return fmt.Errorf("%s with %d sessions: no complete frame arrived", r.Server, r.Sessions)
+		}
+	}
+	return nil
+}
