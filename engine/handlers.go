@@ -301,6 +301,7 @@ func (c *conn) openTransport(m *Media, lab bool, offers []rtsp.Transport) (*stre
 		}
 		st := newStream(m, lab, c.srv.cfg.MTU, c.srv.cfg.Pipeline, c.srv.log)
 		st.metrics = c.srv.cfg.Metrics
+		st.scheduler = c.srv.scheduler
 		reply := rtsp.Transport{Profile: t.Profile, Protocol: t.Protocol, Unicast: true, Interleaved: [2]int{-1, -1}}
 		switch {
 		case t.Protocol == rtsp.ProtocolTCP && !lab:

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/actorstream/actorstream/internal/auth"
 	"github.com/actorstream/actorstream/internal/logbridge"
 	"github.com/actorstream/actorstream/internal/metrics"
+	"github.com/actorstream/actorstream/pipeline/stages"
 )
 
 // Config configures a Server. The zero value of each field is usable.
@@ -111,6 +113,7 @@ type Server struct {
 	perIP     map[netip.Addr]int
 	closing   atomic.Bool
 	connWG    sync.WaitGroup
+	sched     *stages.Scheduler // shared pacing of UDP sessions; see scheduler
 }
 
 // sessionRef is the server's handle on a session actor.
@@ -316,5 +319,22 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		err = ctx.Err()
 	}
 	s.media.close()
+	s.mu.Lock()
+	if s.sched != nil {
+		s.sched.Close()
+		s.sched = nil
+	}
+	s.mu.Unlock()
 	return err
+}
+
+// scheduler is the shared pacing Scheduler, started on first use with a
+// shard per core.
+func (s *Server) scheduler() *stages.Scheduler {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sched == nil {
+		s.sched = stages.NewScheduler(runtime.GOMAXPROCS(0))
+	}
+	return s.sched
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -26,12 +27,34 @@ type PipelineFactory func(pc *PlayContext) *pipeline.Pipeline
 // PacketSource → Pacer → sink.
 func DefaultPipeline(pc *PlayContext) *pipeline.Pipeline {
 	p := pipeline.New()
+	if pc.Scheduled(p) {
+		return p
+	}
 	if batches := pc.SharedPackets(p); batches != nil {
 		pc.Send(p, batches)
 		return p
 	}
 	pc.Send(p, pc.Packets(p, pc.Frames(p)))
 	return p
+}
+
+// Scheduled adds PacketSource → Pacer → UDPSink to p as one stage that
+// the server's shared Scheduler runs (no goroutines or channel hops per
+// session and frame), when SharedPackets would share the media's packets
+// and the session's transport is UDP; it reports whether it did.
+func (pc *PlayContext) Scheduled(p *pipeline.Pipeline) bool {
+	s := pc.s
+	if pc.Lab || pc.Media.live != nil || s.tcp != nil || s.scheduler == nil {
+		return false
+	}
+	src := pc.packetSource()
+	if src == nil {
+		return false
+	}
+	pacer, sink := pc.pacer(), pc.udpSink()
+	sched := s.scheduler()
+	pipeline.Go(p, "pacedsend", func(ctx context.Context) error { return sched.Play(ctx, src, sink, pacer) })
+	return true
 }
 
 // SharedPackets adds a PacketSource to p and returns its batches when the
@@ -44,6 +67,16 @@ func DefaultPipeline(pc *PlayContext) *pipeline.Pipeline {
 // sink that honours Payloads). Otherwise SharedPackets adds nothing and
 // returns nil: use Frames and Packets.
 func (pc *PlayContext) SharedPackets(p *pipeline.Pipeline) <-chan *pipeline.Batch {
+	src := pc.packetSource()
+	if src == nil {
+		return nil
+	}
+	return pipeline.From(p, "packetsource", src)
+}
+
+// packetSource is the session's PacketSource over the media's shared
+// packets, or nil where they are not shared.
+func (pc *PlayContext) packetSource() *stages.PacketSource {
 	s := pc.s
 	if pc.Lab || pc.Media.live != nil {
 		return nil
@@ -52,11 +85,11 @@ func (pc *PlayContext) SharedPackets(p *pipeline.Pipeline) <-chan *pipeline.Batc
 	if cache == nil {
 		return nil
 	}
-	return pipeline.From(p, "packetsource", &stages.PacketSource{
+	return &stages.PacketSource{
 		Table: cache, RTP: s.rtp, BaseTime: pc.BaseTime, StartIndex: pc.StartIndex, FPS: pc.Media.FPS, Loop: pc.Media.Loop,
 		SharePayloads: true,
 		OnError:       func(i int, err error) { s.log.Warn("frame dropped", "frame", i, "error", err) },
-	})
+	}
 }
 
 // PlayContext is what a PipelineFactory gets: the session's media and
@@ -131,11 +164,7 @@ func (pc *PlayContext) Packets(p *pipeline.Pipeline, frames <-chan *pipeline.Fra
 // Send adds the Pacer and the session's transport sink to p.
 func (pc *PlayContext) Send(p *pipeline.Pipeline, batches <-chan *pipeline.Batch) {
 	s := pc.s
-	pacer := &stages.Pacer{Start: pc.Start, StartPTS: pipeline.PTS(pc.StartIndex, pc.Media.FPS), Position: pc.Position}
-	if s.metrics != nil {
-		pacer.Late = s.metrics.Late
-	}
-	paced := pipeline.Then(p, "pacer", pacer, batches)
+	paced := pipeline.Then(p, "pacer", pc.pacer(), batches)
 	if s.tcp != nil {
 		pipeline.To(p, "interleavedsink", &stages.InterleavedSink{
 			Conn: s.tcp, Channel: s.channels[0], RTCPChannel: s.channels[1],
@@ -143,6 +172,21 @@ func (pc *PlayContext) Send(p *pipeline.Pipeline, batches <-chan *pipeline.Batch
 		}, paced)
 		return
 	}
+	pipeline.To(p, "udpsink", pc.udpSink(), paced)
+}
+
+// pacer is the session's Pacer for this PLAY.
+func (pc *PlayContext) pacer() *stages.Pacer {
+	pacer := &stages.Pacer{Start: pc.Start, StartPTS: pipeline.PTS(pc.StartIndex, pc.Media.FPS), Position: pc.Position}
+	if pc.s.metrics != nil {
+		pacer.Late = pc.s.metrics.Late
+	}
+	return pacer
+}
+
+// udpSink is the session's UDPSink.
+func (pc *PlayContext) udpSink() *stages.UDPSink {
+	s := pc.s
 	sink := &stages.UDPSink{
 		Conn: s.rtpConn, Dest: s.rtpDest, SSRC: s.ssrc(), CNAME: s.cname, Stats: &s.stats, OnSent: s.metrics.Sent,
 		OnError: func(err error) { s.log.Trace("send error ignored", "error", err) },
@@ -150,7 +194,7 @@ func (pc *PlayContext) Send(p *pipeline.Pipeline, batches <-chan *pipeline.Batch
 	if s.rtcpConn != nil && s.rtcpDest.IsValid() {
 		sink.RTCPConn, sink.RTCPDest = s.rtcpConn, s.rtcpDest
 	}
-	pipeline.To(p, "udpsink", sink, paced)
+	return sink
 }
 
 // stream implements actors.Stream for one session: its media, transport
@@ -161,8 +205,11 @@ type stream struct {
 	mtu     int
 	factory PipelineFactory
 	log     hclog.Logger
-	metrics *metrics.Metrics
-	cname   string
+	// scheduler gives the server's shared pacing Scheduler (started on
+	// first use); nil: every session paces itself.
+	scheduler func() *stages.Scheduler
+	metrics   *metrics.Metrics
+	cname     string
 
 	rtp    *rtpjpeg.Packetizer // RFC sessions
 	labSeq uint16              // lab sessions: last sequence number sent

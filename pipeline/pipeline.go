@@ -102,6 +102,14 @@ func To[I any](p *Pipeline, name string, sink Sink[I], in <-chan I) {
 	p.add(name, true, func(ctx context.Context) error { return sink.Run(ctx, in) })
 }
 
+// Go adds a stage without ports to p: run does its own input and output,
+// for instance a stream that a shared scheduler drives, which needs no
+// goroutine or channel hop of its own per frame. It counts as a sink:
+// the pipeline ends when it returns.
+func Go(p *Pipeline, name string, run func(ctx context.Context) error) {
+	p.add(name, true, run)
+}
+
 // Run runs every stage until the sinks finish, ctx ends, or a stage fails;
 // then it stops the others and waits for them. It returns the first stage
 // failure as a *StageError, or ctx's error if ctx ended first, or nil.

@@ -30,20 +30,39 @@ type Pacer struct {
 // DefaultResync is the lateness after which a Pacer moves its schedule.
 const DefaultResync = 250 * time.Millisecond
 
-// Run paces batches until in closes.
-func (p *Pacer) Run(ctx context.Context, in <-chan *pipeline.Batch, out chan<- *pipeline.Batch) error {
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
+// Due is when a batch of presentation time pts is to be sent.
+func (p *Pacer) Due(pts time.Duration) time.Time { return p.Start.Add(pts - p.StartPTS) }
+
+// Released does the Pacer's bookkeeping for a batch released at now that
+// was due at due: Late, Position, and moving the schedule after a stall.
+// The shared Scheduler paces with the same rules through it.
+func (p *Pacer) Released(b *pipeline.Batch, due, now time.Time) {
+	late := now.Sub(due)
+	if p.Late != nil {
+		p.Late(late)
+	}
 	resync := p.Resync
 	if resync == 0 {
 		resync = DefaultResync
 	}
+	if resync > 0 && late > resync {
+		p.Start = p.Start.Add(late)
+	}
+	if p.Position != nil {
+		p.Position.Store(int64(b.Index))
+	}
+}
+
+// Run paces batches until in closes.
+func (p *Pacer) Run(ctx context.Context, in <-chan *pipeline.Batch, out chan<- *pipeline.Batch) error {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
 	for {
 		b, ok := pipeline.Recv(ctx, in)
 		if !ok {
 			return ctx.Err()
 		}
-		due := p.Start.Add(b.PTS - p.StartPTS)
+		due := p.Due(b.PTS)
 		if wait := time.Until(due); wait > 0 {
 			timer.Reset(wait)
 			select {
@@ -53,16 +72,7 @@ func (p *Pacer) Run(ctx context.Context, in <-chan *pipeline.Batch, out chan<- *
 				return ctx.Err()
 			}
 		}
-		late := time.Since(due)
-		if p.Late != nil {
-			p.Late(late)
-		}
-		if resync > 0 && late > resync {
-			p.Start = p.Start.Add(late)
-		}
-		if p.Position != nil {
-			p.Position.Store(int64(b.Index))
-		}
+		p.Released(b, due, time.Now())
 		if !pipeline.Send(ctx, out, b) {
 			b.Release()
 			return ctx.Err()

@@ -3,6 +3,7 @@ package stages
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/actorstream/actorstream/engine/rtpjpeg"
 )
@@ -19,10 +20,11 @@ type PacketCache struct {
 }
 
 type packetEntry struct {
-	mu   sync.Mutex
-	done bool
-	pkts [][]byte // RTP packets with a placeholder header (SSRC 0, sequence 0, timestamp 0)
-	err  error
+	mu    sync.Mutex
+	ready atomic.Bool // done, readable without the lock
+	done  bool
+	pkts  [][]byte // RTP packets with a placeholder header (SSRC 0, sequence 0, timestamp 0)
+	err   error
 }
 
 // NewPacketCache returns an empty cache for frames, packetized for mtu.
@@ -35,6 +37,10 @@ func (c *PacketCache) Len() int { return len(c.entries) }
 
 // MTU is the largest packet the cache holds.
 func (c *PacketCache) MTU() int { return c.mtu }
+
+// Ready reports whether frame i has been packetized (or found unusable),
+// so that Packets returns at once.
+func (c *PacketCache) Ready(i int) bool { return c.entries[i].ready.Load() }
 
 // Packets returns frame i's packets, which the caller must not modify:
 // copy each into a buffer of its own and Restamp it. Waiting for the
@@ -53,10 +59,12 @@ func (c *PacketCache) Packets(ctx context.Context, i int) ([][]byte, error) {
 			return nil, err // not the frame's fault: try again next time
 		}
 		e.done, e.err = true, err
+		e.ready.Store(true)
 		return nil, err
 	}
 	e.pkts, e.err = packetize(data, c.mtu)
 	e.done = true
+	e.ready.Store(true)
 	return e.pkts, e.err
 }
 

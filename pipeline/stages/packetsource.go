@@ -3,6 +3,8 @@ package stages
 import (
 	"context"
 	"errors"
+	"io"
+	"time"
 
 	"github.com/actorstream/actorstream/engine/rtpjpeg"
 	"github.com/actorstream/actorstream/pipeline"
@@ -40,6 +42,10 @@ type PacketSource struct {
 	// OnError, when set, hears about frames skipped because they could not
 	// be packetized.
 	OnError func(index int, err error)
+
+	started bool
+	index   int // of the next frame
+	n       int // frames in the table
 }
 
 // rtpHeaderLen is the size of the RTP headers rtpjpeg writes (no CSRC,
@@ -48,53 +54,112 @@ const rtpHeaderLen = 12
 
 // Run emits batches until the end of the table (or forever with Loop).
 func (s *PacketSource) Run(ctx context.Context, out chan<- *pipeline.Batch) error {
-	n := s.Table.Len()
-	if n == 0 {
-		return errors.New("no frames")
-	}
-	pool := s.Pool
-	if pool == nil {
-		pool = pipeline.NewBatchPool(2)
-	}
-	skipped := 0
-	for index := s.StartIndex; ; index++ {
-		src := index % n
-		if src == 0 && index != s.StartIndex && !s.Loop {
+	for {
+		b, err := s.Next(ctx)
+		if err == io.EOF {
 			return nil
 		}
-		pkts, err := s.Table.Packets(ctx, src)
 		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if s.OnError != nil {
-				s.OnError(index, err)
-			}
-			if skipped++; skipped >= n {
-				return errors.New("no frame of the media can be played")
-			}
-			continue
-		}
-		skipped = 0
-		b := pool.Get()
-		b.Index, b.PTS = index, pipeline.PTS(index, s.FPS)
-		b.Timestamp = pipeline.RTPTime(s.BaseTime, s.StartIndex, index, s.FPS)
-		for _, pkt := range pkts {
-			if s.SharePayloads {
-				slot := b.Slot(rtpHeaderLen)[:rtpHeaderLen]
-				copy(slot, pkt)
-				s.RTP.Restamp(slot, b.Timestamp)
-				b.CommitShared(rtpHeaderLen, pkt[rtpHeaderLen:])
-				continue
-			}
-			slot := b.Slot(len(pkt))[:len(pkt)]
-			copy(slot, pkt)
-			s.RTP.Restamp(slot, b.Timestamp)
-			b.Commit(len(pkt))
+			return err
 		}
 		if !pipeline.Send(ctx, out, b) {
 			b.Release()
 			return ctx.Err()
 		}
 	}
+}
+
+// The pull side, for the shared Scheduler: Next makes the next batch
+// when asked instead of Run pushing them into a channel. Run is Next in a
+// loop; use one or the other.
+
+// NextPTS is the presentation time of the batch Next returns next.
+func (s *PacketSource) NextPTS() time.Duration {
+	s.init()
+	return pipeline.PTS(s.index, s.FPS)
+}
+
+// Ready reports whether Next can make its batch without waiting (the
+// frame is packetized; a frame being re-encoded is not).
+func (s *PacketSource) Ready() bool {
+	s.init()
+	c, ok := s.Table.(interface{ Ready(int) bool })
+	return !ok || s.n == 0 || c.Ready(s.index%s.n)
+}
+
+// Wait waits until Ready, or ctx ends.
+func (s *PacketSource) Wait(ctx context.Context) error {
+	s.init()
+	if s.n == 0 {
+		return nil
+	}
+	_, err := s.Table.Packets(ctx, s.index%s.n)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	_ = err // a frame that cannot be packetized is Next's to skip
+	return nil
+}
+
+// Next returns the next batch, io.EOF after the last one (without Loop).
+func (s *PacketSource) Next(ctx context.Context) (*pipeline.Batch, error) {
+	s.init()
+	if s.n == 0 {
+		return nil, errors.New("no frames")
+	}
+	skipped := 0
+	for {
+		index := s.index
+		src := index % s.n
+		if src == 0 && index != s.StartIndex && !s.Loop {
+			return nil, io.EOF
+		}
+		pkts, err := s.Table.Packets(ctx, src)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if s.OnError != nil {
+				s.OnError(index, err)
+			}
+			s.index++
+			if skipped++; skipped >= s.n {
+				return nil, errors.New("no frame of the media can be played")
+			}
+			continue
+		}
+		s.index++
+		return s.batch(index, pkts), nil
+	}
+}
+
+func (s *PacketSource) init() {
+	if s.started {
+		return
+	}
+	s.started, s.index, s.n = true, s.StartIndex, s.Table.Len()
+	if s.Pool == nil {
+		s.Pool = pipeline.NewBatchPool(2)
+	}
+}
+
+// batch copies and restamps frame index's packets into a pooled batch.
+func (s *PacketSource) batch(index int, pkts [][]byte) *pipeline.Batch {
+	b := s.Pool.Get()
+	b.Index, b.PTS = index, pipeline.PTS(index, s.FPS)
+	b.Timestamp = pipeline.RTPTime(s.BaseTime, s.StartIndex, index, s.FPS)
+	for _, pkt := range pkts {
+		if s.SharePayloads {
+			slot := b.Slot(rtpHeaderLen)[:rtpHeaderLen]
+			copy(slot, pkt)
+			s.RTP.Restamp(slot, b.Timestamp)
+			b.CommitShared(rtpHeaderLen, pkt[rtpHeaderLen:])
+			continue
+		}
+		slot := b.Slot(len(pkt))[:len(pkt)]
+		copy(slot, pkt)
+		s.RTP.Restamp(slot, b.Timestamp)
+		b.Commit(len(pkt))
+	}
+	return b
 }

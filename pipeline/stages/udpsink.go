@@ -35,8 +35,29 @@ type UDPSink struct {
 	// could segment a frame itself (UDP GSO, Linux only).
 	NoGSO bool
 
-	gso   udpGSO // per-socket GSO state; see udpsink_gso_*.go
-	whole []byte // a split packet put together, for the per-packet path
+	gso    udpGSO // per-socket GSO state; see udpsink_gso_*.go
+	whole  []byte // a split packet put together, for the per-packet path
+	lastSR time.Time
+}
+
+// SendBatch sends b's packets now and, when one is due, a Sender Report:
+// the sink driven by the shared Scheduler rather than by Run's channel.
+// It does not release b. An error is the sink's end (its socket closed);
+// failed sends to a gone client are reported through OnError and are not
+// errors.
+func (s *UDPSink) SendBatch(b *pipeline.Batch, now time.Time) error {
+	if err := s.send(b); err != nil {
+		return err
+	}
+	interval := s.SRInterval
+	if interval <= 0 {
+		interval = DefaultSRInterval
+	}
+	if s.RTCPConn != nil && (s.lastSR.IsZero() || now.Sub(s.lastSR) >= interval) {
+		s.sendSR()
+		s.lastSR = now
+	}
+	return nil
 }
 
 // Run sends batches until in closes.
