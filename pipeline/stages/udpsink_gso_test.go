@@ -204,10 +204,6 @@ func TestGSORun(t *testing.T) {
 // svFrameFixture is a sink and a 20-packet 1400-byte frame (a typical
 // 28 KB MJPEG frame at a 1400-byte MTU) sending to a loopback socket
 // nobody reads: the kernel drops what overflows its receive buffer.
-func svFrameFixture(t testing.TB, noGSO bool) (*UDPSink, *pipeline.Batch) {
-	return svFrameFixtureSplit(t, noGSO, false)
-}
-
 func svFrameFixtureSplit(t testing.TB, noGSO, split bool) (*UDPSink, *pipeline.Batch) {
 	conn, rx := svListenUDP(t), svListenUDP(t)
 	return &UDPSink{Conn: conn, Dest: svAddr(rx), Stats: new(SendStats), NoGSO: noGSO},
