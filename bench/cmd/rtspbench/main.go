@@ -51,6 +51,7 @@ type options struct {
 	pid       int
 	smoke     bool
 	oursDir   string
+	client    string // medium for the client measurement; "" skips it
 }
 
 func parseFlags() (*options, error) {
@@ -69,6 +70,7 @@ func parseFlags() (*options, error) {
 	flag.StringVar(&o.url, "url", "", "measure only this running server (needs -pid)")
 	flag.IntVar(&o.pid, "pid", 0, "the -url server's process id")
 	flag.StringVar(&o.oursDir, "ours", "..", "the actorstream checkout to build our server from (a git worktree of another commit gives a before/after)")
+	flag.StringVar(&o.client, "client", "hd720:30", "medium:fps our client plays with -display none for its CPU and first-frame time (hd720 = 1280x720 4:2:0); empty: skip")
 	flag.BoolVar(&o.smoke, "smoke", false, "a few seconds: 1 and 3 sessions, every server, no thresholds enforced beyond frames arriving")
 	flag.Parse()
 	o.tcp = *transport == "tcp"
@@ -88,6 +90,7 @@ func parseFlags() (*options, error) {
 		o.ramp, o.fixed, o.sample = []int{1, 3}, nil, 3
 		o.warmup, o.window, o.runs = time.Second, 2*time.Second, 1
 		o.media = []string{"vga420:30"}
+		o.client = "vga420:30"
 	}
 	if o.url != "" && o.pid == 0 {
 		return nil, fmt.Errorf("-url needs -pid (the server's process, for its CPU and memory)")
@@ -152,6 +155,24 @@ func run() error {
 		return err
 	}
 	var recs []record
+	var clients []clientResult
+	if o.client != "" {
+		m, err := prepareMedia(o.client, work)
+		if err != nil {
+			return err
+		}
+		d := 10 * time.Second
+		if o.smoke {
+			d = 2 * time.Second
+		}
+		c, err := measureClient(specs, o.oursDir, work, m, d)
+		if err != nil {
+			return err
+		}
+		clients = append(clients, c)
+		fmt.Fprintf(os.Stderr, "client     %-9s %d frames in %.0f s (%.1f fps), %d dropped, %d packets lost; cpu %.1f%% of a core; first frame after %.1f ms\n",
+			c.Media, c.Frames, c.Seconds, c.FPS, c.Dropped, c.Lost, c.CPUPercent, c.TTFFMs)
+	}
 	for runNo := 1; runNo <= o.runs; runNo++ {
 		for _, mspec := range o.media {
 			m, err := prepareMedia(mspec, work)
@@ -170,10 +191,22 @@ func run() error {
 		}
 	}
 	printSummary(o, recs)
-	if err := writeJSON(o.jsonOut, recs); err != nil {
+	for _, c := range clients {
+		fmt.Printf("\nclient (ours, -display none) on %s: %.1f%% of one core, first frame after %.1f ms, %d frames in %.0f s (%.1f fps), %d dropped, %d packets lost\n",
+			c.Media, c.CPUPercent, c.TTFFMs, c.Frames, c.Seconds, c.FPS, c.Dropped, c.Lost)
+	}
+	if err := writeJSON(o.jsonOut, struct {
+		Steps   []record       `json:"steps"`
+		Clients []clientResult `json:"clients"`
+	}{recs, clients}); err != nil {
 		return err
 	}
 	if o.smoke {
+		for _, c := range clients {
+			if c.Frames == 0 {
+				return fmt.Errorf("client on %s: no frames", c.Media)
+			}
+		}
 		return smokeCheck(recs)
 	}
 	return nil
@@ -232,7 +265,7 @@ func raiseFileLimit() {
 	}
 }
 
-func writeJSON(path string, recs []record) error {
+func writeJSON(path string, recs any) error {
 	if path == "" {
 		return nil
 	}

@@ -54,6 +54,8 @@ func prepareMedia(spec, dir string) (mediaFile, error) {
 	switch name {
 	case "vga420":
 		args = append([]string{"-f", "lavfi", "-i", "testsrc2=size=640x480:rate=30", "-t", "10"}, enc...)
+	case "hd720":
+		args = append([]string{"-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-t", "10"}, enc...)
 	case "lab":
 		// The lab's movie is 4:4:4 in 5-digit-length records: unwrap it
 		// to raw JPEG, then let ffmpeg make it 4:2:0.
@@ -63,7 +65,7 @@ func prepareMedia(spec, dir string) (mediaFile, error) {
 		}
 		args = append([]string{"-f", "mjpeg", "-i", raw}, enc...)
 	default:
-		return m, fmt.Errorf("unknown medium %q (vga420, lab)", name)
+		return m, fmt.Errorf("unknown medium %q (vga420, hd720, lab)", name)
 	}
 	cmd := exec.Command("ffmpeg", append([]string{"-nostdin", "-v", "error", "-y"}, args...)...)
 	if out, err := cmd.CombinedOutput(); err != nil {
