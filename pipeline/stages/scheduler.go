@@ -70,6 +70,10 @@ type pacedStream struct {
 	err     error
 }
 
+// EarlySlack is how early a Scheduler may send a batch rather than sleep
+// until its exact time. Receivers buffer far more than this.
+const EarlySlack = 200 * time.Microsecond
+
 // NewScheduler starts a scheduler with the given number of shards (each
 // a goroutine); shards < 1 means 1.
 func NewScheduler(shards int) *Scheduler {
@@ -174,7 +178,11 @@ func (sh *shard) run(stop <-chan struct{}) {
 		var ps *pacedStream
 		now := time.Now()
 		if len(sh.heap) > 0 {
-			if wait = sh.heap[0].due.Sub(now); wait <= 0 {
+			// A batch due within EarlySlack goes now: sleeping for a few
+			// microseconds costs a timer and a thread wake-up each time,
+			// and under load the heap is never more than that from its
+			// next deadline.
+			if wait = sh.heap[0].due.Sub(now); wait <= EarlySlack {
 				ps = sh.pop()
 			}
 		}
@@ -219,7 +227,11 @@ func (sh *shard) step(ps *pacedStream, now time.Time) {
 		ps.end(err)
 		return
 	}
-	ps.pacer.Released(b, ps.due, now)
+	released := now
+	if released.Before(ps.due) {
+		released = ps.due // early by EarlySlack at most: not late
+	}
+	ps.pacer.Released(b, ps.due, released)
 	err = ps.sink.SendBatch(b, now)
 	b.Release()
 	if err != nil {
