@@ -36,22 +36,23 @@ func main() {
 }
 
 type options struct {
-	servers   []string
-	media     []string // name:fps
-	ramp      []int
-	fixed     []int
-	sample    int
-	warmup    time.Duration
-	window    time.Duration
-	runs      int
-	tcp       bool
-	rawPerDst bool
-	jsonOut   string
-	url       string
-	pid       int
-	smoke     bool
-	oursDir   string
-	client    string // medium for the client measurement; "" skips it
+	servers    []string
+	media      []string // name:fps
+	ramp       []int
+	fixed      []int
+	sample     int
+	warmup     time.Duration
+	window     time.Duration
+	runs       int
+	tcp        bool
+	rawPerDst  bool
+	jsonOut    string
+	url        string
+	pid        int
+	smoke      bool
+	oursDir    string
+	metricsURL string
+	client     string // medium for the client measurement; "" skips it
 }
 
 func parseFlags() (*options, error) {
@@ -69,6 +70,7 @@ func parseFlags() (*options, error) {
 	flag.StringVar(&o.jsonOut, "json", "", "also write every step as JSON to this file")
 	flag.StringVar(&o.url, "url", "", "measure only this running server (needs -pid)")
 	flag.IntVar(&o.pid, "pid", 0, "the -url server's process id")
+	flag.StringVar(&o.metricsURL, "metrics", "", "with -url: our server's /metrics URL, for its own pacing lateness")
 	flag.StringVar(&o.oursDir, "ours", "..", "the actorstream checkout to build our server from (a git worktree of another commit gives a before/after)")
 	flag.StringVar(&o.client, "client", "hd720:30", "medium:fps our client plays with -display none for its CPU and first-frame time (hd720 = 1280x720 4:2:0); empty: skip")
 	flag.BoolVar(&o.smoke, "smoke", false, "a few seconds: 1 and 3 sessions, every server, no thresholds enforced beyond frames arriving")
@@ -138,7 +140,7 @@ func run() error {
 		steps := mergeSteps(o.ramp, o.fixed)
 		var recs []record
 		for _, n := range steps {
-			r := runStep(stepConfig{url: o.url, n: n, sample: o.sample, tcp: o.tcp, warmup: o.warmup, window: o.window, pid: o.pid})
+			r := runStep(stepConfig{url: o.url, n: n, sample: o.sample, tcp: o.tcp, warmup: o.warmup, window: o.window, pid: o.pid, metrics: o.metricsURL})
 			recs = append(recs, record{Media: "-", Server: o.url, stepResult: r})
 			printStep(recs[len(recs)-1])
 		}
@@ -228,7 +230,7 @@ func measureServer(o *options, specs map[string]serverSpec, name string, m media
 			return nil, err
 		}
 		defer srv.stop()
-		cfg.url, cfg.pid = srv.url, srv.pid()
+		cfg.url, cfg.pid, cfg.metrics = srv.url, srv.pid(), srv.metrics
 	}
 	var out []stepResult
 	failedAt := 0

@@ -53,3 +53,33 @@ func rssBytes(pid int) (int64, error) {
 	}
 	return 0, fmt.Errorf("/proc/%d/status: no VmRSS", pid)
 }
+
+// machineTimes is the whole machine's busy and total CPU time so far
+// (/proc/stat, all cores), to tell how loaded the box was.
+func machineTimes() (busy, total time.Duration, err error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 5 || f[0] != "cpu" {
+		return 0, 0, fmt.Errorf("/proc/stat: unexpected %q", line)
+	}
+	var sum, idle int64
+	for i, v := range f[1:] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, 0, err
+		}
+		if i >= 8 { // guest times are already counted in user
+			break
+		}
+		sum += n
+		if i == 3 || i == 4 { // idle, iowait
+			idle += n
+		}
+	}
+	tick := time.Second / clockTicks
+	return time.Duration(sum-idle) * tick, time.Duration(sum) * tick, nil
+}

@@ -17,16 +17,20 @@ import (
 // server is one RTSP server under test, started as its own process so
 // /proc measures it alone.
 type server struct {
-	name string
-	cmd  *exec.Cmd
-	url  string
-	log  *os.File
+	name    string
+	cmd     *exec.Cmd
+	url     string
+	log     *os.File
+	metrics string // Prometheus endpoint, ours only
 }
 
 // serverSpec says how to start each kind of server on a port.
 type serverSpec struct {
 	name string
 	argv func(port int, m mediaFile) []string
+	// metricsFlag, when set, is the flag that makes the server serve
+	// Prometheus metrics at the address given after it.
+	metricsFlag string
 }
 
 // buildServers compiles our server and the gortsplib one into dir and
@@ -56,13 +60,13 @@ func buildServers(dir, oursDir string) (map[string]serverSpec, error) {
 			return []string{ours, "-addr", "127.0.0.1:" + strconv.Itoa(port), "-root", filepath.Dir(m.path),
 				"-fps", fmtFPS(m.fps), "-loop", "-log-level", "error",
 				"-max-sessions", "100000", "-max-conns", "100000", "-max-conns-per-ip", "100000"}
-		}},
+		}, "-metrics-addr"},
 		"gortsplib": {"gortsplib", func(port int, m mediaFile) []string {
 			return []string{gortsplib, "-addr", "127.0.0.1:" + strconv.Itoa(port), "-file", m.path, "-fps", fmtFPS(m.fps)}
-		}},
+		}, ""},
 		"gst": {"gst", func(port int, m mediaFile) []string {
 			return []string{"/usr/bin/python3", gstScript, m.path, strconv.Itoa(port), filepath.Base(m.path), fmtFPS(m.fps)}
-		}},
+		}, ""},
 	}, nil
 }
 
@@ -75,6 +79,16 @@ func (sp serverSpec) start(m mediaFile, logDir string) (*server, error) {
 		return nil, err
 	}
 	argv := sp.argv(port, m)
+	metrics := ""
+	if sp.metricsFlag != "" {
+		mport, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		addr := "127.0.0.1:" + strconv.Itoa(mport)
+		argv = append(argv, sp.metricsFlag, addr)
+		metrics = "http://" + addr + "/metrics"
+	}
 	logf, err := os.CreateTemp(logDir, sp.name+"-*.log")
 	if err != nil {
 		return nil, err
@@ -86,7 +100,7 @@ func (sp serverSpec) start(m mediaFile, logDir string) (*server, error) {
 		logf.Close()
 		return nil, err
 	}
-	s := &server{name: sp.name, cmd: cmd, log: logf,
+	s := &server{name: sp.name, cmd: cmd, log: logf, metrics: metrics,
 		url: fmt.Sprintf("rtsp://127.0.0.1:%d/%s", port, filepath.Base(m.path))}
 	deadline := time.Now().Add(30 * time.Second)
 	for {

@@ -17,6 +17,9 @@ type stepConfig struct {
 	warmup time.Duration
 	window time.Duration
 	pid    int // the server process, for /proc
+	// metrics, when set, is the server's Prometheus endpoint with our
+	// pacing-lateness histogram (our server only).
+	metrics string
 
 	// raw sender: started per step with the receivers' ports
 	raw func(ports string) (pid int, stop func(), err error)
@@ -31,17 +34,24 @@ type stepResult struct {
 	PacketsPS  float64 `json:"packets_per_s"`
 	Mbps       float64 `json:"mbit_per_s"`
 	CPUPercent float64 `json:"cpu_percent"` // 100 = one core
-	CPUPerPkt  float64 `json:"cpu_us_per_packet"`
-	RSSPerSess float64 `json:"rss_kib_per_session"`
-	RSSMiB     float64 `json:"rss_mib"`
-	LossPct    float64 `json:"loss_percent"`
-	Incomplete int64   `json:"incomplete_frames"`
-	Frames     int64   `json:"frames_checked"`
-	LateP50    float64 `json:"late_p50_ms"`
-	LateP99    float64 `json:"late_p99_ms"`
-	LateMax    float64 `json:"late_max_ms"`
-	TTFFP50    float64 `json:"first_frame_p50_ms"`
-	TTFFMax    float64 `json:"first_frame_max_ms"`
+	// MachineBusy is how busy the whole machine was (all cores, 100 = all
+	// busy): the load generator shares it.
+	MachineBusy float64 `json:"machine_busy_percent"`
+	CPUPerPkt   float64 `json:"cpu_us_per_packet"`
+	RSSPerSess  float64 `json:"rss_kib_per_session"`
+	RSSMiB      float64 `json:"rss_mib"`
+	LossPct     float64 `json:"loss_percent"`
+	Incomplete  int64   `json:"incomplete_frames"`
+	Frames      int64   `json:"frames_checked"`
+	LateP50     float64 `json:"late_p50_ms"`
+	LateP99     float64 `json:"late_p99_ms"`
+	LateMax     float64 `json:"late_max_ms"`
+	TTFFP50     float64 `json:"first_frame_p50_ms"`
+	TTFFMax     float64 `json:"first_frame_max_ms"`
+	// From the server's own histogram (ours only): p99 of how late it sent
+	// each frame (a bucket bound), and the share sent within 2 ms.
+	ServerLateP99 float64 `json:"server_late_p99_ms,omitempty"`
+	ServerWithin2 float64 `json:"server_within_2ms,omitempty"`
 }
 
 // held says whether the step passed the thresholds: every session set up,
@@ -155,7 +165,12 @@ func runStep(cfg stepConfig) stepResult {
 	for _, c := range checks {
 		c.open()
 	}
+	var late0 lateHistogram
+	if cfg.metrics != "" {
+		late0, _ = scrapeLateness(cfg.metrics)
+	}
 	cpu0, _ := cpuTime(cfg.pid)
+	busy0, total0, _ := machineTimes()
 	t0 := time.Now()
 	var rssMax int64
 	lastKeepalive := time.Now()
@@ -176,7 +191,16 @@ func runStep(cfg stepConfig) stepResult {
 		}
 	}
 	cpu1, _ := cpuTime(cfg.pid)
+	busy1, total1, _ := machineTimes()
 	elapsed := time.Since(t0)
+	if total1 > total0 {
+		res.MachineBusy = 100 * float64(busy1-busy0) / float64(total1-total0)
+	}
+	if cfg.metrics != "" && late0 != nil {
+		if late1, err := scrapeLateness(cfg.metrics); err == nil {
+			res.ServerLateP99, res.ServerWithin2 = windowQuantile(late0, late1, 0.99)
+		}
+	}
 	for _, c := range checks {
 		c.close()
 	}
