@@ -60,7 +60,7 @@ func prepareMedia(spec, dir string) (mediaFile, error) {
 		// The lab's movie is 4:4:4 in 5-digit-length records: unwrap it
 		// to raw JPEG, then let ffmpeg make it 4:2:0.
 		raw := filepath.Join(dir, "lab-unwrapped.mjpeg")
-		if err := unwrapLab(testmedia.LabMovie(), raw); err != nil {
+		if err := unwrapLab(labMovie(), raw); err != nil {
 			return m, fmt.Errorf("the lab's movie: %w", err)
 		}
 		args = append([]string{"-f", "mjpeg", "-i", raw}, enc...)
@@ -72,6 +72,19 @@ func prepareMedia(spec, dir string) (mediaFile, error) {
 		return m, fmt.Errorf("ffmpeg: %v: %s", err, out)
 	}
 	return m, nil
+}
+
+// labMovie is the lab's movie.Mjpeg in the shared folder beside the
+// checkout ($ACTORSTREAM_SHARED/media when set): testmedia finds it from
+// the main module's root, which is one up from this module's.
+func labMovie() string {
+	if os.Getenv("ACTORSTREAM_SHARED") != "" {
+		return testmedia.LabMovie()
+	}
+	if abs, err := filepath.Abs(filepath.Join("..", "..", "shared", "media", "movie.Mjpeg")); err == nil {
+		return abs
+	}
+	return testmedia.LabMovie()
 }
 
 // unwrapLab writes the JPEGs of a lab-format file back to back.
