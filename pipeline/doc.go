@@ -66,6 +66,11 @@
 //     file/network stages and their packet stages.
 //   - *Batch: all RTP packets of one frame (server side), so a sink can
 //     send a whole frame at once and a channel hop costs one per frame.
+//     A batch may be split (Batch.Payloads): each packet is its header,
+//     owned by the batch, followed by a payload shared read-only by every
+//     session sending the same frame. Sinks send the two parts in one
+//     vectored call (Batch.Packet joins them for those that cannot); no
+//     stage may write into a payload.
 //   - *Packet: one received datagram, RTP or RTCP (client side).
 //   - *Chunk: a piece of a byte stream (a file read), before framing.
 //   - *Picture: a decoded image and the frame it came from.
@@ -88,7 +93,9 @@
 //	err := p.Run(ctx)
 //
 // Inserting a stage is calling Then between two others; replacing one is
-// passing a different value of the same ports. Run starts one goroutine per
+// passing a different value of the same ports. Go adds a stage without
+// ports, one that does its own input and output (for instance a stream a
+// shared scheduler drives). Run starts one goroutine per
 // stage and returns when every sink has returned, or when a stage fails,
 // or when ctx ends; in every case it stops the other stages and waits for
 // them before it returns.
@@ -138,6 +145,12 @@
 // InterleavedSink) from the pieces engine.PlayContext offers: Frames,
 // Packets and Send. A function of the same type in engine.Config.Pipeline
 // replaces it for every session, e.g. to put an Overlay between frames and
-// packets. The client's output (engine.ClientConfig.Output) receives the
+// packets. For files held in memory the default shares work between
+// sessions: the file is read, split, conformed and packetized once
+// (stages.MemorySource, stages.PacketCache), each session's PacketSource
+// only restamps 12-byte headers (SharedPackets), and over UDP one
+// stages.Scheduler per server paces every session's PacketSource → Pacer →
+// UDPSink from a deadline heap per core (Scheduled), without goroutines or
+// channel hops per session and frame. The client's output (engine.ClientConfig.Output) receives the
 // frames the client reassembled and adds displays, recorders or writers.
 package pipeline
