@@ -215,6 +215,12 @@ func (c *conn) setup(req *rtsp.Request) *rtsp.Response {
 	st.log = log
 	var activity atomic.Int64
 	activity.Store(time.Now().UnixNano())
+	if st.shared != nil {
+		// Before the actor exists: from then on only it touches st.
+		st.peer = &rtcpPeer{ssrc: st.ssrc(), peer: c.peer, rtp: st.rtpDest, rtcp: st.rtcpDest,
+			activity: &activity, loss: c.srv.cfg.Metrics.NewLossTracker()}
+		st.shared.register(st.peer)
+	}
 	ref := &sessionRef{id: id, activity: &activity, media: m, control: control, lab: req.Lab, peer: c.peer, done: make(chan struct{})}
 	timeout := c.srv.cfg.SessionTimeout
 	if req.Lab || st.tcp != nil {
@@ -264,7 +270,7 @@ func (c *conn) setup(req *rtsp.Request) *rtsp.Response {
 		return reply(req, 500)
 	}
 	ref.pid = pid
-	if st.rtcpConn != nil {
+	if st.shared == nil && st.rtcpConn != nil {
 		go watchRTCP(st.rtcpConn, c.peer, &activity, c.srv.cfg.Metrics.NewLossTracker(), st.ssrc())
 	}
 	log.Info("session created", "media", m.Name, "transport", tr.String(), "peer", c.peer)
@@ -335,11 +341,12 @@ func (c *conn) openTransport(m *Media, lab bool, offers []rtsp.Transport) (*stre
 				reply = t
 				return st, reply, 200
 			}
-			rtpConn, rtcpConn, err := listenUDPPair(c.local)
+			ports, err := c.srv.sharedPorts(c.local)
 			if err != nil {
 				return nil, reply, 503
 			}
-			st.rtpConn, st.rtcpConn = rtpConn, rtcpConn
+			pair := ports.pick()
+			st.rtpConn, st.rtcpConn, st.shared = pair.rtp, pair.rtcp, pair
 			st.rtpDest = netip.AddrPortFrom(c.peer, uint16(t.ClientPort[0]))
 			// ParseTransports gives RTCP the next port, or 0 when RTP is
 			// on 65535 and there is none: then we send no RTCP.
@@ -348,7 +355,7 @@ func (c *conn) openTransport(m *Media, lab bool, offers []rtsp.Transport) (*stre
 				st.rtcpDest = netip.AddrPortFrom(c.peer, uint16(rtcpPort))
 			}
 			reply.ClientPort = [2]int{t.ClientPort[0], rtcpPort}
-			lp := uint16(rtpConn.LocalAddr().(*net.UDPAddr).Port)
+			lp := uint16(pair.rtp.LocalAddr().(*net.UDPAddr).Port)
 			reply.ServerPort = [2]int{int(lp), int(lp) + 1}
 		default:
 			continue

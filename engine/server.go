@@ -114,6 +114,7 @@ type Server struct {
 	closing   atomic.Bool
 	connWG    sync.WaitGroup
 	sched     *stages.Scheduler // shared pacing of UDP sessions; see scheduler
+	udp       map[netip.Addr]*sharedPorts
 }
 
 // sessionRef is the server's handle on a session actor.
@@ -320,12 +321,49 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.media.close()
 	s.mu.Lock()
+	for _, sp := range s.udp {
+		sp.close()
+	}
+	s.udp = nil
 	if s.sched != nil {
 		s.sched.Close()
 		s.sched = nil
 	}
 	s.mu.Unlock()
 	return err
+}
+
+// sharedPorts gives the UDP port pairs every session arriving at local
+// sends from, opened on first use: one pair per Scheduler shard.
+func (s *Server) sharedPorts(local netip.Addr) (*sharedPorts, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sp := s.udp[local]; sp != nil {
+		return sp, nil
+	}
+	if s.closing.Load() {
+		return nil, errors.New("server shutting down")
+	}
+	sp, err := newSharedPorts(local, runtime.GOMAXPROCS(0))
+	if err != nil {
+		return nil, err
+	}
+	if s.udp == nil {
+		s.udp = make(map[netip.Addr]*sharedPorts)
+	}
+	s.udp[local] = sp
+	return sp, nil
+}
+
+// udpPeers is the number of sessions registered on the shared ports.
+func (s *Server) udpPeers() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, sp := range s.udp {
+		n += sp.peers()
+	}
+	return n
 }
 
 // scheduler is the shared pacing Scheduler, started on first use with a

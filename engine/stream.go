@@ -53,7 +53,11 @@ func (pc *PlayContext) Scheduled(p *pipeline.Pipeline) bool {
 	}
 	pacer, sink := pc.pacer(), pc.udpSink()
 	sched := s.scheduler()
-	pipeline.Go(p, "pacedsend", func(ctx context.Context) error { return sched.Play(ctx, src, sink, pacer) })
+	shard := 0
+	if s.shared != nil {
+		shard = s.shared.shard // one shard per socket
+	}
+	pipeline.Go(p, "pacedsend", func(ctx context.Context) error { return sched.PlayOn(ctx, shard, src, sink, pacer) })
 	return true
 }
 
@@ -215,8 +219,11 @@ type stream struct {
 	labSeq uint16              // lab sessions: last sequence number sent
 	stats  stages.SendStats
 
-	// UDP transport
+	// UDP transport: the server's shared port pair (shared, peer), or for
+	// the lab dialect a socket of the session's own
 	rtpConn, rtcpConn *net.UDPConn
+	shared            *sharedPair
+	peer              *rtcpPeer
 	rtpDest, rtcpDest netip.AddrPort
 	// TCP interleaved transport
 	tcp      stages.InterleavedWriter
@@ -276,13 +283,20 @@ func (s *stream) Ended() {
 	}
 }
 
-// Close says goodbye on RTCP and frees the sockets. Sends on UDP and
+// Close says goodbye on RTCP and frees the sockets (or its place on the
+// server's shared ones). Sends on UDP and
 // queueing on the connection writer never block.
 func (s *stream) Close() {
 	if s.closed.Swap(true) {
 		return
 	}
 	s.goodbye()
+	if s.shared != nil {
+		if s.peer != nil {
+			s.shared.unregister(s.peer)
+		}
+		return // the sockets are the server's
+	}
 	if s.rtpConn != nil {
 		s.rtpConn.Close()
 	}

@@ -99,9 +99,17 @@ func (s *Scheduler) Close() {
 // pacer again.
 func (s *Scheduler) Play(ctx context.Context, src PacedSource, sink PacedSink, pacer *Pacer) error {
 	s.mu.Lock()
-	sh := s.shards[s.next%len(s.shards)]
+	n := s.next
 	s.next++
 	s.mu.Unlock()
+	return s.PlayOn(ctx, n, src, sink, pacer)
+}
+
+// PlayOn is Play on shard n (modulo the number of shards): streams that
+// send from one socket are best paced by one shard, so that two shards
+// never wait for each other on the socket.
+func (s *Scheduler) PlayOn(ctx context.Context, n int, src PacedSource, sink PacedSink, pacer *Pacer) error {
+	sh := s.shards[n%len(s.shards)]
 	ps := &pacedStream{ctx: ctx, src: src, sink: sink, pacer: pacer, shard: sh, done: make(chan struct{})}
 	ps.due = pacer.Due(src.NextPTS())
 	sh.push(ps)
