@@ -78,10 +78,17 @@ func (p *Page) Do(actions ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
-// Click clicks the button with the mouse, as a user would.
+// Click clicks the button, as a user would.
 func (p *Page) Click(id string) {
 	p.T.Helper()
-	p.Do(chromedp.Click(chromedp.CSS("#" + id)))
+	// The element's own click(), not a mouse event at its coordinates:
+	// those go stale when the page reflows under them (the picture
+	// arriving resizes it), and the click then lands beside the button
+	// (seen once in a loaded run). The page's listener runs either way.
+	p.Do(chromedp.WaitVisible(chromedp.CSS("#" + id)))
+	if !Eval[bool](p, `(() => { const b = document.getElementById(`+strconv.Quote(id)+`); b.click(); return !b.disabled; })()`) {
+		p.T.Fatalf("button %s is disabled", id)
+	}
 }
 
 // Eval evaluates js in the page.
