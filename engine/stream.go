@@ -56,6 +56,11 @@ func (pc *PlayContext) Scheduled(p *pipeline.Pipeline) bool {
 	shard := 0
 	if s.shared != nil {
 		shard = s.shared.shard // one shard per socket
+		// A shard sends one batch at a time: all its sessions build
+		// theirs in the same few buffers, which stay in the core's cache,
+		// and copy whole packets there (one iovec per frame for the
+		// kernel) rather than point at the shared payloads.
+		src.Pool, src.SharePayloads = s.shared.batches, false
 	}
 	pipeline.Go(p, "pacedsend", func(ctx context.Context) error { return sched.PlayOn(ctx, shard, src, sink, pacer) })
 	return true

@@ -12,6 +12,7 @@ import (
 	"github.com/pion/rtcp"
 
 	"github.com/actorstream/actorstream/internal/metrics"
+	"github.com/actorstream/actorstream/pipeline"
 )
 
 // sharedPorts are the server's RTP/RTCP port pairs for one local address,
@@ -30,7 +31,8 @@ type sharedPorts struct {
 // each RTCP packet to the session it is about.
 type sharedPair struct {
 	rtp, rtcp *net.UDPConn
-	shard     int // the Scheduler shard that paces its sessions
+	shard     int                 // the Scheduler shard that paces its sessions
+	batches   *pipeline.BatchPool // for that shard's batches
 
 	mu     sync.Mutex
 	bySSRC map[uint32]*rtcpPeer         // our media SSRC → session
@@ -57,7 +59,7 @@ func newSharedPorts(local netip.Addr, n int) (*sharedPorts, error) {
 			sp.close()
 			return nil, err
 		}
-		p := &sharedPair{rtp: rtp, rtcp: rtcpConn, shard: i,
+		p := &sharedPair{rtp: rtp, rtcp: rtcpConn, shard: i, batches: pipeline.NewBatchPool(2),
 			bySSRC: map[uint32]*rtcpPeer{}, byAddr: map[netip.AddrPort]*rtcpPeer{}, byIP: map[netip.Addr][]*rtcpPeer{},
 			done: make(chan struct{})}
 		go p.readRTCP()

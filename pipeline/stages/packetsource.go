@@ -44,8 +44,9 @@ type PacketSource struct {
 	OnError func(index int, err error)
 
 	started bool
-	index   int // of the next frame
-	n       int // frames in the table
+	index   int                          // of the next frame
+	n       int                          // frames in the table
+	ready   interface{ Ready(int) bool } // Table, when it can tell
 }
 
 // rtpHeaderLen is the size of the RTP headers rtpjpeg writes (no CSRC,
@@ -83,8 +84,7 @@ func (s *PacketSource) NextPTS() time.Duration {
 // frame is packetized; a frame being re-encoded is not).
 func (s *PacketSource) Ready() bool {
 	s.init()
-	c, ok := s.Table.(interface{ Ready(int) bool })
-	return !ok || s.n == 0 || c.Ready(s.index%s.n)
+	return s.ready == nil || s.n == 0 || s.ready.Ready(s.index%s.n)
 }
 
 // Wait waits until Ready, or ctx ends.
@@ -138,6 +138,7 @@ func (s *PacketSource) init() {
 		return
 	}
 	s.started, s.index, s.n = true, s.StartIndex, s.Table.Len()
+	s.ready, _ = s.Table.(interface{ Ready(int) bool })
 	if s.Pool == nil {
 		s.Pool = pipeline.NewBatchPool(2)
 	}
