@@ -93,6 +93,7 @@ func (sp serverSpec) start(m mediaFile, logDir string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
+	argv = serverArgv(argv)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -165,8 +166,9 @@ func startRaw(m mediaFile, method string, perDest bool) func(ports string) (int,
 		if err != nil {
 			return 0, nil, err
 		}
-		cmd := exec.Command(self, "rawsend", "-media", m.path, "-fps", fmtFPS(m.fps), "-method", method,
-			"-socket-per-dest="+strconv.FormatBool(perDest))
+		argv := serverArgv([]string{self, "rawsend", "-media", m.path, "-fps", fmtFPS(m.fps), "-method", method,
+			"-socket-per-dest=" + strconv.FormatBool(perDest)})
+		cmd := exec.Command(argv[0], argv[1:]...)
 		in, err := cmd.StdinPipe()
 		if err != nil {
 			return 0, nil, err
