@@ -30,6 +30,19 @@ type Pipeline struct {
 	stages  []stage
 	drains  []func()
 	sinks   int
+	cancel  context.CancelFunc // set by Run before any stage starts
+}
+
+// closeAfter closes out once its stage has returned; a stage that failed
+// first cancels the pipeline, so that the stages downstream see a
+// cancellation rather than a clean end of their input (which a sink could
+// take for the end of the stream).
+func closeAfter[O any](p *Pipeline, out chan O, err error) error {
+	if err != nil && p.cancel != nil {
+		p.cancel()
+	}
+	close(out)
+	return err
 }
 
 type stage struct {
@@ -81,8 +94,7 @@ func newPort[T any](p *Pipeline, buffer int) chan T {
 func From[O any](p *Pipeline, name string, src Source[O]) <-chan O {
 	out := newPort[O](p, DefaultBuffer)
 	p.add(name, false, func(ctx context.Context) error {
-		defer close(out)
-		return src.Run(ctx, out)
+		return closeAfter(p, out, src.Run(ctx, out))
 	})
 	return out
 }
@@ -91,8 +103,7 @@ func From[O any](p *Pipeline, name string, src Source[O]) <-chan O {
 func Then[I, O any](p *Pipeline, name string, st Stage[I, O], in <-chan I) <-chan O {
 	out := newPort[O](p, DefaultBuffer)
 	p.add(name, false, func(ctx context.Context) error {
-		defer close(out)
-		return st.Run(ctx, in, out)
+		return closeAfter(p, out, st.Run(ctx, in, out))
 	})
 	return out
 }
@@ -120,6 +131,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	parent := ctx
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
+	p.cancel = cancel
 
 	var (
 		wg        sync.WaitGroup
