@@ -270,9 +270,6 @@ func (c *conn) setup(req *rtsp.Request) *rtsp.Response {
 		return reply(req, 500)
 	}
 	ref.pid = pid
-	if st.shared == nil && st.rtcpConn != nil {
-		go watchRTCP(st.rtcpConn, c.peer, &activity, c.srv.cfg.Metrics.NewLossTracker(), st.ssrc())
-	}
 	log.Info("session created", "media", m.Name, "transport", tr.String(), "peer", c.peer)
 
 	resp := reply(req, 200)

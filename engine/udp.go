@@ -1,19 +1,14 @@
 package engine
 
 import (
-	"github.com/pion/rtcp"
-	"math"
-	"strconv"
-
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
-	"github.com/actorstream/actorstream/internal/metrics"
+	"math"
 	"math/big"
 	"net"
 	"net/netip"
-	"sync/atomic"
-	"time"
+	"strconv"
 )
 
 // listenUDPPair binds an RTP socket on an even port and its RTCP socket on
@@ -41,44 +36,6 @@ func listenUDPPair(local netip.Addr) (rtp, rtcp *net.UDPConn, err error) {
 // no RTCP port).
 func listenUDP(local netip.Addr) (*net.UDPConn, error) {
 	return net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(local, 0)))
-}
-
-// watchRTCP reads the RTCP socket until it is closed and counts every
-// packet from the client's address as a sign of life (Receiver Reports
-// keep a session alive, RFC 2326 §12.37).
-//
-// Receiver Reports about our stream go to the metrics (loss, jitter).
-func watchRTCP(conn *net.UDPConn, peer netip.Addr, activity *atomic.Int64, loss *metrics.LossTracker, ssrc uint32) {
-	buf := make([]byte, 1500)
-	for {
-		n, from, err := conn.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			continue // e.g. ECONNREFUSED reported from an earlier send
-		}
-		if from.Addr().Unmap() != peer.Unmap() {
-			continue
-		}
-		activity.Store(time.Now().UnixNano())
-		if loss == nil {
-			continue
-		}
-		pkts, err := rtcp.Unmarshal(buf[:n])
-		if err != nil {
-			continue
-		}
-		for _, p := range pkts {
-			if rr, ok := p.(*rtcp.ReceiverReport); ok {
-				for _, r := range rr.Reports {
-					if r.SSRC == ssrc {
-						loss.ReceiverReport(r.FractionLost, r.TotalLost, float64(r.Jitter)/90000)
-					}
-				}
-			}
-		}
-	}
 }
 
 // newSessionID returns an unguessable session id of 19 decimal digits: the

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -50,7 +51,7 @@ func receiveTCP(s *rtspSession, check *streamCheck) {
 			}
 			continue
 		}
-		if _, err := readFull(r, hdr); err != nil {
+		if _, err := io.ReadFull(r, hdr); err != nil {
 			return
 		}
 		n := int(hdr[2])<<8 | int(hdr[3])
@@ -60,7 +61,7 @@ func receiveTCP(s *rtspSession, check *streamCheck) {
 			}
 			continue
 		}
-		if _, err := readFull(r, buf[:n]); err != nil {
+		if _, err := io.ReadFull(r, buf[:n]); err != nil {
 			return
 		}
 		check.packet(buf[:n], time.Now())

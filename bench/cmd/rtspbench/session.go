@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"net/textproto"
 	"net/url"
@@ -79,7 +80,7 @@ func (s *rtspSession) readResponse() (*response, error) {
 		}
 		if c[0] == '$' { // interleaved frame: skip it
 			hdr := make([]byte, 4)
-			if _, err := readFull(s.r, hdr); err != nil {
+			if _, err := io.ReadFull(s.r, hdr); err != nil {
 				return nil, err
 			}
 			if _, err := s.r.Discard(int(hdr[2])<<8 | int(hdr[3])); err != nil {
@@ -108,24 +109,12 @@ func (s *rtspSession) readResponse() (*response, error) {
 		resp := &response{code: code, header: h}
 		if n, _ := strconv.Atoi(h.Get("Content-Length")); n > 0 {
 			resp.body = make([]byte, n)
-			if _, err := readFull(s.r, resp.body); err != nil {
+			if _, err := io.ReadFull(s.r, resp.body); err != nil {
 				return nil, err
 			}
 		}
 		return resp, nil
 	}
-}
-
-func readFull(r *bufio.Reader, b []byte) (int, error) {
-	n := 0
-	for n < len(b) {
-		m, err := r.Read(b[n:])
-		n += m
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
 }
 
 // setup describes the stream and sets up its video track: over UDP to the
