@@ -170,6 +170,12 @@ func udpRcvbufErrors() int64 {
 	if err != nil {
 		return -1
 	}
+	return rcvbufErrorsIn(b)
+}
+
+// rcvbufErrorsIn is the Udp RcvbufErrors field of a /proc/net/snmp text,
+// or -1 if it has none.
+func rcvbufErrorsIn(b []byte) int64 {
 	var names []string
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
