@@ -177,7 +177,7 @@ func (pc *PlayContext) Send(p *pipeline.Pipeline, batches <-chan *pipeline.Batch
 	if s.tcp != nil {
 		pipeline.To(p, "interleavedsink", &stages.InterleavedSink{
 			Conn: s.tcp, Channel: s.channels[0], RTCPChannel: s.channels[1],
-			SSRC: s.rtp.SSRC(), CNAME: s.cname, Stats: &s.stats, OnSent: s.metrics.Sent,
+			SSRC: s.rtp.SSRC(), CNAME: s.cname, Stats: &s.stats, OnSent: s.frameMetrics().Sent,
 		}, paced)
 		return
 	}
@@ -188,7 +188,7 @@ func (pc *PlayContext) Send(p *pipeline.Pipeline, batches <-chan *pipeline.Batch
 func (pc *PlayContext) pacer() *stages.Pacer {
 	pacer := &stages.Pacer{Start: pc.Start, StartPTS: pipeline.PTS(pc.StartIndex, pc.Media.FPS), Position: pc.Position}
 	if pc.s.metrics != nil {
-		pacer.Late = pc.s.metrics.Late
+		pacer.Late = pc.s.frameMetrics().Late
 	}
 	return pacer
 }
@@ -197,7 +197,7 @@ func (pc *PlayContext) pacer() *stages.Pacer {
 func (pc *PlayContext) udpSink() *stages.UDPSink {
 	s := pc.s
 	sink := &stages.UDPSink{
-		Conn: s.rtpConn, Dest: s.rtpDest, SSRC: s.ssrc(), CNAME: s.cname, Stats: &s.stats, OnSent: s.metrics.Sent,
+		Conn: s.rtpConn, Dest: s.rtpDest, SSRC: s.ssrc(), CNAME: s.cname, Stats: &s.stats, OnSent: s.frameMetrics().Sent,
 		OnError: func(err error) { s.log.Trace("send error ignored", "error", err) },
 	}
 	if s.rtcpConn != nil && s.rtcpDest.IsValid() {
@@ -244,6 +244,17 @@ func newStream(m *Media, lab bool, mtu int, factory PipelineFactory, log hclog.L
 		s.rtp = rtpjpeg.NewPacketizer(rand.Uint32(), uint16(rand.Uint32()), mtu)
 	}
 	return s
+}
+
+// frameMetrics is where the session records its per-frame metrics: its
+// pacing shard's recorder when it sends from a shared port pair (one
+// shard's sessions all run on one goroutine), else one picked by its
+// random SSRC, so that sessions on goroutines of their own spread out.
+func (s *stream) frameMetrics() *metrics.FrameRecorder {
+	if s.shared != nil {
+		return s.metrics.Frames(s.shared.shard)
+	}
+	return s.metrics.Frames(int(s.ssrc()))
 }
 
 func (s *stream) ssrc() uint32 {

@@ -96,15 +96,19 @@ type Metrics struct {
 	sessionsEnded *prometheus.CounterVec
 	endReasons    labelSet
 
-	packetsSent prometheus.Counter
-	bytesSent   prometheus.Counter
+	// The per-frame metrics, by pacing shard (see framemetrics.go):
+	// packets and bytes sent, pacing lateness.
+	frames         frameShardSet
+	frameRecorders [frameShards]FrameRecorder
+	packetsSent    prometheus.CounterFunc
+	bytesSent      prometheus.CounterFunc
 
 	receiverReports prometheus.Counter
 	fractionLost    prometheus.Histogram
 	jitter          prometheus.Histogram
 	packetsLost     prometheus.Counter
 
-	lateness prometheus.Histogram
+	lateness *latenessCollector
 
 	reencodeHit  prometheus.Counter
 	reencodeMiss prometheus.Counter
@@ -137,14 +141,19 @@ func New() *Metrics {
 	}, []string{"reason"})
 	m.endReasons.max = MaxReasons
 
-	m.packetsSent = prometheus.NewCounter(prometheus.CounterOpts{
+	for i := range m.frameRecorders {
+		m.frameRecorders[i].c = &m.frames[i]
+	}
+	m.packetsSent = prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Namespace: Namespace, Name: "rtp_packets_sent_total",
 		Help: "RTP packets sent to clients.",
+	}, func() float64 {
+		return float64(m.frames.sum(func(c *frameCounters) uint64 { return c.packets.Load() }))
 	})
-	m.bytesSent = prometheus.NewCounter(prometheus.CounterOpts{
+	m.bytesSent = prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Namespace: Namespace, Name: "rtp_bytes_sent_total",
 		Help: "Bytes of RTP packets (header and payload) sent to clients.",
-	})
+	}, func() float64 { return float64(m.frames.sum(func(c *frameCounters) uint64 { return c.bytes.Load() })) })
 
 	m.receiverReports = prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: Namespace, Name: "rtcp_receiver_reports_total",
@@ -165,11 +174,7 @@ func New() *Metrics {
 		Help: "RTP packets clients reported lost (increases of the cumulative loss in their Receiver Reports).",
 	})
 
-	m.lateness = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Namespace: Namespace, Name: "pacing_lateness_seconds",
-		Help:    "How late, against its schedule, each frame batch went out.",
-		Buckets: Buckets,
-	})
+	m.lateness = newLatenessCollector(&m.frames)
 
 	reencode := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: Namespace, Name: "reencode_cache_total",
@@ -305,17 +310,9 @@ func (m *Metrics) sessionGauge(transport, state string) prometheus.Gauge {
 }
 
 // Sent counts packets and bytes of RTP sent; call it once per frame batch.
-func (m *Metrics) Sent(packets, bytes int) {
-	if m == nil {
-		return
-	}
-	if packets > 0 {
-		m.packetsSent.Add(float64(packets))
-	}
-	if bytes > 0 {
-		m.bytesSent.Add(float64(bytes))
-	}
-}
+// Sessions paced together should record through their shard's
+// FrameRecorder (Frames) instead.
+func (m *Metrics) Sent(packets, bytes int) { m.Frames(0).Sent(packets, bytes) }
 
 // ReceiverReport records one reception report block of a client's RTCP
 // Receiver Report: fractionLost is the 8-bit fixed-point fraction (lost/256),
@@ -337,16 +334,9 @@ func (m *Metrics) ReceiverReport(fractionLost uint8, cumulativeLost uint32, jitt
 }
 
 // Late records how late a frame batch went out against its schedule;
-// negative durations count as 0.
-func (m *Metrics) Late(d time.Duration) {
-	if m == nil {
-		return
-	}
-	if d < 0 {
-		d = 0
-	}
-	m.lateness.Observe(d.Seconds())
-}
+// negative durations count as 0. Sessions paced together should record
+// through their shard's FrameRecorder (Frames) instead.
+func (m *Metrics) Late(d time.Duration) { m.Frames(0).Late(d) }
 
 // Reencode counts one lookup of a frame that needs re-encoding: hit when
 // the shared cache already held its re-encoded copy, miss when this lookup

@@ -3,10 +3,12 @@ package metrics
 import (
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -488,4 +490,82 @@ func bucket(t *testing.T, g prometheus.Gatherer, name string, le float64) uint64
 	}
 	t.Fatalf("no %s bucket le=%v", name, le)
 	return 0
+}
+
+// TestFrameRecorders: sessions recording through different shards'
+// FrameRecorders, concurrently, add up to one set of counters and one
+// lateness histogram, with Prometheus's bucket rule (a bound holds values
+// up to and including it); recording allocates nothing.
+func TestFrameRecorders(t *testing.T) {
+	if len(lateBounds) != len(Buckets) {
+		t.Fatalf("lateBounds has %d bounds, Buckets %d", len(lateBounds), len(Buckets))
+	}
+	m := New()
+	var wg sync.WaitGroup
+	for shard := range 20 { // more than frameShards: they wrap
+		wg.Go(func() {
+			r := m.Frames(shard)
+			for range 1000 {
+				r.Sent(5, 7000)
+				r.Late(2 * time.Millisecond)
+			}
+		})
+	}
+	wg.Wait()
+	m.Frames(3).Late(2*time.Millisecond + 1)
+	m.Frames(4).Late(-time.Second)
+	if got := testutil.ToFloat64(m.packetsSent); got != 100_000 {
+		t.Errorf("packets = %v, want 100000", got)
+	}
+	if got := testutil.ToFloat64(m.bytesSent); got != 140_000_000 {
+		t.Errorf("bytes = %v, want 140000000", got)
+	}
+	c, s := histogram(t, m.Registry(), "actorstream_pacing_lateness_seconds")
+	if c != 20_002 || math.Abs(s-40.002000001) > 1e-9 {
+		t.Errorf("count, sum = %d, %v; want 20002, 40.002000001", c, s)
+	}
+	if got := bucket(t, m.Registry(), "actorstream_pacing_lateness_seconds", 0.002); got != 20_001 {
+		t.Errorf("le=0.002 holds %d, want 20001 (exactly 2 ms is within)", got)
+	}
+	if got := bucket(t, m.Registry(), "actorstream_pacing_lateness_seconds", 0.005); got != 20_002 {
+		t.Errorf("le=0.005 holds %d, want 20002", got)
+	}
+	r := m.Frames(1)
+	if n := testing.AllocsPerRun(1000, func() { r.Sent(5, 7000); r.Late(time.Millisecond) }); n != 0 {
+		t.Errorf("recording allocates %v times, want 0", n)
+	}
+	var nilRecorder *FrameRecorder
+	nilRecorder.Sent(1, 1) // a nil *Metrics gives nil recorders: they record nothing
+	nilRecorder.Late(time.Second)
+}
+
+// BenchmarkFrameMetrics compares what recording one frame (Sent and Late)
+// costs on every core at once: through Prometheus's own counter and
+// histogram, shared by all cores, and through a FrameRecorder per core.
+func BenchmarkFrameMetrics(b *testing.B) {
+	b.Run("prometheus", func(b *testing.B) {
+		packets := prometheus.NewCounter(prometheus.CounterOpts{Name: "p"})
+		bytes := prometheus.NewCounter(prometheus.CounterOpts{Name: "b"})
+		late := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "l", Buckets: Buckets})
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				packets.Add(5)
+				bytes.Add(7000)
+				late.Observe((300 * time.Microsecond).Seconds())
+			}
+		})
+	})
+	b.Run("recorders", func(b *testing.B) {
+		m := New()
+		var next atomic.Int64
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			r := m.Frames(int(next.Add(1)))
+			for pb.Next() {
+				r.Sent(5, 7000)
+				r.Late(300 * time.Microsecond)
+			}
+		})
+	})
 }

@@ -34,9 +34,11 @@ type udpGSO struct {
 	sa6    unix.RawSockaddrInet6
 
 	msg   unix.Msghdr
-	iov   [2 * gsoMaxSegments]unix.Iovec // a header and a payload per packet when split
 	cmsg  gsoCmsg
 	errno syscall.Errno // result of the last sendmsg
+	// iov comes last: a send touches only its first few entries, so the
+	// fields above stay on the cache lines every send reads anyway.
+	iov [2 * gsoMaxSegments]unix.Iovec // a header and a payload per packet when split
 }
 
 // gsoCmsg is a control message carrying UDP_SEGMENT's uint16 gso_size.

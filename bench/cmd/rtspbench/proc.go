@@ -12,31 +12,31 @@ import (
 // 100 on every Linux architecture Go supports.
 const clockTicks = 100
 
-// cpuTime is the user+system CPU a process (all its threads) has used.
-func cpuTime(pid int) (time.Duration, error) {
+// cpuTime is the user and system CPU a process (all its threads) has used.
+func cpuTime(pid int) (user, sys time.Duration, err error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	// The command name is in parentheses and may hold spaces: fields
 	// count from after the last ')'.
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
+		return 0, 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
 	}
 	f := strings.Fields(s[i+1:])
 	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+		return 0, 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
 	}
 	// After ')' : state(3) ... utime is field 14, stime 15 of the line,
 	// so f[11] and f[12].
 	ut, err1 := strconv.ParseInt(f[11], 10, 64)
 	st, err2 := strconv.ParseInt(f[12], 10, 64)
 	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: bad times", pid)
+		return 0, 0, fmt.Errorf("/proc/%d/stat: bad times", pid)
 	}
-	return time.Duration(ut+st) * time.Second / clockTicks, nil
+	return time.Duration(ut) * time.Second / clockTicks, time.Duration(st) * time.Second / clockTicks, nil
 }
 
 // rssBytes is the process's resident set size (VmRSS).

@@ -80,7 +80,7 @@ func rawSendMain(args []string) error {
 	media := fs.String("media", "", "raw MJPEG file")
 	fps := fs.Float64("fps", 30, "frame rate")
 	mtu := fs.Int("mtu", 1400, "largest RTP packet")
-	method := fs.String("method", "sendmmsg", "sendto (one call per packet), sendmmsg (one call per frame), gso (one UDP_SEGMENT call per frame)")
+	method := fs.String("method", "sendmmsg", "sendto (one call per packet), sendmmsg (one call per frame), gso (one UDP_SEGMENT call per frame), gso-mmsg (one sendmmsg per 64 receivers, a UDP_SEGMENT message each)")
 	perDest := fs.Bool("socket-per-dest", false, "send to each receiver from a socket of its own, as an RTSP server with a port pair per session does")
 	_ = fs.Parse(args)
 	frames, err := rawFrames(*media, *mtu)
@@ -140,6 +140,30 @@ func rawLoop(conn *net.UDPConn, method string, frames [][][]byte, dests []*rawDe
 		msgs[i].Buffers = make([][]byte, 1)
 	}
 	gso := make([]byte, 0, 64<<10)
+	// gso-mmsg: a frame per receiver, up to gsoBatch receivers per call.
+	const gsoBatch = 64
+	var gsoBufs [gsoBatch][]byte
+	var gsoOOB [gsoBatch][]byte
+	gsoMsgs := make([]ipv4.Message, gsoBatch)
+	for i := range gsoMsgs {
+		gsoMsgs[i].Buffers = make([][]byte, 1)
+		gsoOOB[i] = make([]byte, unix.CmsgSpace(2))
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&gsoOOB[i][0]))
+		h.Level, h.Type = unix.SOL_UDP, unix.UDP_SEGMENT
+		h.SetLen(unix.CmsgLen(2))
+	}
+	queued := 0
+	flush := func() {
+		for sent := 0; sent < queued; {
+			n, err := pc.WriteBatch(gsoMsgs[sent:queued], 0)
+			if err != nil || n <= 0 {
+				sent++ // skip the failing message
+				continue
+			}
+			sent += n
+		}
+		queued = 0
+	}
 	oob := make([]byte, unix.CmsgSpace(2))
 	h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
 	h.Level, h.Type = unix.SOL_UDP, unix.UDP_SEGMENT
@@ -151,6 +175,33 @@ func rawLoop(conn *net.UDPConn, method string, frames [][][]byte, dests []*rawDe
 		ts := uint32(float64(n) * 90000 / fps)
 		for len(bufs) < len(pkts) {
 			bufs = append(bufs, make([]byte, mtu))
+		}
+		if method == "gso-mmsg" {
+			// Whole frames that fit one GSO send (the media here do).
+			seg := len(pkts[0])
+			for _, d := range dests {
+				g := gsoBufs[queued][:0]
+				for _, p := range pkts {
+					at := len(g)
+					g = append(g, p...)
+					binary.BigEndian.PutUint16(g[at+2:], d.seq)
+					binary.BigEndian.PutUint32(g[at+4:], ts)
+					d.seq++
+				}
+				gsoBufs[queued] = g
+				m := &gsoMsgs[queued]
+				m.Buffers[0], m.Addr = g, d.udp
+				m.OOB = nil
+				if len(pkts) > 1 {
+					binary.NativeEndian.PutUint16(gsoOOB[queued][unix.CmsgLen(0):], uint16(seg))
+					m.OOB = gsoOOB[queued]
+				}
+				if queued++; queued == gsoBatch {
+					flush()
+				}
+			}
+			flush()
+			continue
 		}
 		for _, d := range dests {
 			conn, pc, rc := conn, pc, rc

@@ -14,8 +14,8 @@ func printStep(r record) {
 	if !r.held() {
 		status = "OVER"
 	}
-	fmt.Fprintf(os.Stderr, "%-12s %-9s n=%-5d %s  %7.0f pkt/s %6.1f Mbit/s  machine %3.0f%%  cpu %5.1f%% %5.2f µs/pkt  rss %6.1f MiB (%5.0f KiB/sess)  loss %.3f%% incompl %d  late p50 %.2f p99 %.2f max %.1f ms  ttff %.0f ms%s\n",
-		r.Server, r.Media, r.Sessions, status, r.PacketsPS, r.Mbps, r.MachineBusy, r.CPUPercent, r.CPUPerPkt, r.RSSMiB, r.RSSPerSess,
+	fmt.Fprintf(os.Stderr, "%-12s %-9s n=%-5d %s  %7.0f pkt/s %6.1f Mbit/s  machine %3.0f%%  cpu %5.1f%% (sys %2.0f%%) %5.2f µs/pkt  rss %6.1f MiB (%5.0f KiB/sess)  loss %.3f%% incompl %d  late p50 %.2f p99 %.2f max %.1f ms  ttff %.0f ms%s\n",
+		r.Server, r.Media, r.Sessions, status, r.PacketsPS, r.Mbps, r.MachineBusy, r.CPUPercent, r.SysPct, r.CPUPerPkt, r.RSSMiB, r.RSSPerSess,
 		r.LossPct, r.Incomplete, r.LateP50, r.LateP99, r.LateMax, r.TTFFP50, failNote(r))
 }
 
@@ -39,7 +39,7 @@ func printSummary(o *options, recs []record) {
 	for _, m := range media {
 		fmt.Printf("\n%s, %s, %d checked sessions per step, %v window (run 1)\n\n", m, transportName(o), o.sample, o.window)
 		w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(w, "server\tsessions\theld\tpkt/s\tMbit/s\tmachine %\tcpu %\tµs/pkt\tRSS MiB\tKiB/sess\tloss %\tincompl\tp50 ms\tp99 ms\tmax ms\tsrv p99 ms\tttff ms\t")
+		fmt.Fprintln(w, "server\tsessions\theld\tpkt/s\tMbit/s\tmachine %\tcpu %\tsys %\tµs/pkt\tRSS MiB\tKiB/sess\tloss %\tincompl\tp50 ms\tp99 ms\tmax ms\tsrv p99 ms\tttff ms\t")
 		for _, r := range recs {
 			if r.Media != m || r.Run != 1 {
 				continue
@@ -52,8 +52,8 @@ func printSummary(o *options, recs []record) {
 			if r.ServerLateP99 > 0 {
 				srv = fmt.Sprintf("≤%g", r.ServerLateP99)
 			}
-			fmt.Fprintf(w, "%s\t%d\t%s\t%.0f\t%.1f\t%.0f\t%.1f\t%.2f\t%.1f\t%.0f\t%.3f\t%d\t%.2f\t%.2f\t%.1f\t%s\t%.0f\t\n",
-				r.Server, r.Sessions, held, r.PacketsPS, r.Mbps, r.MachineBusy, r.CPUPercent, r.CPUPerPkt, r.RSSMiB, r.RSSPerSess,
+			fmt.Fprintf(w, "%s\t%d\t%s\t%.0f\t%.1f\t%.0f\t%.1f\t%.0f\t%.2f\t%.1f\t%.0f\t%.3f\t%d\t%.2f\t%.2f\t%.1f\t%s\t%.0f\t\n",
+				r.Server, r.Sessions, held, r.PacketsPS, r.Mbps, r.MachineBusy, r.CPUPercent, r.SysPct, r.CPUPerPkt, r.RSSMiB, r.RSSPerSess,
 				r.LossPct, r.Incomplete, r.LateP50, r.LateP99, r.LateMax, srv, r.TTFFP50)
 		}
 		w.Flush()

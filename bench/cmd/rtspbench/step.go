@@ -38,16 +38,19 @@ type stepResult struct {
 	// busy): the load generator shares it.
 	MachineBusy float64 `json:"machine_busy_percent"`
 	CPUPerPkt   float64 `json:"cpu_us_per_packet"`
-	RSSPerSess  float64 `json:"rss_kib_per_session"`
-	RSSMiB      float64 `json:"rss_mib"`
-	LossPct     float64 `json:"loss_percent"`
-	Incomplete  int64   `json:"incomplete_frames"`
-	Frames      int64   `json:"frames_checked"`
-	LateP50     float64 `json:"late_p50_ms"`
-	LateP99     float64 `json:"late_p99_ms"`
-	LateMax     float64 `json:"late_max_ms"`
-	TTFFP50     float64 `json:"first_frame_p50_ms"`
-	TTFFMax     float64 `json:"first_frame_max_ms"`
+	// SysPct is the kernel's share of the server's CPU (stime): on
+	// loopback, sending a datagram costs the sender its delivery too.
+	SysPct     float64 `json:"sys_percent_of_cpu"`
+	RSSPerSess float64 `json:"rss_kib_per_session"`
+	RSSMiB     float64 `json:"rss_mib"`
+	LossPct    float64 `json:"loss_percent"`
+	Incomplete int64   `json:"incomplete_frames"`
+	Frames     int64   `json:"frames_checked"`
+	LateP50    float64 `json:"late_p50_ms"`
+	LateP99    float64 `json:"late_p99_ms"`
+	LateMax    float64 `json:"late_max_ms"`
+	TTFFP50    float64 `json:"first_frame_p50_ms"`
+	TTFFMax    float64 `json:"first_frame_max_ms"`
 	// From the server's own histogram (ours only): p99 of how late it sent
 	// each frame (a bucket bound), and the share sent within 2 ms.
 	ServerLateP99 float64 `json:"server_late_p99_ms,omitempty"`
@@ -169,7 +172,7 @@ func runStep(cfg stepConfig) stepResult {
 	if cfg.metrics != "" {
 		late0, _ = scrapeLateness(cfg.metrics)
 	}
-	cpu0, _ := cpuTime(cfg.pid)
+	user0, sys0, _ := cpuTime(cfg.pid)
 	busy0, total0, _ := machineTimes()
 	t0 := time.Now()
 	var rssMax int64
@@ -190,7 +193,7 @@ func runStep(cfg stepConfig) stepResult {
 			rssMax = max(rssMax, r)
 		}
 	}
-	cpu1, _ := cpuTime(cfg.pid)
+	user1, sys1, _ := cpuTime(cfg.pid)
 	busy1, total1, _ := machineTimes()
 	elapsed := time.Since(t0)
 	if total1 > total0 {
@@ -232,8 +235,11 @@ func runStep(cfg stepConfig) stepResult {
 			res.LossPct = 100 * float64(lost) / float64(received+lost)
 		}
 	}
-	cpu := cpu1 - cpu0
+	cpu := user1 + sys1 - user0 - sys0
 	res.CPUPercent = 100 * cpu.Seconds() / elapsed.Seconds()
+	if cpu > 0 {
+		res.SysPct = 100 * float64(sys1-sys0) / float64(cpu)
+	}
 	if res.PacketsPS > 0 {
 		res.CPUPerPkt = cpu.Seconds() * 1e6 / (res.PacketsPS * elapsed.Seconds())
 	}
