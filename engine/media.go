@@ -45,6 +45,7 @@ type Media struct {
 	frames stages.MemoryTable
 	log    hclog.Logger
 
+	ctx     context.Context // the catalog's: ends background work at shutdown
 	mu      sync.Mutex
 	packets map[int]*stages.PacketCache // by MTU: the frames packetized once for every session
 }
@@ -64,6 +65,13 @@ func (m *Media) packetCache(mtu int, onCache func(hit bool)) *stages.PacketCache
 		}
 		c = stages.NewPacketCache(conformedTable{m: m, onCache: onCache}, mtu)
 		m.packets[mtu] = c
+		// Packetize the whole file now, ahead of the sessions, rather
+		// than have them wait for each new frame on the first pass.
+		ctx := m.ctx
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		go func() { _ = c.Fill(ctx) }()
 	}
 	return c
 }
@@ -225,7 +233,7 @@ func (c *catalog) load(name string) (*Media, error) {
 	m := &Media{
 		Name: name, Format: ix.Format, Index: ix, FPS: c.fps, Loop: c.loop,
 		file: f, size: st.Size(), modTime: st.ModTime(),
-		Conform: stages.NewConformCache(c.quality), log: c.log,
+		Conform: stages.NewConformCache(c.quality), log: c.log, ctx: c.ctx,
 	}
 	if m.size <= MaxInMemory {
 		if m.frames, err = readFrames(f, ix); err != nil {

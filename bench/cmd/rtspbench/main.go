@@ -57,7 +57,7 @@ type options struct {
 
 func parseFlags() (*options, error) {
 	o := &options{}
-	servers := flag.String("servers", "ours,gortsplib,gst,raw-gso,raw-sendmmsg", "servers to measure: ours, gortsplib, gst, and the raw sender (no RTSP) as raw-gso, raw-sendmmsg or raw-sendto")
+	servers := flag.String("servers", "ours,gortsplib,gst,raw-gso,raw-gso-mmsg,raw-sendmmsg", "servers to measure: ours, gortsplib, gst, and the raw sender (no RTSP) as raw-gso, raw-gso-mmsg, raw-sendmmsg or raw-sendto")
 	media := flag.String("media", "vga420:30,lab:30", "media:fps list; vga420 = 640x480 4:2:0 made by ffmpeg, lab = the lab's movie.Mjpeg as 4:2:0")
 	ramp := flag.String("ramp", "1,50,100,200,400,800,1200", "session counts to ramp through (a server's ramp stops at the first step over a threshold)")
 	fixed := flag.String("fixed", "200,1000", "session counts always measured, for CPU per packet at a fixed load")
