@@ -7,6 +7,7 @@
 //	cd bench && go run ./cmd/rtspbench                 # the full comparison
 //	cd bench && go run ./cmd/rtspbench -smoke          # seconds: does it all still work?
 //	go run ./cmd/rtspbench -url rtsp://… -pid PID      # any running server
+//	go run ./cmd/rtspbench wakecost                    # what a sleep and wake-up costs here
 package main
 
 import (
@@ -25,6 +26,13 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "rawsend" {
 		if err := rawSendMain(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "rawsend:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "wakecost" {
+		if err := wakeCostMain(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "wakecost:", err)
 			os.Exit(1)
 		}
 		return
