@@ -20,15 +20,6 @@ import (
 // frameShards is how many FrameRecorders there are; Frames(i) wraps i.
 const frameShards = 16
 
-// frameCounters is one shard's counters, padded to whole cache lines
-// (twice 64 bytes, for CPUs that fetch lines in pairs).
-type frameCounters struct {
-	packets, bytes atomic.Uint64
-	lateSum        atomic.Uint64                      // nanoseconds
-	late           [len(lateBounds) + 1]atomic.Uint64 // per bucket; the last is +Inf
-	_              [256 - (3+len(lateBounds)+1)*8]byte
-}
-
 // lateBounds are Buckets in nanoseconds, for a search without floats
 // (a test checks that the two agree).
 var lateBounds = func() (b [13]int64) {
@@ -39,9 +30,15 @@ var lateBounds = func() (b [13]int64) {
 }()
 
 // FrameRecorder records the per-frame metrics of the sessions one pacing
-// shard sends; Metrics.Frames gives it. A nil *FrameRecorder records
-// nothing.
-type FrameRecorder struct{ c *frameCounters }
+// shard sends: its own counters, padded to whole cache lines (twice 64
+// bytes, for CPUs that fetch lines in pairs). Metrics.Frames gives it; a
+// nil *FrameRecorder records nothing.
+type FrameRecorder struct {
+	packets, bytes atomic.Uint64
+	lateSum        atomic.Uint64                      // nanoseconds
+	late           [len(lateBounds) + 1]atomic.Uint64 // per bucket; the last is +Inf
+	_              [256 - (3+len(lateBounds)+1)*8]byte
+}
 
 // Frames returns the recorder for shard i (any int: shards wrap around).
 // Sessions paced by one goroutine should share one.
@@ -49,7 +46,7 @@ func (m *Metrics) Frames(i int) *FrameRecorder {
 	if m == nil {
 		return nil
 	}
-	return &m.frameRecorders[uint(i)%frameShards]
+	return &m.frames[uint(i)%frameShards]
 }
 
 // Sent counts packets and bytes of RTP sent; call it once per frame batch.
@@ -58,10 +55,10 @@ func (r *FrameRecorder) Sent(packets, bytes int) {
 		return
 	}
 	if packets > 0 {
-		r.c.packets.Add(uint64(packets))
+		r.packets.Add(uint64(packets))
 	}
 	if bytes > 0 {
-		r.c.bytes.Add(uint64(bytes))
+		r.bytes.Add(uint64(bytes))
 	}
 }
 
@@ -76,15 +73,14 @@ func (r *FrameRecorder) Late(d time.Duration) {
 	for i < len(lateBounds) && int64(d) > lateBounds[i] {
 		i++
 	}
-	r.c.late[i].Add(1)
-	r.c.lateSum.Add(uint64(d))
+	r.late[i].Add(1)
+	r.lateSum.Add(uint64(d))
 }
 
-// frameShardSet is every shard's counters and the collectors that add
-// them up.
-type frameShardSet [frameShards]frameCounters
+// frameShardSet is every shard's recorder, which the collectors add up.
+type frameShardSet [frameShards]FrameRecorder
 
-func (s *frameShardSet) sum(f func(c *frameCounters) uint64) uint64 {
+func (s *frameShardSet) sum(f func(r *FrameRecorder) uint64) uint64 {
 	var n uint64
 	for i := range s {
 		n += f(&s[i])

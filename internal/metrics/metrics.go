@@ -98,10 +98,9 @@ type Metrics struct {
 
 	// The per-frame metrics, by pacing shard (see framemetrics.go):
 	// packets and bytes sent, pacing lateness.
-	frames         frameShardSet
-	frameRecorders [frameShards]FrameRecorder
-	packetsSent    prometheus.CounterFunc
-	bytesSent      prometheus.CounterFunc
+	frames      frameShardSet
+	packetsSent prometheus.CounterFunc
+	bytesSent   prometheus.CounterFunc
 
 	receiverReports prometheus.Counter
 	fractionLost    prometheus.Histogram
@@ -141,19 +140,16 @@ func New() *Metrics {
 	}, []string{"reason"})
 	m.endReasons.max = MaxReasons
 
-	for i := range m.frameRecorders {
-		m.frameRecorders[i].c = &m.frames[i]
-	}
 	m.packetsSent = prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Namespace: Namespace, Name: "rtp_packets_sent_total",
 		Help: "RTP packets sent to clients.",
 	}, func() float64 {
-		return float64(m.frames.sum(func(c *frameCounters) uint64 { return c.packets.Load() }))
+		return float64(m.frames.sum(func(r *FrameRecorder) uint64 { return r.packets.Load() }))
 	})
 	m.bytesSent = prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Namespace: Namespace, Name: "rtp_bytes_sent_total",
 		Help: "Bytes of RTP packets (header and payload) sent to clients.",
-	}, func() float64 { return float64(m.frames.sum(func(c *frameCounters) uint64 { return c.bytes.Load() })) })
+	}, func() float64 { return float64(m.frames.sum(func(r *FrameRecorder) uint64 { return r.bytes.Load() })) })
 
 	m.receiverReports = prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: Namespace, Name: "rtcp_receiver_reports_total",

@@ -53,6 +53,9 @@ func wakeCost(rate int, d time.Duration) (wakes int, cpu time.Duration, err erro
 	return wakes, after - before, err
 }
 
+// processCPU is this process's CPU from getrusage, to the microsecond:
+// cpuTime's /proc figures come in 10 ms ticks, too coarse for the few
+// tens of milliseconds a wakecost rate uses.
 func processCPU() (time.Duration, error) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
