@@ -147,10 +147,7 @@ func rawLoop(conn *net.UDPConn, method string, frames [][][]byte, dests []*rawDe
 	gsoMsgs := make([]ipv4.Message, gsoBatch)
 	for i := range gsoMsgs {
 		gsoMsgs[i].Buffers = make([][]byte, 1)
-		gsoOOB[i] = make([]byte, unix.CmsgSpace(2))
-		h := (*unix.Cmsghdr)(unsafe.Pointer(&gsoOOB[i][0]))
-		h.Level, h.Type = unix.SOL_UDP, unix.UDP_SEGMENT
-		h.SetLen(unix.CmsgLen(2))
+		gsoOOB[i] = segmentCmsg()
 	}
 	queued := 0
 	flush := func() {
@@ -164,10 +161,7 @@ func rawLoop(conn *net.UDPConn, method string, frames [][][]byte, dests []*rawDe
 		}
 		queued = 0
 	}
-	oob := make([]byte, unix.CmsgSpace(2))
-	h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
-	h.Level, h.Type = unix.SOL_UDP, unix.UDP_SEGMENT
-	h.SetLen(unix.CmsgLen(2))
+	oob := segmentCmsg()
 	for n := 0; ; n++ {
 		due := start.Add(time.Duration(float64(n) * float64(time.Second) / fps))
 		time.Sleep(time.Until(due))
@@ -248,6 +242,16 @@ func rawLoop(conn *net.UDPConn, method string, frames [][][]byte, dests []*rawDe
 			}
 		}
 	}
+}
+
+// segmentCmsg is a UDP_SEGMENT control message whose uint16 segment size
+// (at CmsgLen(0)) the caller fills in per send.
+func segmentCmsg() []byte {
+	oob := make([]byte, unix.CmsgSpace(2))
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
+	h.Level, h.Type = unix.SOL_UDP, unix.UDP_SEGMENT
+	h.SetLen(unix.CmsgLen(2))
+	return oob
 }
 
 // rawPorts formats a destination list for the raw sender's stdin.
