@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/actorstream/actorstream/engine/mjpeg"
+	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
 )
 
 // labClient speaks exactly as the original lab client does

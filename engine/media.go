@@ -14,8 +14,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/actorstream/actorstream/engine/mjpeg"
-	"github.com/actorstream/actorstream/engine/rtpjpeg"
+	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
+	"github.com/actorstream/actorstream/pipeline/codec/rtpjpeg"
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/stages"
 )

@@ -7,7 +7,7 @@ import (
 
 	"github.com/pion/sdp/v3"
 
-	"github.com/actorstream/actorstream/engine/mjpeg"
+	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
 )
 
 func TestDescribeParsesBackWithEveryAttribute(t *testing.T) {

@@ -33,7 +33,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/actorstream/actorstream/engine"
-	"github.com/actorstream/actorstream/engine/mjpeg"
+	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
 )
 
 const (

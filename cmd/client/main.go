@@ -24,7 +24,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/actorstream/actorstream/engine"
-	"github.com/actorstream/actorstream/engine/mjpeg"
+	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/display"
 	"github.com/actorstream/actorstream/pipeline/display/none"

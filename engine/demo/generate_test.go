@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/actorstream/actorstream/engine/mjpeg"
+	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
 )
 
 func TestGenerate(t *testing.T) {

@@ -15,7 +15,7 @@ import (
 	"os/signal"
 
 	"github.com/actorstream/actorstream/engine"
-	"github.com/actorstream/actorstream/engine/mjpeg"
+	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/stages"
 )

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"sync"
 
-	"github.com/actorstream/actorstream/engine/rtpjpeg"
+	"github.com/actorstream/actorstream/pipeline/codec/rtpjpeg"
 )
 
 // ConformCache holds the RFC 2435-carriable version of each frame of one

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/actorstream/actorstream/engine/mjpeg"
+	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/pipelinetest"
 )

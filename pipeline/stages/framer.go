@@ -3,7 +3,7 @@ package stages
 import (
 	"context"
 
-	"github.com/actorstream/actorstream/engine/mjpeg"
+	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
 	"github.com/actorstream/actorstream/pipeline"
 )
 

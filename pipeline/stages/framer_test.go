@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/actorstream/actorstream/engine/mjpeg"
+	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
 	"github.com/actorstream/actorstream/pipeline"
 )
 

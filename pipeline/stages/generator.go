@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/actorstream/actorstream/engine/rtpjpeg"
+	"github.com/actorstream/actorstream/pipeline/codec/rtpjpeg"
 	"github.com/actorstream/actorstream/pipeline"
 )
 

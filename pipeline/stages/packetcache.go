@@ -5,7 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/actorstream/actorstream/engine/rtpjpeg"
+	"github.com/actorstream/actorstream/pipeline/codec/rtpjpeg"
 )
 
 // PacketCache holds the RFC 2435 packets of every frame of a FrameTable,

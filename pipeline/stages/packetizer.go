@@ -3,7 +3,7 @@ package stages
 import (
 	"context"
 
-	"github.com/actorstream/actorstream/engine/rtpjpeg"
+	"github.com/actorstream/actorstream/pipeline/codec/rtpjpeg"
 	"github.com/actorstream/actorstream/pipeline"
 )
 

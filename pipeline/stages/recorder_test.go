@@ -6,7 +6,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/actorstream/actorstream/engine/mjpeg"
+	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
 	"github.com/actorstream/actorstream/pipeline"
 )
 

@@ -14,7 +14,7 @@ import (
 
 	"golang.org/x/image/draw"
 
-	"github.com/actorstream/actorstream/engine/rtpjpeg"
+	"github.com/actorstream/actorstream/pipeline/codec/rtpjpeg"
 	"github.com/actorstream/actorstream/pipeline"
 )
 

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/actorstream/actorstream/engine/rtpjpeg"
+	"github.com/actorstream/actorstream/pipeline/codec/rtpjpeg"
 )
 
 // testPackets packetizes a few 4:2:0 frames the way a server would.

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/actorstream/actorstream/engine/mjpeg"
+	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
 	"github.com/actorstream/actorstream/internal/testmedia"
 )
 

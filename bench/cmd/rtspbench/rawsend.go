@@ -18,8 +18,8 @@ import (
 	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
 
-	"github.com/actorstream/actorstream/engine/mjpeg"
-	"github.com/actorstream/actorstream/engine/rtpjpeg"
+	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
+	"github.com/actorstream/actorstream/pipeline/codec/rtpjpeg"
 )
 
 // The raw sender is the "physical limit" row: the same RFC 2435 packets
