@@ -11,7 +11,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorstream/actorstream/pipeline"
-	"github.com/actorstream/actorstream/pipeline/stages"
+	"github.com/actorstream/actorstream/pipeline/stages/send"
 )
 
 // fakeStream plays frames 0..frames-1 at fps into sent, through the real Pacer.
@@ -36,7 +36,7 @@ func (f *fakeStream) Pipeline(spec PlaySpec) *pipeline.Pipeline {
 		}
 		return nil
 	})
-	paced := pipeline.Then(p, "pacer", &stages.Pacer{Start: spec.Start, StartPTS: pipeline.PTS(spec.StartIndex, f.fps), Position: spec.Position},
+	paced := pipeline.Then(p, "pacer", &send.Pacer{Start: spec.Start, StartPTS: pipeline.PTS(spec.StartIndex, f.fps), Position: spec.Position},
 		pipeline.From(p, "source", src))
 	pipeline.To(p, "sink", pipeline.SinkFunc[*pipeline.Batch](func(ctx context.Context, in <-chan *pipeline.Batch) error {
 		for b := range in {

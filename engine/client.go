@@ -21,7 +21,7 @@ import (
 	"github.com/actorstream/actorstream/internal/logbridge"
 	"github.com/actorstream/actorstream/internal/rtsp"
 	"github.com/actorstream/actorstream/pipeline"
-	"github.com/actorstream/actorstream/pipeline/stages"
+	"github.com/actorstream/actorstream/pipeline/stages/receive"
 )
 
 // ClientConfig configures a Client. The zero value of each field but URL
@@ -66,8 +66,8 @@ type Client struct {
 	rtcpConn *net.UDPConn
 	server   netip.Addr
 
-	recv    stages.ReceiverStats
-	depack  *stages.Depacketizer
+	recv    receive.ReceiverStats
+	depack  *receive.Depacketizer
 	meter   meter
 	ssrc    uint32
 	state   atomic.Value // string
@@ -178,7 +178,7 @@ func Dial(ctx context.Context, cfg ClientConfig) (*Client, error) {
 	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
 		c.server = ap.Addr().Unmap()
 	}
-	c.depack = &stages.Depacketizer{}
+	c.depack = &receive.Depacketizer{}
 	var ports [2]int
 	if cfg.Transport != actors.TransportTCP {
 		if err := c.bindUDP(nc); err != nil {
@@ -466,11 +466,11 @@ func (c *Client) receive(tr rtsp.Transport, lab bool, info actors.MediaInfo) {
 		c.trans.Store(actors.TransportTCP)
 		c.interleaved = make(chan *pipeline.Packet, 256)
 		c.tcpRTCP = tr.Interleaved[1]
-		packets = pipeline.From(p, "interleavedsource", &stages.InterleavedSource{Frames: c.interleaved})
+		packets = pipeline.From(p, "interleavedsource", &receive.InterleavedSource{Frames: c.interleaved})
 	} else {
 		c.trans.Store(actors.TransportUDP)
 		c.interleaved = nil
-		src := &stages.UDPSource{RTPConn: c.rtpConn, RTCPConn: c.rtcpConn}
+		src := &receive.UDPSource{RTPConn: c.rtpConn, RTCPConn: c.rtcpConn}
 		if !lab {
 			src.Peer = c.server // the lab server sends from changing ports; others from theirs
 		}
@@ -480,9 +480,9 @@ func (c *Client) receive(tr rtsp.Transport, lab bool, info actors.MediaInfo) {
 		}
 	}
 	c.mu.Unlock()
-	ordered := pipeline.Then(p, "jittercheck", &stages.JitterCheck{Stats: &c.recv}, packets)
+	ordered := pipeline.Then(p, "jittercheck", &receive.JitterCheck{Stats: &c.recv}, packets)
 	frames := pipeline.Then(p, "depacketizer", c.depack, ordered)
-	frames = pipeline.Then(p, "meter", &stages.Meter{OnFrame: c.onFrame}, frames)
+	frames = pipeline.Then(p, "meter", &receive.Meter{OnFrame: c.onFrame}, frames)
 	// Hand frames to the output pipeline, which outlives this one.
 	pipeline.To(p, "handoff", pipeline.SinkFunc[*pipeline.Frame](func(ctx context.Context, in <-chan *pipeline.Frame) error {
 		for {
@@ -582,7 +582,7 @@ func (c *Client) sendRR(now time.Time) {
 	if c.ssrc == 0 {
 		c.ssrc = uint32(now.UnixNano()) | 1
 	}
-	b, err := stages.ReceiverReport(c.ssrc, "actorstream-client", c.recv.Report(now))
+	b, err := receive.ReceiverReport(c.ssrc, "actorstream-client", c.recv.Report(now))
 	if err != nil {
 		return
 	}
@@ -599,21 +599,21 @@ func (c *Client) sendRR(now time.Time) {
 
 // ClientStats summarises a session, for people and for scripts (-stats).
 type ClientStats struct {
-	URL                string                  `json:"url"`
-	Dialect            string                  `json:"dialect"`
-	Transport          string                  `json:"transport"`
-	State              string                  `json:"state"`
-	Frames             uint64                  `json:"frames"`
-	FramesDropped      uint64                  `json:"frames_dropped"`
-	Bytes              uint64                  `json:"bytes"`
-	FPS                float64                 `json:"fps"`
-	KbitPerSec         float64                 `json:"kbit_per_s"`
-	AvgFPS             float64                 `json:"avg_fps"`
-	TimeToFirstFrameMs float64                 `json:"time_to_first_frame_ms"`
-	Receiver           stages.ReceiverSnapshot `json:"receiver"`
-	Position           time.Duration           `json:"-"`
-	PositionS          float64                 `json:"position_s"`
-	DurationS          float64                 `json:"duration_s"`
+	URL                string                   `json:"url"`
+	Dialect            string                   `json:"dialect"`
+	Transport          string                   `json:"transport"`
+	State              string                   `json:"state"`
+	Frames             uint64                   `json:"frames"`
+	FramesDropped      uint64                   `json:"frames_dropped"`
+	Bytes              uint64                   `json:"bytes"`
+	FPS                float64                  `json:"fps"`
+	KbitPerSec         float64                  `json:"kbit_per_s"`
+	AvgFPS             float64                  `json:"avg_fps"`
+	TimeToFirstFrameMs float64                  `json:"time_to_first_frame_ms"`
+	Receiver           receive.ReceiverSnapshot `json:"receiver"`
+	Position           time.Duration            `json:"-"`
+	PositionS          float64                  `json:"position_s"`
+	DurationS          float64                  `json:"duration_s"`
 }
 
 // Stats returns the session's statistics so far.

@@ -15,9 +15,10 @@ import (
 	"time"
 
 	"github.com/actorstream/actorstream/actors"
-	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
 	"github.com/actorstream/actorstream/pipeline"
-	"github.com/actorstream/actorstream/pipeline/stages"
+	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
+	"github.com/actorstream/actorstream/pipeline/stages/receive"
+	"github.com/actorstream/actorstream/pipeline/stages/send"
 )
 
 // collector is an Output that keeps copies of the frames it gets.
@@ -141,7 +142,7 @@ func TestClientFallsBackToTCP(t *testing.T) {
 			return DefaultPipeline(pc)
 		}
 		p := pipeline.New()
-		paced := pipeline.Then(p, "pacer", &stages.Pacer{Start: pc.Start, StartPTS: pipeline.PTS(pc.StartIndex, pc.Media.FPS)},
+		paced := pipeline.Then(p, "pacer", &send.Pacer{Start: pc.Start, StartPTS: pipeline.PTS(pc.StartIndex, pc.Media.FPS)},
 			pc.Packets(p, pc.Frames(p)))
 		pipeline.To(p, "blackhole", pipeline.SinkFunc[*pipeline.Batch](func(ctx context.Context, in <-chan *pipeline.Batch) error {
 			for b := range in {
@@ -210,7 +211,7 @@ func TestRecordAndReplay(t *testing.T) {
 	ts := startServer(t, Config{FPS: 50})
 	var rec bytes.Buffer
 	recOut := func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
-		recorded := pipeline.Then(p, "recorder", &stages.Recorder{W: &rec}, frames)
+		recorded := pipeline.Then(p, "recorder", &receive.Recorder{W: &rec}, frames)
 		newCollector().output(p, recorded)
 	}
 	c := dialClient(t, ClientConfig{URL: ts.url("clip.mjpeg"), Output: recOut, MaxFrames: 20})

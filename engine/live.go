@@ -5,8 +5,8 @@ import (
 	"errors"
 	"sync"
 
-	"github.com/actorstream/actorstream/pipeline/codec/rtpjpeg"
 	"github.com/actorstream/actorstream/pipeline"
+	"github.com/actorstream/actorstream/pipeline/codec/rtpjpeg"
 )
 
 // Live is a stream made while it is watched (a generator, a camera, a

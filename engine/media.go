@@ -14,10 +14,10 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
 	"github.com/actorstream/actorstream/pipeline/codec/rtpjpeg"
-	"github.com/actorstream/actorstream/pipeline"
-	"github.com/actorstream/actorstream/pipeline/stages"
+	"github.com/actorstream/actorstream/pipeline/stages/send"
 )
 
 // ErrNoMedia means a request named no file under the media root.
@@ -38,21 +38,21 @@ type Media struct {
 	size    int64
 	modTime time.Time
 	// Conform holds re-encoded frames; shared so each is made only once.
-	Conform  *stages.ConformCache
+	Conform  *send.ConformCache
 	reencode sync.Once
 	// frames holds every frame of a file of at most MaxInMemory bytes,
 	// read and split once and shared by all sessions; nil: play from disk.
-	frames stages.MemoryTable
+	frames send.MemoryTable
 	log    hclog.Logger
 
 	ctx     context.Context // the catalog's: ends background work at shutdown
 	mu      sync.Mutex
-	packets map[int]*stages.PacketCache // by MTU: the frames packetized once for every session
+	packets map[int]*send.PacketCache // by MTU: the frames packetized once for every session
 }
 
 // packetCache is the media's shared packetization for mtu, made on first
 // use; nil for media not held in memory.
-func (m *Media) packetCache(mtu int, onCache func(hit bool)) *stages.PacketCache {
+func (m *Media) packetCache(mtu int, onCache func(hit bool)) *send.PacketCache {
 	if m.frames == nil {
 		return nil
 	}
@@ -61,9 +61,9 @@ func (m *Media) packetCache(mtu int, onCache func(hit bool)) *stages.PacketCache
 	c := m.packets[mtu]
 	if c == nil {
 		if m.packets == nil {
-			m.packets = make(map[int]*stages.PacketCache)
+			m.packets = make(map[int]*send.PacketCache)
 		}
-		c = stages.NewPacketCache(conformedTable{m: m, onCache: onCache}, mtu)
+		c = send.NewPacketCache(conformedTable{m: m, onCache: onCache}, mtu)
 		m.packets[mtu] = c
 		// Packetize the whole file now, ahead of the sessions, rather
 		// than have them wait for each new frame on the first pass.
@@ -233,7 +233,7 @@ func (c *catalog) load(name string) (*Media, error) {
 	m := &Media{
 		Name: name, Format: ix.Format, Index: ix, FPS: c.fps, Loop: c.loop,
 		file: f, size: st.Size(), modTime: st.ModTime(),
-		Conform: stages.NewConformCache(c.quality), log: c.log, ctx: c.ctx,
+		Conform: send.NewConformCache(c.quality), log: c.log, ctx: c.ctx,
 	}
 	if m.size <= MaxInMemory {
 		if m.frames, err = readFrames(f, ix); err != nil {
@@ -278,13 +278,13 @@ func (c *catalog) load(name string) (*Media, error) {
 
 // readFrames reads every frame of an indexed file into memory: one
 // buffer for the file, one slice of it per frame.
-func readFrames(f *os.File, ix *mjpeg.Index) (stages.MemoryTable, error) {
+func readFrames(f *os.File, ix *mjpeg.Index) (send.MemoryTable, error) {
 	total := 0
 	for _, n := range ix.Sizes {
 		total += n
 	}
 	buf := make([]byte, 0, total)
-	frames := make(stages.MemoryTable, ix.Len())
+	frames := make(send.MemoryTable, ix.Len())
 	for i := range frames {
 		b, err := ix.ReadFrame(f, i, buf[len(buf):])
 		if err != nil {

@@ -23,7 +23,7 @@ import (
 	"github.com/actorstream/actorstream/internal/auth"
 	"github.com/actorstream/actorstream/internal/logbridge"
 	"github.com/actorstream/actorstream/internal/metrics"
-	"github.com/actorstream/actorstream/pipeline/stages"
+	"github.com/actorstream/actorstream/pipeline/stages/send"
 )
 
 // Config configures a Server. The zero value of each field is usable.
@@ -113,7 +113,7 @@ type Server struct {
 	perIP     map[netip.Addr]int
 	closing   atomic.Bool
 	connWG    sync.WaitGroup
-	sched     *stages.Scheduler // shared pacing of UDP sessions; see scheduler
+	sched     *send.Scheduler // shared pacing of UDP sessions; see scheduler
 	udp       map[netip.Addr]*sharedPorts
 }
 
@@ -368,11 +368,11 @@ func (s *Server) udpPeers() int {
 
 // scheduler is the shared pacing Scheduler, started on first use with a
 // shard per core.
-func (s *Server) scheduler() *stages.Scheduler {
+func (s *Server) scheduler() *send.Scheduler {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.sched == nil {
-		s.sched = stages.NewScheduler(runtime.GOMAXPROCS(0))
+		s.sched = send.NewScheduler(runtime.GOMAXPROCS(0))
 	}
 	return s.sched
 }

@@ -11,10 +11,10 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/actorstream/actorstream/actors"
-	"github.com/actorstream/actorstream/pipeline/codec/rtpjpeg"
 	"github.com/actorstream/actorstream/internal/metrics"
 	"github.com/actorstream/actorstream/pipeline"
-	"github.com/actorstream/actorstream/pipeline/stages"
+	"github.com/actorstream/actorstream/pipeline/codec/rtpjpeg"
+	"github.com/actorstream/actorstream/pipeline/stages/send"
 )
 
 // PipelineFactory builds the media pipeline of one PLAY of one session.
@@ -85,7 +85,7 @@ func (pc *PlayContext) SharedPackets(p *pipeline.Pipeline) <-chan *pipeline.Batc
 
 // packetSource is the session's PacketSource over the media's shared
 // packets, or nil where they are not shared.
-func (pc *PlayContext) packetSource() *stages.PacketSource {
+func (pc *PlayContext) packetSource() *send.PacketSource {
 	s := pc.s
 	if pc.Lab || pc.Media.live != nil {
 		return nil
@@ -94,7 +94,7 @@ func (pc *PlayContext) packetSource() *stages.PacketSource {
 	if cache == nil {
 		return nil
 	}
-	return &stages.PacketSource{
+	return &send.PacketSource{
 		Table: cache, RTP: s.rtp, BaseTime: pc.BaseTime, StartIndex: pc.StartIndex, FPS: pc.Media.FPS, Loop: pc.Media.Loop,
 		SharePayloads: true,
 		OnError:       func(i int, err error) { s.log.Warn("frame dropped", "frame", i, "error", err) },
@@ -127,27 +127,27 @@ func (pc *PlayContext) Frames(p *pipeline.Pipeline) <-chan *pipeline.Frame {
 	}
 	if m.frames != nil {
 		// The file is in memory, read and split once for every session.
-		var table stages.FrameTable = m.frames // the lab client shows what the file holds
+		var table send.FrameTable = m.frames // the lab client shows what the file holds
 		if !pc.Lab {
 			table = conformedTable{m: m, onCache: pc.s.metrics.Reencode}
 		}
-		return pipeline.From(p, "memorysource", &stages.MemorySource{
+		return pipeline.From(p, "memorysource", &send.MemorySource{
 			Table: table, FPS: m.FPS, StartIndex: pc.StartIndex, Loop: m.Loop,
 			OnError: func(i int, err error) { pc.s.log.Warn("frame dropped", "frame", i, "error", err) },
 		})
 	}
 	src := pc.StartIndex % m.Frames()
-	chunks := pipeline.From(p, "filereader", &stages.FileReader{
+	chunks := pipeline.From(p, "filereader", &send.FileReader{
 		File: m.file, Size: m.size, Start: m.Index.Offsets[src], Loop: m.Loop,
 	})
-	frames := pipeline.Then(p, "framer", &stages.Framer{
+	frames := pipeline.Then(p, "framer", &send.Framer{
 		Format: m.Format, FPS: m.FPS, StartIndex: pc.StartIndex,
 		OnError: func(err error) { pc.s.log.Warn("corrupt frame skipped", "error", err) },
 	}, chunks)
 	if pc.Lab {
 		return frames // the lab client shows what the file holds
 	}
-	return pipeline.Then(p, "conformer", &stages.Conformer{
+	return pipeline.Then(p, "conformer", &send.Conformer{
 		Cache: m.Conform, Frames: m.Frames(),
 		OnReencode: func(i int) { m.noteReencode(pc.s.log, i) },
 		OnCache:    pc.s.metrics.Reencode,
@@ -159,12 +159,12 @@ func (pc *PlayContext) Frames(p *pipeline.Pipeline) <-chan *pipeline.Frame {
 func (pc *PlayContext) Packets(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) <-chan *pipeline.Batch {
 	s := pc.s
 	if pc.Lab {
-		return pipeline.Then(p, "packetizer", &stages.LabPacketizer{
+		return pipeline.Then(p, "packetizer", &send.LabPacketizer{
 			Seq:     &s.labSeq,
 			OnError: func(i int, err error) { s.log.Warn("frame dropped", "frame", i, "error", err) },
 		}, frames)
 	}
-	return pipeline.Then(p, "packetizer", &stages.Packetizer{
+	return pipeline.Then(p, "packetizer", &send.Packetizer{
 		RTP: s.rtp, MTU: s.mtu, BaseTime: pc.BaseTime, StartIndex: pc.StartIndex, FPS: pc.Media.FPS,
 		OnError: func(i int, err error) { s.log.Warn("frame dropped", "frame", i, "error", err) },
 	}, frames)
@@ -175,7 +175,7 @@ func (pc *PlayContext) Send(p *pipeline.Pipeline, batches <-chan *pipeline.Batch
 	s := pc.s
 	paced := pipeline.Then(p, "pacer", pc.pacer(), batches)
 	if s.tcp != nil {
-		pipeline.To(p, "interleavedsink", &stages.InterleavedSink{
+		pipeline.To(p, "interleavedsink", &send.InterleavedSink{
 			Conn: s.tcp, Channel: s.channels[0], RTCPChannel: s.channels[1],
 			SSRC: s.rtp.SSRC(), CNAME: s.cname, Stats: &s.stats, OnSent: s.frameMetrics().Sent,
 		}, paced)
@@ -185,8 +185,8 @@ func (pc *PlayContext) Send(p *pipeline.Pipeline, batches <-chan *pipeline.Batch
 }
 
 // pacer is the session's Pacer for this PLAY.
-func (pc *PlayContext) pacer() *stages.Pacer {
-	pacer := &stages.Pacer{Start: pc.Start, StartPTS: pipeline.PTS(pc.StartIndex, pc.Media.FPS), Position: pc.Position}
+func (pc *PlayContext) pacer() *send.Pacer {
+	pacer := &send.Pacer{Start: pc.Start, StartPTS: pipeline.PTS(pc.StartIndex, pc.Media.FPS), Position: pc.Position}
 	if pc.s.metrics != nil {
 		pacer.Late = pc.s.frameMetrics().Late
 	}
@@ -194,9 +194,9 @@ func (pc *PlayContext) pacer() *stages.Pacer {
 }
 
 // udpSink is the session's UDPSink.
-func (pc *PlayContext) udpSink() *stages.UDPSink {
+func (pc *PlayContext) udpSink() *send.UDPSink {
 	s := pc.s
-	sink := &stages.UDPSink{
+	sink := &send.UDPSink{
 		Conn: s.rtpConn, Dest: s.rtpDest, SSRC: s.ssrc(), CNAME: s.cname, Stats: &s.stats, OnSent: s.frameMetrics().Sent,
 		OnError: func(err error) { s.log.Trace("send error ignored", "error", err) },
 	}
@@ -216,13 +216,13 @@ type stream struct {
 	log     hclog.Logger
 	// scheduler gives the server's shared pacing Scheduler (started on
 	// first use); nil: every session paces itself.
-	scheduler func() *stages.Scheduler
+	scheduler func() *send.Scheduler
 	metrics   *metrics.Metrics
 	cname     string
 
 	rtp    *rtpjpeg.Packetizer // RFC sessions
 	labSeq uint16              // lab sessions: last sequence number sent
-	stats  stages.SendStats
+	stats  send.SendStats
 
 	// UDP transport: the server's shared port pair (shared, peer), or for
 	// the lab dialect a socket of the session's own
@@ -231,7 +231,7 @@ type stream struct {
 	peer              *rtcpPeer
 	rtpDest, rtcpDest netip.AddrPort
 	// TCP interleaved transport
-	tcp      stages.InterleavedWriter
+	tcp      send.InterleavedWriter
 	channels [2]uint8
 
 	closed atomic.Bool
@@ -323,7 +323,7 @@ func (s *stream) Close() {
 
 func (s *stream) goodbye() {
 	if !s.lab {
-		if bye, err := stages.Goodbye(s.ssrc(), s.cname, &s.stats, time.Now()); err == nil {
+		if bye, err := send.Goodbye(s.ssrc(), s.cname, &s.stats, time.Now()); err == nil {
 			switch {
 			case s.tcp != nil:
 				s.tcp.WriteInterleaved(s.channels[1], bye)

@@ -24,13 +24,13 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/actorstream/actorstream/engine"
-	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
 	"github.com/actorstream/actorstream/pipeline"
+	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
 	"github.com/actorstream/actorstream/pipeline/display"
 	"github.com/actorstream/actorstream/pipeline/display/none"
 	"github.com/actorstream/actorstream/pipeline/display/term"
 	"github.com/actorstream/actorstream/pipeline/display/web"
-	"github.com/actorstream/actorstream/pipeline/stages"
+	"github.com/actorstream/actorstream/pipeline/stages/receive"
 )
 
 func main() {
@@ -164,7 +164,7 @@ func run() error {
 			return frames
 		}
 		last := time.Time{}
-		return pipeline.Then(p, "recorder", &stages.Recorder{W: recFile, Format: recFormat, Progress: func(n int, bytes int64) {
+		return pipeline.Then(p, "recorder", &receive.Recorder{W: recFile, Format: recFormat, Progress: func(n int, bytes int64) {
 			if now := time.Now(); now.Sub(last) > time.Second {
 				last = now
 				fmt.Fprintf(os.Stderr, "\rrecorded %d frames, %d bytes ", n, bytes)
@@ -179,7 +179,7 @@ func run() error {
 	case "term":
 		t := term.New(term.Config{Out: os.Stdout, In: os.Stdin, Controls: controls, Stats: statsFn})
 		out = func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
-			pics := pipeline.Then(p, "decoder", &stages.Decoder{}, addRecorder(p, frames))
+			pics := pipeline.Then(p, "decoder", &receive.Decoder{}, addRecorder(p, frames))
 			pipeline.To(p, "display", t, pics)
 		}
 	case "web":

@@ -2,7 +2,7 @@
 // line of text burnt into every frame: -name, the frame number and the
 // wall-clock time, so that a viewer can tell a live picture from a frozen
 // one and measure latency. It shows a custom engine.PipelineFactory with a
-// stages.Overlay between the default frames and packets.
+// tools.Overlay between the default frames and packets.
 //
 //	overlay -addr :8554 -root media -name studio-1
 package main
@@ -18,7 +18,7 @@ import (
 
 	"github.com/actorstream/actorstream/engine"
 	"github.com/actorstream/actorstream/pipeline"
-	"github.com/actorstream/actorstream/pipeline/stages"
+	"github.com/actorstream/actorstream/pipeline/stages/tools"
 )
 
 func main() {
@@ -42,7 +42,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		Pipeline: func(pc *engine.PlayContext) *pipeline.Pipeline {
 			p := pipeline.New()
 			// A new Overlay per PLAY: a stage value belongs to one pipeline.
-			marked := pipeline.Then(p, "overlay", &stages.Overlay{Name: *name}, pc.Frames(p))
+			marked := pipeline.Then(p, "overlay", &tools.Overlay{Name: *name}, pc.Frames(p))
 			pc.Send(p, pc.Packets(p, marked))
 			return p
 		}})

@@ -1,6 +1,6 @@
 // Command record saves an RTSP MJPEG stream to a file that the server (and
 // ffmpeg, for raw) can play again. It shows a client whose Output is a
-// stages.FileWriter, behind a small stage that stops after -frames.
+// tools.FileWriter, behind a small stage that stops after -frames.
 //
 //	record -url rtsp://127.0.0.1:8554/demo.mjpeg -out demo-copy.mjpeg -frames 250
 package main
@@ -15,9 +15,9 @@ import (
 	"os/signal"
 
 	"github.com/actorstream/actorstream/engine"
-	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
 	"github.com/actorstream/actorstream/pipeline"
-	"github.com/actorstream/actorstream/pipeline/stages"
+	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
+	"github.com/actorstream/actorstream/pipeline/stages/tools"
 )
 
 func main() {
@@ -48,7 +48,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer f.Close()
-	w := &stages.FileWriter{W: f, Format: formats[*format]}
+	w := &tools.FileWriter{W: f, Format: formats[*format]}
 	enough := make(chan struct{})
 	limit := pipeline.StageFunc[*pipeline.Frame, *pipeline.Frame](func(ctx context.Context, in <-chan *pipeline.Frame, next chan<- *pipeline.Frame) error {
 		for n := 0; ; n++ {

@@ -1,7 +1,7 @@
 // Command snapshot saves a picture of an RTSP MJPEG stream every -every of
 // stream time, as PNG files in -dir, stopping after -count pictures. It
 // shows a client whose Output picks frames by their PTS and ends in a
-// stages.ImageWriter, and a pipeline event listener.
+// tools.ImageWriter, and a pipeline event listener.
 //
 //	snapshot -url rtsp://127.0.0.1:8554/live -every 2s -dir shots -count 10
 package main
@@ -18,7 +18,7 @@ import (
 
 	"github.com/actorstream/actorstream/engine"
 	"github.com/actorstream/actorstream/pipeline"
-	"github.com/actorstream/actorstream/pipeline/stages"
+	"github.com/actorstream/actorstream/pipeline/stages/tools"
 )
 
 func main() {
@@ -62,7 +62,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			}
 		}
 	})
-	w := &stages.ImageWriter{Dir: *dir}
+	w := &tools.ImageWriter{Dir: *dir}
 	enough := make(chan struct{})
 	client, err := engine.Dial(ctx, engine.ClientConfig{URL: *url,
 		Output: func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {

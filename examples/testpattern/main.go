@@ -1,7 +1,7 @@
 // Command testpattern serves a live test pattern (colour bars, a bouncing
 // box, a frame counter) at rtsp://host/<name> to any number of viewers. It
 // shows a live stream: a pipeline whose source is a real-time
-// stages.Generator and whose sink is an engine.Live, published with
+// tools.Generator and whose sink is an engine.Live, published with
 // Server.Publish.
 //
 //	testpattern -addr :8554 -name live -fps 25
@@ -19,7 +19,7 @@ import (
 
 	"github.com/actorstream/actorstream/engine"
 	"github.com/actorstream/actorstream/pipeline"
-	"github.com/actorstream/actorstream/pipeline/stages"
+	"github.com/actorstream/actorstream/pipeline/stages/tools"
 )
 
 func main() {
@@ -58,7 +58,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	p := pipeline.New()
-	frames := pipeline.From(p, "generator", &stages.Generator{Width: *width, Height: *height, FPS: *fps, RealTime: true})
+	frames := pipeline.From(p, "generator", &tools.Generator{Width: *width, Height: *height, FPS: *fps, RealTime: true})
 	pipeline.To(p, "live", live, frames)
 	generated, served := make(chan error, 1), make(chan error, 1)
 	go func() { defer cancel(); generated <- p.Run(ctx) }()

@@ -1,7 +1,7 @@
 // Command transcode serves the MJPEG files of a directory over RTSP, every
 // client getting a re-encoded stream: smaller (-scale) and/or at another
 // JPEG quality. It shows a custom engine.PipelineFactory: the default
-// pieces of engine.PlayContext with a stages.Transcode between them.
+// pieces of engine.PlayContext with a tools.Transcode between them.
 //
 //	transcode -addr :8554 -root media -scale 0.5 -quality 50
 package main
@@ -17,7 +17,7 @@ import (
 
 	"github.com/actorstream/actorstream/engine"
 	"github.com/actorstream/actorstream/pipeline"
-	"github.com/actorstream/actorstream/pipeline/stages"
+	"github.com/actorstream/actorstream/pipeline/stages/tools"
 )
 
 func main() {
@@ -45,7 +45,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		Pipeline: func(pc *engine.PlayContext) *pipeline.Pipeline {
 			// Transcode takes a size (rounded to multiples of 8), not a ratio.
 			w, h := pc.Media.Dimensions()
-			t := &stages.Transcode{Width: int(float64(w) * *scale), Height: int(float64(h) * *scale), Quality: *quality}
+			t := &tools.Transcode{Width: int(float64(w) * *scale), Height: int(float64(h) * *scale), Quality: *quality}
 			p := pipeline.New()
 			pc.Send(p, pc.Packets(p, pipeline.Then(p, "transcode", t, pc.Frames(p))))
 			return p

@@ -1,7 +1,7 @@
 // Package impairproxy is an RTSP-aware relay that impairs the media it
 // carries, for end-to-end fault tests: client → proxy → server, with the
 // RTP from the server to the client lost, delayed, reordered or duplicated
-// on the way by the same logic as the stages.Impair stage.
+// on the way by the same logic as the tools.Impair stage.
 //
 // The proxy listens on 127.0.0.1 and forwards the RTSP TCP stream both
 // ways, parsing each message with rtsp.Reader and writing it again with
@@ -37,7 +37,8 @@ import (
 
 	"github.com/actorstream/actorstream/internal/rtsp"
 	"github.com/actorstream/actorstream/pipeline"
-	"github.com/actorstream/actorstream/pipeline/stages"
+	"github.com/actorstream/actorstream/pipeline/stages/receive"
+	"github.com/actorstream/actorstream/pipeline/stages/tools"
 )
 
 // Config configures a Proxy.
@@ -48,7 +49,7 @@ type Config struct {
 	// gets its own Impairer seeded with Impair.Seed plus the stream's
 	// index (0 for the first SETUP through the proxy, and so on), so a
 	// test's pattern is reproducible.
-	Impair stages.Impairment
+	Impair tools.Impairment
 }
 
 // Proxy relays RTSP sessions to Config.Target.
@@ -344,7 +345,7 @@ type Stream struct {
 	serverRTCP            netip.AddrPort // where the server takes RTCP
 	sRTP, sRTCP           *net.UDPConn   // facing the server
 	cRTP, cRTCP           *net.UDPConn   // facing the client
-	impair                *stages.Impair
+	impair                *tools.Impair
 
 	rtpOut, rtcpToClient, rtcpToServer atomic.Uint64
 
@@ -392,7 +393,7 @@ func (p *Proxy) newStream(serverSide, clientSide netip.Addr, clientRTP, clientRT
 	s.index = index
 	cfg := p.cfg.Impair
 	cfg.Seed += uint64(index)
-	s.impair = &stages.Impair{Impairment: cfg}
+	s.impair = &tools.Impair{Impairment: cfg}
 	return s, nil
 }
 
@@ -408,7 +409,7 @@ func (s *Stream) start(serverRTCP netip.AddrPort) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel, s.done = cancel, make(chan struct{})
 	p := pipeline.New()
-	pks := pipeline.From(p, "udpsource", &stages.UDPSource{RTPConn: s.sRTP, RTCPConn: s.sRTCP})
+	pks := pipeline.From(p, "udpsource", &receive.UDPSource{RTPConn: s.sRTP, RTCPConn: s.sRTCP})
 	pks = pipeline.Then(p, "impair", s.impair, pks)
 	pipeline.To(p, "forward", pipeline.SinkFunc[*pipeline.Packet](s.forward), pks)
 	var wg sync.WaitGroup
@@ -530,7 +531,7 @@ func (s *Stream) stop() {
 type StreamStats struct {
 	Index   int
 	Session string
-	stages.ImpairStats
+	tools.ImpairStats
 	RTPForwarded uint64 // RTP datagrams sent to the client, duplicates included
 	RTCPToClient uint64
 	RTCPToServer uint64

@@ -20,7 +20,7 @@ import (
 	"github.com/actorstream/actorstream/engine"
 	"github.com/actorstream/actorstream/internal/impairproxy"
 	"github.com/actorstream/actorstream/pipeline"
-	"github.com/actorstream/actorstream/pipeline/stages"
+	"github.com/actorstream/actorstream/pipeline/stages/tools"
 )
 
 const (
@@ -211,9 +211,9 @@ func (l *frameLog) longestGap() (gap time.Duration, after int) {
 
 type scenario struct {
 	name   string
-	imp    stages.Impairment
+	imp    tools.Impairment
 	play   time.Duration
-	outage *stages.Outage
+	outage *tools.Outage
 }
 
 type result struct {
@@ -342,14 +342,14 @@ func TestFaults(t *testing.T) {
 		t.Skip("end-to-end fault scenarios take about half a minute")
 	}
 	server := startServer(t)
-	outage := stages.Outage{After: time.Second, For: 2 * time.Second}
+	outage := tools.Outage{After: time.Second, For: 2 * time.Second}
 	scenarios := []scenario{
 		{name: "none", play: 2 * time.Second},
-		{name: "loss 5%", imp: stages.Impairment{Seed: 1, Loss: 0.05}, play: 4 * time.Second},
-		{name: "delay 50±20ms", imp: stages.Impairment{Seed: 2, Delay: 50 * time.Millisecond, Jitter: 20 * time.Millisecond}, play: 3 * time.Second},
-		{name: "reorder 10%", imp: stages.Impairment{Seed: 3, Reorder: 0.1}, play: 3 * time.Second},
-		{name: "duplicate 1%", imp: stages.Impairment{Seed: 4, Duplicate: 0.01}, play: 3 * time.Second},
-		{name: "outage 2s", imp: stages.Impairment{Seed: 5, Outages: []stages.Outage{outage}}, play: 5 * time.Second, outage: &outage},
+		{name: "loss 5%", imp: tools.Impairment{Seed: 1, Loss: 0.05}, play: 4 * time.Second},
+		{name: "delay 50±20ms", imp: tools.Impairment{Seed: 2, Delay: 50 * time.Millisecond, Jitter: 20 * time.Millisecond}, play: 3 * time.Second},
+		{name: "reorder 10%", imp: tools.Impairment{Seed: 3, Reorder: 0.1}, play: 3 * time.Second},
+		{name: "duplicate 1%", imp: tools.Impairment{Seed: 4, Duplicate: 0.01}, play: 3 * time.Second},
+		{name: "outage 2s", imp: tools.Impairment{Seed: 5, Outages: []tools.Outage{outage}}, play: 5 * time.Second, outage: &outage},
 	}
 	var results []result
 	for _, sc := range scenarios {

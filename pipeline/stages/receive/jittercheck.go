@@ -1,0 +1,379 @@
+package receive
+
+import (
+	"context"
+	"encoding/binary"
+	"sync/atomic"
+	"time"
+
+	"github.com/actorstream/actorstream/pipeline"
+)
+
+// Defaults of JitterCheck.
+const (
+	DefaultReorderWindow = 32
+	DefaultMaxDelay      = 100 * time.Millisecond
+)
+
+// RTCP packet types read by the jitter check (RFC 3550 §12.1).
+const (
+	rtcpSR  = 200
+	rtcpBYE = 203
+)
+
+// JitterCheck puts RTP packets back in sequence order, drops duplicates and
+// packets that come too late to be used, and feeds the receiver statistics.
+// RTCP packets end here: Sender Reports and BYEs update Stats.
+//
+// A missing packet is waited for until Window later packets have arrived or
+// the first packet queued behind it has waited MaxDelay; then it is counted
+// lost and skipped. That bounds both the memory (Window packets) and the
+// latency (MaxDelay) the reordering may add. A packet far behind the
+// sequence (more than 100, RFC 3550 A.1's MAX_MISORDER) that the next packet
+// follows is taken as a sender restart: the queue is flushed and ordering
+// continues from there, instead of dropping the new stream as late forever.
+type JitterCheck struct {
+	Window   int           // reorder window in packets; 0 means DefaultReorderWindow
+	MaxDelay time.Duration // 0 means DefaultMaxDelay
+	Stats    *ReceiverStats
+
+	// ring holds the packets waiting for release; the packet with extended
+	// sequence number e sits in ring[e % len(ring)]. Every queued e is in
+	// [next, next+len(ring)), so slots never collide.
+	ring   []*pipeline.Packet
+	queued int
+	next   int64 // extended sequence number of the next packet to release
+	high   int64 // highest extended sequence number seen
+	init   bool
+	maxAge time.Duration
+	// delivered has bit k set when packet next-1-k was released (rather
+	// than skipped), to tell a duplicate from a late packet.
+	delivered uint64
+
+	// pending is a packet beyond the ring's reach, stored once pop has
+	// released or skipped enough to make room.
+	pending    *pipeline.Packet
+	pendingExt int64
+	// restart is set when the sender's sequence jumped backwards for good:
+	// pop empties the ring, then continues from pending.
+	restart bool
+	badSeq  int32 // sequence number expected after a suspicious jump, or -1
+
+	// waitSince is the arrival of the oldest packet queued behind a gap.
+	waitSince time.Time
+	waitValid bool
+
+	skipped atomic.Uint64
+	invalid atomic.Uint64
+}
+
+// Skipped is the number of packets given up on as lost. It equals the
+// statistics' cumulative loss unless late packets or duplicates arrived or
+// the sender restarted (which resets the RFC 3550 counts).
+func (j *JitterCheck) Skipped() uint64 { return j.skipped.Load() }
+
+// Invalid is the number of datagrams that were neither RTP nor RTCP.
+func (j *JitterCheck) Invalid() uint64 { return j.invalid.Load() }
+
+// Run orders packets until in closes; what is still queued then is
+// released in order.
+func (j *JitterCheck) Run(ctx context.Context, in <-chan *pipeline.Packet, out chan<- *pipeline.Packet) error {
+	j.setup()
+	defer j.reset()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	armed := false
+	for {
+		var now time.Time
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case pk, ok := <-in:
+			if !ok {
+				// Nothing more can fill the gaps: flush.
+				for pk := j.drain(); pk != nil; pk = j.drain() {
+					if !pipeline.Send(ctx, out, pk) {
+						pk.Release()
+						return ctx.Err()
+					}
+				}
+				return nil
+			}
+			now = time.Now()
+			j.push(pk, now)
+		case now = <-timer.C:
+			armed = false
+		}
+		for pk := j.pop(now); pk != nil; pk = j.pop(now) {
+			if !pipeline.Send(ctx, out, pk) {
+				pk.Release()
+				return ctx.Err()
+			}
+		}
+		// Wake up when the gap at the head is to be given up on.
+		if deadline, ok := j.deadline(); ok {
+			if armed {
+				timer.Stop()
+			}
+			timer.Reset(deadline.Sub(now))
+			armed = true
+		} else if armed {
+			timer.Stop()
+			armed = false
+		}
+	}
+}
+
+// setup applies the defaults and allocates the ring (once per Run).
+func (j *JitterCheck) setup() {
+	w := j.Window
+	if w <= 0 {
+		w = DefaultReorderWindow
+	}
+	if len(j.ring) != w {
+		j.ring = make([]*pipeline.Packet, w)
+	}
+	j.maxAge = j.MaxDelay
+	if j.maxAge <= 0 {
+		j.maxAge = DefaultMaxDelay
+	}
+	j.badSeq = -1
+	if j.Stats == nil {
+		// Required, but a missing one must not crash the player.
+		j.Stats = new(ReceiverStats)
+	}
+}
+
+// reset releases whatever is still held, so that a stopped pipeline
+// returns its buffers and a new Run starts afresh.
+func (j *JitterCheck) reset() {
+	for i, pk := range j.ring {
+		if pk != nil {
+			pk.Release()
+			j.ring[i] = nil
+		}
+	}
+	if j.pending != nil {
+		j.pending.Release()
+		j.pending = nil
+	}
+	j.queued, j.init, j.restart, j.waitValid, j.delivered = 0, false, false, false, 0
+}
+
+// push takes one packet. RTCP and invalid packets are consumed; RTP
+// packets are queued for pop or dropped as duplicates or late. Queueing
+// is all push does, so that one packet may release several (via pop).
+func (j *JitterCheck) push(pk *pipeline.Packet, now time.Time) {
+	if pk == nil {
+		return
+	}
+	if pk.Received.IsZero() {
+		pk.Received = now
+	}
+	if pk.RTCP {
+		j.rtcp(pk.Data, pk.Received)
+		pk.Release()
+		return
+	}
+	b := pk.Data
+	if len(b) < 12 || b[0]>>6 != 2 {
+		j.invalid.Add(1)
+		pk.Release()
+		return
+	}
+	seq := binary.BigEndian.Uint16(b[2:])
+	ts := binary.BigEndian.Uint32(b[4:])
+	ssrc := binary.BigEndian.Uint32(b[8:])
+
+	if !j.init {
+		j.init = true
+		j.next, j.high = int64(seq), int64(seq)
+	}
+	// The extended number nearest to what is expected: wrap-around safe.
+	ext := j.next + int64(int16(seq-uint16(j.next)))
+	w := int64(len(j.ring))
+
+	kind := ArrivalInOrder
+	switch {
+	case ext < j.next:
+		if j.next-ext <= 64 && j.delivered>>(j.next-1-ext)&1 != 0 {
+			kind = ArrivalDuplicate
+		} else if j.next-ext > maxMisorder && int32(seq) == j.badSeq {
+			// Two packets in a row far behind: the sender restarted its
+			// sequence (RFC 3550 A.1). Deliver what is queued, then
+			// continue from here.
+			j.badSeq = -1
+			j.restart = true
+			j.pending = pk
+			j.pendingExt = j.next + int64(uint16(seq-uint16(j.next)))
+			j.high = j.pendingExt
+			j.Stats.Received(seq, ts, ssrc, pk.Received, ArrivalInOrder)
+			return
+		} else {
+			kind = ArrivalLate
+			if j.next-ext > maxMisorder {
+				j.badSeq = int32(seq + 1)
+			}
+		}
+	case ext < j.next+w && j.ring[ext%w] != nil:
+		kind = ArrivalDuplicate
+	case j.pending != nil && ext == j.pendingExt:
+		kind = ArrivalDuplicate
+	case ext < j.high:
+		kind = ArrivalReordered
+	}
+	if kind != ArrivalLate {
+		j.badSeq = -1
+	}
+	j.Stats.Received(seq, ts, ssrc, pk.Received, kind)
+	if kind == ArrivalDuplicate || kind == ArrivalLate {
+		pk.Release()
+		return
+	}
+	j.high = max(j.high, ext)
+	if ext >= j.next+w {
+		j.pending, j.pendingExt = pk, ext
+		return
+	}
+	j.ring[ext%w] = pk
+	j.queued++
+}
+
+// pop returns the next packet to release at now, or nil when the head of
+// the sequence is still worth waiting for (or nothing is queued).
+func (j *JitterCheck) pop(now time.Time) *pipeline.Packet {
+	w := int64(len(j.ring))
+	for {
+		if j.pending != nil && !j.restart && j.pendingExt < j.next+w {
+			j.ring[j.pendingExt%w] = j.pending
+			j.pending = nil
+			j.queued++
+		}
+		if j.queued == 0 {
+			if j.pending == nil {
+				return nil
+			}
+			if j.restart {
+				j.restart = false
+				j.next, j.delivered = j.pendingExt, 0
+			} else {
+				// Everything before the window ending at pending is
+				// missing; the window's own gaps may still be filled.
+				n := j.pendingExt - w + 1 - j.next
+				j.skip(n)
+			}
+			continue
+		}
+		i := j.next % w
+		if pk := j.ring[i]; pk != nil {
+			j.ring[i] = nil
+			j.queued--
+			j.advance(true)
+			return pk
+		}
+		// A gap at the head with packets queued behind it.
+		if j.pending != nil || j.restart || now.Sub(j.oldest()) >= j.maxAge {
+			j.skip(1)
+			continue
+		}
+		return nil
+	}
+}
+
+// drain is pop for the end of the input: no gap is worth waiting for.
+func (j *JitterCheck) drain() *pipeline.Packet {
+	w := int64(len(j.ring))
+	for j.queued > 0 {
+		i := j.next % w
+		if pk := j.ring[i]; pk != nil {
+			j.ring[i] = nil
+			j.queued--
+			j.advance(true)
+			return pk
+		}
+		j.skip(1)
+	}
+	if pk := j.pending; pk != nil {
+		j.pending = nil
+		return pk
+	}
+	return nil
+}
+
+// skip gives up on the next n packets.
+func (j *JitterCheck) skip(n int64) {
+	if n <= 0 {
+		return
+	}
+	j.skipped.Add(uint64(n))
+	if n >= 64 {
+		j.next += n
+		j.delivered = 0
+		j.waitValid = false
+		return
+	}
+	for range n {
+		j.advance(false)
+	}
+}
+
+func (j *JitterCheck) advance(delivered bool) {
+	j.next++
+	j.delivered <<= 1
+	if delivered {
+		j.delivered |= 1
+	}
+	j.waitValid = false
+}
+
+// oldest is the arrival of the longest-waiting queued packet. It is
+// recomputed only when the head moved, and then costs a scan of the ring.
+func (j *JitterCheck) oldest() time.Time {
+	if !j.waitValid {
+		j.waitSince = time.Time{}
+		for _, pk := range j.ring {
+			if pk != nil && (j.waitSince.IsZero() || pk.Received.Before(j.waitSince)) {
+				j.waitSince = pk.Received
+			}
+		}
+		j.waitValid = true
+	}
+	return j.waitSince
+}
+
+// deadline is when the gap at the head is given up on; ok is false when
+// nothing is waiting.
+func (j *JitterCheck) deadline() (time.Time, bool) {
+	if j.queued == 0 {
+		return time.Time{}, false
+	}
+	return j.oldest().Add(j.maxAge), true
+}
+
+// rtcp reads the Sender Reports and BYEs of a compound RTCP packet. It
+// parses by hand, because only four fields matter and pion's parser
+// allocates a value per packet.
+func (j *JitterCheck) rtcp(b []byte, at time.Time) {
+	for len(b) >= 4 {
+		if b[0]>>6 != 2 {
+			j.invalid.Add(1)
+			return
+		}
+		n := (int(binary.BigEndian.Uint16(b[2:])) + 1) * 4
+		if n > len(b) {
+			j.invalid.Add(1)
+			return
+		}
+		switch b[1] {
+		case rtcpSR:
+			if n >= 28 {
+				j.Stats.SenderReport(binary.BigEndian.Uint32(b[4:]), binary.BigEndian.Uint64(b[8:]),
+					binary.BigEndian.Uint32(b[16:]), at)
+			}
+		case rtcpBYE:
+			j.Stats.Goodbye()
+		}
+		b = b[n:]
+	}
+}

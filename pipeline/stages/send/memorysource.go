@@ -1,0 +1,85 @@
+package send
+
+import (
+	"context"
+	"errors"
+
+	"github.com/actorstream/actorstream/pipeline"
+)
+
+// FrameTable is a media file's frames held once in memory and shared, read
+// only, by every session that plays it.
+type FrameTable interface {
+	// Len is the number of frames.
+	Len() int
+	// Frame returns frame i's bytes, which the caller must not modify. It
+	// may wait (for a frame being re-encoded) until ctx ends.
+	Frame(ctx context.Context, i int) ([]byte, error)
+}
+
+// MemorySource plays a FrameTable: the frames from StartIndex on, each
+// copied into a Frame of its own (stages downstream own and may rewrite
+// their frames), stamped with its index and presentation time like the
+// Framer's, and again from the first frame when Loop is set. It stands in
+// for FileReader → Framer (→ Conformer) when the media is in memory: the
+// file is read, split and conformed once for all sessions instead of once
+// per session.
+type MemorySource struct {
+	Table      FrameTable
+	FPS        float64
+	StartIndex int                 // index of the first frame that comes out; frame StartIndex % Len is played first
+	Loop       bool                // after the last frame, go on with the first
+	Pool       *pipeline.FramePool // nil means a private pool
+	// OnError, when set, hears about frames that were skipped because the
+	// table could not give them (a frame that cannot be conformed).
+	OnError func(index int, err error)
+}
+
+// Run emits frames until the end of the table (or forever with Loop).
+func (s *MemorySource) Run(ctx context.Context, out chan<- *pipeline.Frame) error {
+	n := s.Table.Len()
+	if n == 0 {
+		return errors.New("no frames")
+	}
+	pool := s.Pool
+	if pool == nil {
+		pool = pipeline.NewFramePool(2)
+	}
+	skipped := 0
+	for index := s.StartIndex; ; index++ {
+		src := index % n
+		if src == 0 && index != s.StartIndex && !s.Loop {
+			return nil
+		}
+		data, err := s.Table.Frame(ctx, src)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if s.OnError != nil {
+				s.OnError(index, err)
+			}
+			if skipped++; skipped >= n {
+				return errors.New("no frame of the media can be played")
+			}
+			continue
+		}
+		skipped = 0
+		fr := pool.Get()
+		fr.Data = append(fr.Data, data...)
+		fr.Index, fr.PTS = index, pipeline.PTS(index, s.FPS)
+		if !pipeline.Send(ctx, out, fr) {
+			fr.Release()
+			return ctx.Err()
+		}
+	}
+}
+
+// MemoryTable is a FrameTable of frames already in memory.
+type MemoryTable [][]byte
+
+// Len implements FrameTable.
+func (t MemoryTable) Len() int { return len(t) }
+
+// Frame implements FrameTable.
+func (t MemoryTable) Frame(_ context.Context, i int) ([]byte, error) { return t[i], nil }

@@ -1,0 +1,81 @@
+package send
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/actorstream/actorstream/pipeline"
+)
+
+// Pacer releases each batch at its presentation time: Start + (PTS −
+// StartPTS). Deadlines come from the stream clock, never from sleeping a
+// fixed period after the work, so time spent elsewhere never accumulates
+// into drift. A late batch goes out at once.
+type Pacer struct {
+	Start    time.Time     // wall-clock time at which StartPTS is due
+	StartPTS time.Duration // presentation time of the first batch
+	// Position, when set, is updated with the index of each frame released,
+	// so the session knows where to resume after PAUSE.
+	Position *atomic.Int64
+	// Late, when set, is told how late each batch went out.
+	Late func(time.Duration)
+	// Resync is how late a batch may be before the schedule moves instead:
+	// after a stall (slow disk, a frame being re-encoded) the stream goes on
+	// at its normal pace rather than bursting to catch up, which would
+	// overflow receivers' buffers. 0 means DefaultResync; negative never.
+	Resync time.Duration
+}
+
+// DefaultResync is the lateness after which a Pacer moves its schedule.
+const DefaultResync = 250 * time.Millisecond
+
+// Due is when a batch of presentation time pts is to be sent.
+func (p *Pacer) Due(pts time.Duration) time.Time { return p.Start.Add(pts - p.StartPTS) }
+
+// Released does the Pacer's bookkeeping for a batch released at now that
+// was due at due: Late, Position, and moving the schedule after a stall.
+// The shared Scheduler paces with the same rules through it.
+func (p *Pacer) Released(b *pipeline.Batch, due, now time.Time) {
+	late := now.Sub(due)
+	if p.Late != nil {
+		p.Late(late)
+	}
+	resync := p.Resync
+	if resync == 0 {
+		resync = DefaultResync
+	}
+	if resync > 0 && late > resync {
+		p.Start = p.Start.Add(late)
+	}
+	if p.Position != nil {
+		p.Position.Store(int64(b.Index))
+	}
+}
+
+// Run paces batches until in closes.
+func (p *Pacer) Run(ctx context.Context, in <-chan *pipeline.Batch, out chan<- *pipeline.Batch) error {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		b, ok := pipeline.Recv(ctx, in)
+		if !ok {
+			return ctx.Err()
+		}
+		due := p.Due(b.PTS)
+		if wait := time.Until(due); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				b.Release()
+				return ctx.Err()
+			}
+		}
+		p.Released(b, due, time.Now())
+		if !pipeline.Send(ctx, out, b) {
+			b.Release()
+			return ctx.Err()
+		}
+	}
+}

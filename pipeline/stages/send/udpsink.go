@@ -1,0 +1,209 @@
+package send
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/actorstream/actorstream/pipeline"
+)
+
+// DefaultSRInterval is how often sinks send RTCP Sender Reports (RFC 3550
+// suggests 5 s as the minimum interval).
+const DefaultSRInterval = 5 * time.Second
+
+// UDPSink sends each batch's packets to one client over UDP, and RTCP
+// Sender Reports from the RTCP socket every SRInterval.
+type UDPSink struct {
+	Conn *net.UDPConn   // the session's RTP socket
+	Dest netip.AddrPort // the client's RTP port
+
+	RTCPConn *net.UDPConn   // nil: no RTCP (the lab dialect has none)
+	RTCPDest netip.AddrPort // the client's RTCP port
+	SSRC     uint32
+	CNAME    string
+	Stats    *SendStats // required; shared with the session
+
+	SRInterval time.Duration // 0 means DefaultSRInterval
+	// OnError, when set, hears about send errors that were ignored.
+	OnError func(error)
+	// OnSent, when set, is told per batch how many packets and bytes went out.
+	OnSent func(packets, bytes int)
+	// NoGSO sends one datagram per system call even where the kernel
+	// could segment a frame itself (UDP GSO, Linux only).
+	NoGSO bool
+
+	gso    udpGSO // per-socket GSO state; see udpsink_gso_*.go
+	whole  []byte // a split packet put together, for the per-packet path
+	lastSR time.Time
+}
+
+// SendBatch sends b's packets now and, when one is due, a Sender Report:
+// the sink driven by the shared Scheduler rather than by Run's channel.
+// It does not release b. An error is the sink's end (its socket closed);
+// failed sends to a gone client are reported through OnError and are not
+// errors.
+func (s *UDPSink) SendBatch(b *pipeline.Batch, now time.Time) error {
+	if err := s.send(b); err != nil {
+		return err
+	}
+	interval := s.SRInterval
+	if interval <= 0 {
+		interval = DefaultSRInterval
+	}
+	if s.RTCPConn != nil && (s.lastSR.IsZero() || now.Sub(s.lastSR) >= interval) {
+		s.sendSR()
+		s.lastSR = now
+	}
+	return nil
+}
+
+// Run sends batches until in closes.
+func (s *UDPSink) Run(ctx context.Context, in <-chan *pipeline.Batch) error {
+	interval := s.SRInterval
+	if interval <= 0 {
+		interval = DefaultSRInterval
+	}
+	var tick <-chan time.Time
+	if s.RTCPConn != nil {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		tick = t.C
+	}
+	sentSR := false
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick:
+			s.sendSR()
+		case b, ok := <-in:
+			if !ok {
+				return nil
+			}
+			err := s.send(b)
+			b.Release()
+			if err != nil {
+				return err
+			}
+			// An early SR lets receivers map RTP time to wall-clock time
+			// right away instead of after the first interval.
+			if !sentSR && s.RTCPConn != nil {
+				s.sendSR()
+				sentSR = true
+			}
+		}
+	}
+}
+
+// send sends the batch's packets, as few system calls as UDP GSO allows:
+// one per run of equal-sized packets (a frame is usually one run, as
+// the packetizer fills each packet to the MTU but the last). Whatever
+// GSO cannot take goes out one packet at a time.
+func (s *UDPSink) send(b *pipeline.Batch) error {
+	now := time.Now()
+	sent, bytes := 0, 0
+	defer func() {
+		if s.OnSent != nil && sent > 0 {
+			s.OnSent(sent, bytes)
+		}
+	}()
+	for i := 0; i < len(b.Packets); {
+		n := gsoRun(b, i)
+		if n > 1 && !s.NoGSO {
+			err := s.gso.send(s.Conn, s.Dest, b, i, n)
+			if err == nil {
+				runBytes := 0
+				for k := i; k < i+n; k++ {
+					runBytes += b.Len(k)
+				}
+				s.Stats.SentRun(b.Packets[i+n-1], n, runBytes-n*rtpHeaderLen, b.Timestamp, now)
+				sent, bytes = sent+n, bytes+runBytes
+				i += n
+				continue
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return err
+			}
+			// A refused GSO send (errNoGSO) is no error of the stream.
+			// Anything else, such as ECONNREFUSED left by an ICMP error
+			// about an earlier datagram, is reported as below; either
+			// way nothing of the run went out, so it goes again packet
+			// by packet.
+			if !errors.Is(err, errNoGSO) && s.OnError != nil {
+				s.OnError(err)
+			}
+		}
+		for k := i; k < i+n; k++ {
+			pkt := b.Packet(k, s.whole)
+			if b.Split() {
+				s.whole = pkt // keep the grown buffer for the next packet
+			}
+			_, err := s.Conn.WriteToUDPAddrPort(pkt, s.Dest)
+			if err != nil {
+				if errors.Is(err, net.ErrClosed) {
+					return err
+				}
+				// ICMP port unreachable (ECONNREFUSED) and friends: the
+				// client may be gone or not yet listening. The session
+				// timeout, not a send error, decides when it is gone.
+				if s.OnError != nil {
+					s.OnError(err)
+				}
+				continue
+			}
+			s.Stats.SentHeader(b.Packets[k], len(pkt), b.Timestamp, now)
+			sent, bytes = sent+1, bytes+len(pkt)
+		}
+		i += n
+	}
+	return nil
+}
+
+// GSO limits: the kernel refuses more than UDP_MAX_SEGMENTS segments per
+// send (64 for years; newer kernels may allow more, but 64 is safe), and
+// a GSO send is one UDP datagram until the kernel cuts it, so it holds at
+// most 65507 bytes (IPv4); a little less leaves headroom.
+const (
+	gsoMaxSegments = 64
+	gsoMaxBytes    = 65000
+)
+
+// errNoGSO: GSO is unavailable for this socket, destination or platform;
+// send packet by packet.
+var errNoGSO = errors.New("UDP GSO unavailable")
+
+// gsoRun returns how many of b's packets from packet from on (at least
+// one) one GSO send can carry. The kernel cuts the data into segments of
+// the first packet's size, so the run is packets of that size, ended by
+// at most one shorter packet, within the limits above.
+func gsoRun(b *pipeline.Batch, from int) int {
+	size := b.Len(from)
+	total := size
+	for i := from + 1; i < len(b.Packets); i++ {
+		n := b.Len(i)
+		if i-from == gsoMaxSegments || total+n > gsoMaxBytes || n > size || n == 0 {
+			return i - from
+		}
+		total += n
+		if n < size {
+			return i - from + 1
+		}
+	}
+	return len(b.Packets) - from
+}
+
+func (s *UDPSink) sendSR() {
+	if s.Stats.Packets.Load() == 0 {
+		return
+	}
+	sr, err := SenderReport(s.SSRC, s.CNAME, s.Stats, time.Now())
+	if err == nil {
+		_, err = s.RTCPConn.WriteToUDPAddrPort(sr, s.RTCPDest)
+	}
+	if err != nil && s.OnError != nil {
+		s.OnError(err)
+	}
+}

@@ -1,0 +1,84 @@
+package tools
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync/atomic"
+
+	"github.com/actorstream/actorstream/pipeline"
+	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
+)
+
+// FileWriter is a sink writing each frame to W as an MJPEG stream: the
+// terminal counterpart of [Recorder], for pipelines whose frames end in a
+// file. It releases every frame once written.
+//
+// Frames the format cannot hold (not a JPEG, or more than 99999 bytes in
+// lab format) are dropped: nothing is written for them, so the stream stays
+// readable, and each is reported as a [pipeline.Drop] event whose Err says
+// why. Each frame written is reported as one [pipeline.Progress] event.
+// Frames, Bytes and Dropped may be read while it runs.
+type FileWriter struct {
+	W      io.Writer
+	Format mjpeg.Format // FormatRaw (the default) or FormatLab
+
+	frames  atomic.Int64
+	bytes   atomic.Int64
+	dropped atomic.Uint64
+}
+
+// Frames is the number of frames written so far.
+func (w *FileWriter) Frames() int { return int(w.frames.Load()) }
+
+// Bytes is the number of bytes written so far, headers included.
+func (w *FileWriter) Bytes() int64 { return w.bytes.Load() }
+
+// Dropped is the number of frames dropped because the format cannot hold
+// them.
+func (w *FileWriter) Dropped() uint64 { return w.dropped.Load() }
+
+// Run writes frames until in closes. A write error ends it with that
+// error, since a recording with a hole in it would be silently wrong; it
+// does not close W.
+func (w *FileWriter) Run(ctx context.Context, in <-chan *pipeline.Frame) error {
+	if w.W == nil {
+		return errors.New("stages: FileWriter has no W")
+	}
+	format := w.Format
+	if format == mjpeg.FormatUnknown {
+		format = mjpeg.FormatRaw
+	}
+	if format != mjpeg.FormatRaw && format != mjpeg.FormatLab {
+		return errors.New("stages: FileWriter cannot write " + format.String() + " MJPEG")
+	}
+	header := int64(0)
+	if format == mjpeg.FormatLab {
+		header = 5 // the decimal length before each frame
+	}
+	mw := mjpeg.NewWriter(w.W, format)
+	for {
+		f, ok := pipeline.Recv(ctx, in)
+		if !ok {
+			return ctx.Err()
+		}
+		if f == nil {
+			continue
+		}
+		err := mw.WriteFrame(f.Data)
+		n := int64(len(f.Data))
+		f.Release()
+		switch {
+		case errors.Is(err, mjpeg.ErrNotJPEG) || errors.Is(err, mjpeg.ErrFrameTooLarge):
+			// Nothing was written and the stream is intact.
+			w.dropped.Add(1)
+			pipeline.Report(ctx, pipeline.Event{Kind: pipeline.Drop, N: 1, Err: err})
+		case err != nil:
+			return err
+		default:
+			w.bytes.Add(n + header)
+			w.frames.Add(1)
+			pipeline.Report(ctx, pipeline.Event{Kind: pipeline.Progress, N: 1})
+		}
+	}
+}
