@@ -32,7 +32,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/actorstream/actorstream/engine"
+	"github.com/actorstream/actorstream/engine/client"
+	"github.com/actorstream/actorstream/engine/server"
 	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
 )
 
@@ -303,7 +304,7 @@ func describeReady(t *testing.T, hostport, url string, within time.Duration) {
 // --- the client ---
 
 type clientRun struct {
-	stats   engine.ClientStats
+	stats   client.Stats
 	stdout  string
 	stderr  string
 	elapsed time.Duration
@@ -463,7 +464,7 @@ func TestInterop(t *testing.T) {
 // startOurServer serves dir in-process at 25 fps (no loop) on 127.0.0.1.
 func startOurServer(t *testing.T, dir string) string {
 	t.Helper()
-	srv, err := engine.New(engine.Config{Root: dir, FPS: clipFPS, Log: hclog.NewNullLogger()})
+	srv, err := server.New(server.Config{Root: dir, FPS: clipFPS, Log: hclog.NewNullLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -479,7 +480,7 @@ func startOurServer(t *testing.T, dir string) string {
 		if err := srv.Shutdown(ctx); err != nil {
 			t.Errorf("server shutdown: %v", err)
 		}
-		if err := <-served; !errors.Is(err, engine.ErrServerClosed) {
+		if err := <-served; !errors.Is(err, server.ErrServerClosed) {
 			t.Errorf("Serve returned %v", err)
 		}
 	})

@@ -23,7 +23,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/actorstream/actorstream/engine"
+	"github.com/actorstream/actorstream/engine/client"
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
 	"github.com/actorstream/actorstream/pipeline/display"
@@ -145,7 +145,7 @@ func run() error {
 	defer stop()
 
 	var (
-		client *engine.Client
+		player *client.Client
 		out    func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame)
 		recErr error
 		webUI  *web.Display
@@ -157,8 +157,8 @@ func run() error {
 		}
 		defer recFile.Close()
 	}
-	statsFn := func() display.Stats { return displayStats(client) }
-	controls := &lazyControls{get: func() *engine.Client { return client }}
+	statsFn := func() display.Stats { return displayStats(player) }
+	controls := &lazyControls{get: func() *client.Client { return player }}
 	addRecorder := func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) <-chan *pipeline.Frame {
 		if recFile == nil {
 			return frames
@@ -198,23 +198,23 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	client, err = engine.Dial(ctx, engine.ClientConfig{
+	player, err = client.Dial(ctx, client.Config{
 		URL: o.url, TLS: tlsConfig, User: o.user, Password: password(o.password), Dialect: o.dialect, Transport: o.transport, RTPPort: o.rtpPort,
 		Output: out, MaxFrames: o.frames, Log: log,
 	})
 	if err != nil {
 		return err
 	}
-	defer client.Close()
+	defer player.Close()
 	if webUI != nil {
 		fmt.Printf("watch at %s\n", webUI.URL())
 		_ = web.OpenBrowser(webUI.URL())
 	}
 	if o.autoplay {
-		if err := client.Setup(); err != nil {
+		if err := player.Setup(); err != nil {
 			return err
 		}
-		if err := client.Play(); err != nil {
+		if err := player.Play(); err != nil {
 			return err
 		}
 	}
@@ -223,7 +223,7 @@ func run() error {
 		limit = time.After(o.duration)
 	}
 	select {
-	case <-client.Done():
+	case <-player.Done():
 	case <-ctx.Done():
 		log.Info("interrupted; tearing down")
 	case <-limit:
@@ -232,8 +232,8 @@ func run() error {
 	if recFile != nil {
 		fmt.Fprintln(os.Stderr)
 	}
-	closeErr := client.Close()
-	st := client.Stats()
+	closeErr := player.Close()
+	st := player.Stats()
 	log.Info("session summary", "frames", st.Frames, "dropped", st.FramesDropped, "lost", st.Receiver.PacketsLost,
 		"loss_percent", fmt.Sprintf("%.2f", st.Receiver.LossPercent), "jitter_ms", fmt.Sprintf("%.2f", st.Receiver.JitterMS),
 		"first_frame_ms", fmt.Sprintf("%.1f", st.TimeToFirstFrameMs))
@@ -245,14 +245,14 @@ func run() error {
 	if recErr != nil {
 		return recErr
 	}
-	if err := client.Err(); err != nil {
+	if err := player.Err(); err != nil {
 		return err
 	}
 	return closeErr
 }
 
 // lazyControls lets displays exist before the client does.
-type lazyControls struct{ get func() *engine.Client }
+type lazyControls struct{ get func() *client.Client }
 
 func (l *lazyControls) Setup() error                { return l.get().Setup() }
 func (l *lazyControls) Play() error                 { return l.get().Play() }
@@ -260,7 +260,7 @@ func (l *lazyControls) Pause() error                { return l.get().Pause() }
 func (l *lazyControls) Teardown() error             { return l.get().Teardown() }
 func (l *lazyControls) Seek(to time.Duration) error { return l.get().Seek(to) }
 
-func displayStats(c *engine.Client) display.Stats {
+func displayStats(c *client.Client) display.Stats {
 	if c == nil {
 		return display.Stats{State: "init"}
 	}

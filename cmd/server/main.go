@@ -23,8 +23,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/actorstream/actorstream/engine"
 	"github.com/actorstream/actorstream/engine/demo"
+	"github.com/actorstream/actorstream/engine/server"
 	"github.com/actorstream/actorstream/internal/auth"
 	"github.com/actorstream/actorstream/internal/metrics"
 )
@@ -147,7 +147,7 @@ func run() error {
 		log.Info("authentication required", "users", u.Len(), "realm", *realm)
 	}
 
-	srv, err := engine.New(engine.Config{
+	srv, err := server.New(server.Config{
 		TLS: tlsConfig, Metrics: met, Auth: authn,
 		Addr: *addr, Root: mediaDir, FPS: *fps, MTU: *mtu, Loop: *loop,
 		SessionTimeout: *timeout, IdleTimeout: *idle, MaxConns: *maxConns, MaxConnsPerIP: *perIP, MaxSessions: *maxSess,

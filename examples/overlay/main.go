@@ -1,7 +1,7 @@
 // Command overlay serves the MJPEG files of a directory over RTSP with a
 // line of text burnt into every frame: -name, the frame number and the
 // wall-clock time, so that a viewer can tell a live picture from a frozen
-// one and measure latency. It shows a custom engine.PipelineFactory with a
+// one and measure latency. It shows a custom server.PipelineFactory with a
 // tools.Overlay between the default frames and packets.
 //
 //	overlay -addr :8554 -root media -name studio-1
@@ -16,7 +16,7 @@ import (
 	"os"
 	"os/signal"
 
-	"github.com/actorstream/actorstream/engine"
+	"github.com/actorstream/actorstream/engine/server"
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/stages/tools"
 )
@@ -38,8 +38,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	srv, err := engine.New(engine.Config{Addr: *addr, Root: *root, Loop: true,
-		Pipeline: func(pc *engine.PlayContext) *pipeline.Pipeline {
+	srv, err := server.New(server.Config{Addr: *addr, Root: *root, Loop: true,
+		Pipeline: func(pc *server.PlayContext) *pipeline.Pipeline {
 			p := pipeline.New()
 			// A new Overlay per PLAY: a stage value belongs to one pipeline.
 			marked := pipeline.Then(p, "overlay", &tools.Overlay{Name: *name}, pc.Frames(p))
@@ -53,7 +53,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 // serve runs srv until ctx ends, then shuts it down.
-func serve(ctx context.Context, srv *engine.Server, stdout io.Writer) error {
+func serve(ctx context.Context, srv *server.Server, stdout io.Writer) error {
 	ln, err := srv.Listen()
 	if err != nil {
 		return err

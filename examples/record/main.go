@@ -14,7 +14,7 @@ import (
 	"os"
 	"os/signal"
 
-	"github.com/actorstream/actorstream/engine"
+	"github.com/actorstream/actorstream/engine/client"
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
 	"github.com/actorstream/actorstream/pipeline/stages/tools"
@@ -66,7 +66,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			}
 		}
 	})
-	client, err := engine.Dial(ctx, engine.ClientConfig{URL: *url, Transport: *transport,
+	client, err := client.Dial(ctx, client.Config{URL: *url, Transport: *transport,
 		Output: func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
 			p.OnEvent(func(e pipeline.Event) { // on the writer's goroutine: keep it quick
 				if e.Kind == pipeline.Progress && w.Frames()%25 == 0 {

@@ -1,6 +1,6 @@
 // Command relay is a one-stream RTSP proxy: it plays -from with the client
 // and serves what it receives, to any number of viewers, at
-// rtsp://<addr>/<name>. It shows a client's Output feeding an engine.Live
+// rtsp://<addr>/<name>. It shows a client's Output feeding an server.Live
 // published with Server.Publish; frames are passed on as received.
 //
 //	relay -from rtsp://camera:554/stream -addr :8554 -name cam1
@@ -17,7 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/actorstream/actorstream/engine"
+	"github.com/actorstream/actorstream/engine/client"
+	"github.com/actorstream/actorstream/engine/server"
 	"github.com/actorstream/actorstream/pipeline"
 )
 
@@ -39,7 +40,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	srv, err := engine.New(engine.Config{Addr: *addr})
+	srv, err := server.New(server.Config{Addr: *addr})
 	if err != nil {
 		return err
 	}
@@ -55,13 +56,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 		sctx, stop := context.WithTimeout(context.Background(), 5*time.Second)
 		defer stop()
 		err = errors.Join(err, srv.Shutdown(sctx))
-		if srvErr := <-served; !errors.Is(srvErr, engine.ErrServerClosed) {
+		if srvErr := <-served; !errors.Is(srvErr, server.ErrServerClosed) {
 			err = errors.Join(err, srvErr)
 		}
 	}()
 
 	// Output is wired at Dial, the Live once Setup has told the frame rate.
-	var live atomic.Pointer[engine.Live]
+	var live atomic.Pointer[server.Live]
 	relay := pipeline.SinkFunc[*pipeline.Frame](func(ctx context.Context, in <-chan *pipeline.Frame) error {
 		for f, ok := pipeline.Recv(ctx, in); ok; f, ok = pipeline.Recv(ctx, in) {
 			if l := live.Load(); l != nil {
@@ -71,7 +72,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 		}
 		return ctx.Err()
 	})
-	client, err := engine.Dial(ctx, engine.ClientConfig{URL: *from, Transport: *transport,
+	client, err := client.Dial(ctx, client.Config{URL: *from, Transport: *transport,
 		Output: func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) { pipeline.To(p, "relay", relay, frames) }})
 	if err != nil {
 		return err
@@ -80,7 +81,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 	if err := client.Setup(); err != nil {
 		return err
 	}
-	l := engine.NewLive(client.Info().FPS) // 0 (not announced) means 25
+	l := server.NewLive(client.Info().FPS) // 0 (not announced) means 25
 	live.Store(l)
 	if err := errors.Join(srv.Publish(*name, l), client.Play()); err != nil {
 		return err

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/actorstream/actorstream/engine"
+	"github.com/actorstream/actorstream/engine/server"
 	"github.com/actorstream/actorstream/pipeline/pipelinetest"
 )
 
@@ -70,7 +70,7 @@ func upstreamServer(t *testing.T, clip []byte) string {
 	if err := os.WriteFile(filepath.Join(dir, "clip.mjpeg"), clip, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := engine.New(engine.Config{Root: dir, Loop: true})
+	srv, err := server.New(server.Config{Root: dir, Loop: true})
 	if err != nil {
 		t.Fatal(err)
 	}

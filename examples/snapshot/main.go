@@ -16,7 +16,7 @@ import (
 	"os/signal"
 	"time"
 
-	"github.com/actorstream/actorstream/engine"
+	"github.com/actorstream/actorstream/engine/client"
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/stages/tools"
 )
@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	})
 	w := &tools.ImageWriter{Dir: *dir}
 	enough := make(chan struct{})
-	client, err := engine.Dial(ctx, engine.ClientConfig{URL: *url,
+	client, err := client.Dial(ctx, client.Config{URL: *url,
 		Output: func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
 			p.OnEvent(func(e pipeline.Event) { // on the writer's goroutine: keep it quick
 				if e.Stage == "images" && e.Kind == pipeline.Progress {

@@ -1,7 +1,7 @@
 // Command testpattern serves a live test pattern (colour bars, a bouncing
 // box, a frame counter) at rtsp://host/<name> to any number of viewers. It
 // shows a live stream: a pipeline whose source is a real-time
-// tools.Generator and whose sink is an engine.Live, published with
+// tools.Generator and whose sink is an server.Live, published with
 // Server.Publish.
 //
 //	testpattern -addr :8554 -name live -fps 25
@@ -17,7 +17,7 @@ import (
 	"os/signal"
 	"time"
 
-	"github.com/actorstream/actorstream/engine"
+	"github.com/actorstream/actorstream/engine/server"
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/stages/tools"
 )
@@ -41,11 +41,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	srv, err := engine.New(engine.Config{Addr: *addr})
+	srv, err := server.New(server.Config{Addr: *addr})
 	if err != nil {
 		return err
 	}
-	live := engine.NewLive(*fps)
+	live := server.NewLive(*fps)
 	if err := srv.Publish(*name, live); err != nil {
 		return err
 	}
@@ -72,7 +72,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if errors.Is(genErr, ctx.Err()) { // stopped, not failed
 		genErr = nil
 	}
-	if errors.Is(srvErr, engine.ErrServerClosed) {
+	if errors.Is(srvErr, server.ErrServerClosed) {
 		srvErr = nil
 	}
 	return errors.Join(genErr, srvErr, err)

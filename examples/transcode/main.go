@@ -1,7 +1,7 @@
 // Command transcode serves the MJPEG files of a directory over RTSP, every
 // client getting a re-encoded stream: smaller (-scale) and/or at another
-// JPEG quality. It shows a custom engine.PipelineFactory: the default
-// pieces of engine.PlayContext with a tools.Transcode between them.
+// JPEG quality. It shows a custom server.PipelineFactory: the default
+// pieces of server.PlayContext with a tools.Transcode between them.
 //
 //	transcode -addr :8554 -root media -scale 0.5 -quality 50
 package main
@@ -15,7 +15,7 @@ import (
 	"os"
 	"os/signal"
 
-	"github.com/actorstream/actorstream/engine"
+	"github.com/actorstream/actorstream/engine/server"
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/stages/tools"
 )
@@ -41,8 +41,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if *scale <= 0 || *scale > 4 || *quality < 1 || *quality > 100 {
 		return errors.New("want -scale in (0, 4] and -quality in 1..100")
 	}
-	srv, err := engine.New(engine.Config{Addr: *addr, Root: *root, Loop: true,
-		Pipeline: func(pc *engine.PlayContext) *pipeline.Pipeline {
+	srv, err := server.New(server.Config{Addr: *addr, Root: *root, Loop: true,
+		Pipeline: func(pc *server.PlayContext) *pipeline.Pipeline {
 			// Transcode takes a size (rounded to multiples of 8), not a ratio.
 			w, h := pc.Media.Dimensions()
 			t := &tools.Transcode{Width: int(float64(w) * *scale), Height: int(float64(h) * *scale), Quality: *quality}
@@ -57,7 +57,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 // serve runs srv until ctx ends, then shuts it down.
-func serve(ctx context.Context, srv *engine.Server, stdout io.Writer) error {
+func serve(ctx context.Context, srv *server.Server, stdout io.Writer) error {
 	ln, err := srv.Listen()
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@
 //	cd bench && go run ./cmd/rtspbench -smoke          # seconds: does it all still work?
 //	go run ./cmd/rtspbench -url rtsp://… -pid PID      # any running server
 //	go run ./cmd/rtspbench wakecost                    # what a sleep and wake-up costs here
+//	go run ./cmd/rtspbench -before DIR                 # also cmd/server of checkout DIR, as "before": ours/before
 package main
 
 import (
@@ -15,6 +16,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -59,13 +62,18 @@ type options struct {
 	pid        int
 	smoke      bool
 	oursDir    string
+	beforeDir  string // checkout the "before" server is built from; "" = none
 	metricsURL string
 	client     string // medium for the client measurement; "" skips it
+
+	// oursID and beforeID say which checkout and commit each build is,
+	// for the report (set with -before).
+	oursID, beforeID string
 }
 
 func parseFlags() (*options, error) {
 	o := &options{}
-	servers := flag.String("servers", "ours,gortsplib,gst,raw-gso,raw-gso-mmsg,raw-sendmmsg", "servers to measure: ours, gortsplib, gst, and the raw sender (no RTSP) as raw-gso, raw-gso-mmsg, raw-sendmmsg or raw-sendto")
+	servers := flag.String("servers", "ours,gortsplib,gst,raw-gso,raw-gso-mmsg,raw-sendmmsg", "servers to measure: ours, before (needs -before), gortsplib, gst, and the raw sender (no RTSP) as raw-gso, raw-gso-mmsg, raw-sendmmsg or raw-sendto")
 	media := flag.String("media", "vga420:30,lab:30", "media:fps list; vga420 = 640x480 4:2:0 made by ffmpeg, lab = the lab's movie.Mjpeg as 4:2:0")
 	ramp := flag.String("ramp", "1,50,100,200,400,800,1200", "session counts to ramp through (a server's ramp stops at the first step over a threshold)")
 	fixed := flag.String("fixed", "200,1000", "session counts always measured, for CPU per packet at a fixed load")
@@ -80,6 +88,7 @@ func parseFlags() (*options, error) {
 	flag.IntVar(&o.pid, "pid", 0, "the -url server's process id")
 	flag.StringVar(&o.metricsURL, "metrics", "", "with -url: our server's /metrics URL, for its own pacing lateness")
 	flag.StringVar(&o.oursDir, "ours", "..", "the actorstream checkout to build our server from (a git worktree of another commit gives a before/after)")
+	flag.StringVar(&o.beforeDir, "before", "", "also build cmd/server from this checkout (e.g. a git worktree of an older commit) as server \"before\", run like ours, and report ours/before")
 	flag.StringVar(&o.client, "client", "hd720:30", "medium:fps our client plays with -display none for its CPU and first-frame time (hd720 = 1280x720 4:2:0); empty: skip")
 	flag.BoolVar(&o.smoke, "smoke", false, "a few seconds: 1 and 3 sessions, every server, no thresholds enforced beyond frames arriving")
 	flag.Parse()
@@ -88,6 +97,11 @@ func parseFlags() (*options, error) {
 		return nil, fmt.Errorf("-transport %q: want udp or tcp", *transport)
 	}
 	o.servers = splitList(*servers)
+	if o.beforeDir != "" {
+		o.servers = withBefore(o.servers)
+	} else if slices.Contains(o.servers, "before") {
+		return nil, fmt.Errorf("-servers names before: give the checkout to build it from with -before DIR")
+	}
 	o.media = splitList(*media)
 	var err error
 	if o.ramp, err = intList(*ramp); err != nil {
@@ -105,7 +119,20 @@ func parseFlags() (*options, error) {
 	if o.url != "" && o.pid == 0 {
 		return nil, fmt.Errorf("-url needs -pid (the server's process, for its CPU and memory)")
 	}
+	if o.url != "" && o.beforeDir != "" {
+		return nil, fmt.Errorf("-before builds and starts servers: it does not go with -url")
+	}
 	return o, nil
+}
+
+// withBefore adds "before" to the servers to measure, if not named: right
+// after ours, so the two builds are measured one after the other, or first.
+func withBefore(servers []string) []string {
+	if slices.Contains(servers, "before") {
+		return servers
+	}
+	i := slices.Index(servers, "ours") + 1 // 0 without ours
+	return slices.Insert(slices.Clone(servers), i, "before")
 }
 
 func splitList(s string) []string {
@@ -161,9 +188,13 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(work)
-	specs, err := buildServers(work, o.oursDir)
+	specs, err := buildServers(work, o.oursDir, o.beforeDir)
 	if err != nil {
 		return err
+	}
+	if o.beforeDir != "" {
+		o.oursID, o.beforeID = checkoutID(o.oursDir), checkoutID(o.beforeDir)
+		fmt.Fprintf(os.Stderr, "ours = %s, before = %s\n", o.oursID, o.beforeID)
 	}
 	var recs []record
 	var clients []clientResult
@@ -260,6 +291,25 @@ func measureServer(o *options, specs map[string]serverSpec, name string, m media
 		time.Sleep(time.Second) // let the server free the sessions
 	}
 	return out, nil
+}
+
+// checkoutID names a checkout for the report: its absolute path and its
+// commit, marked "+changes" when the work tree differs from it.
+func checkoutID(dir string) string {
+	id := dir
+	if abs, err := filepath.Abs(dir); err == nil {
+		id = abs
+	}
+	out, err := exec.Command("git", "-C", dir, "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return id
+	}
+	id += " " + strings.TrimSpace(string(out))
+	// Only tracked files count: the benchmark's own output may lie about.
+	if st, err := exec.Command("git", "-C", dir, "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
+		id += "+changes"
+	}
+	return id
 }
 
 func mergeSteps(a, b []int) []int {

@@ -33,7 +33,7 @@ func failNote(r record) string {
 // printSummary prints, per medium, every step of every server (the first
 // run's), then the comparison: sessions held and CPU per packet at the
 // fixed loads, median and spread over the runs, and ours/theirs ratios
-// from the same run.
+// from the same run; with -before, ours against before on their own.
 func printSummary(o *options, recs []record) {
 	media := unique(recs, func(r record) string { return r.Media })
 	for _, m := range media {
@@ -57,7 +57,7 @@ func printSummary(o *options, recs []record) {
 				r.LossPct, r.Incomplete, r.LateP50, r.LateP99, r.LateMax, srv, r.TTFFP50)
 		}
 		w.Flush()
-		servers := unique(recs, func(r record) string { return r.Server })
+		servers := beforeBesideOurs(unique(recs, func(r record) string { return r.Server }))
 		fmt.Printf("\nsummary %s over %d run(s): median [min–max]; ratios within each run\n\n", m, o.runs)
 		w = tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 		header := "server\tsessions held\t"
@@ -80,7 +80,46 @@ func printSummary(o *options, recs []record) {
 			fmt.Fprintln(w, line)
 		}
 		w.Flush()
+		if slices.Contains(servers, "ours") && slices.Contains(servers, "before") {
+			printBefore(o, recs, m)
+		}
 	}
+}
+
+// beforeBesideOurs moves "before", if measured, right after "ours".
+func beforeBesideOurs(servers []string) []string {
+	i := slices.Index(servers, "before")
+	if i < 0 || !slices.Contains(servers, "ours") {
+		return servers
+	}
+	out := slices.Delete(slices.Clone(servers), i, i+1)
+	return slices.Insert(out, slices.Index(out, "ours")+1, "before")
+}
+
+// printBefore compares the two builds of our server on one medium: CPU per
+// packet at each fixed load and sessions held, each build's median and
+// spread over the runs, and ours/before taken within each run (median and
+// spread over the runs) with the median as a change in per cent, so a
+// "within 5 %" check reads straight off it.
+func printBefore(o *options, recs []record, m string) {
+	fmt.Printf("\nours/before %s: ours = %s, before = %s; ratios within each run, median [min–max] over %d run(s)\n\n",
+		m, o.oursID, o.beforeID, o.runs)
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "measure\tours\tbefore\tours/before\tchange\t")
+	row := func(name string, f func([]record) float64) {
+		ratios := ratioPerRun(recs, m, "ours", "before", f)
+		change := "-"
+		if med, ok := median(ratios); ok {
+			change = fmt.Sprintf("%+.1f %%", 100*(med-1))
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t\n", name, spread(perRun(recs, m, "ours", f)), spread(perRun(recs, m, "before", f)),
+			spreadFmt(ratios, "%.3f"), change)
+	}
+	for _, n := range o.fixed {
+		row(fmt.Sprintf("µs/pkt @%d", n), cpuAt(n))
+	}
+	row("sessions held", heldSessions)
+	w.Flush()
 }
 
 func transportName(o *options) string {
@@ -162,15 +201,35 @@ func spread(v []float64) string {
 	if len(v) == 0 {
 		return "-"
 	}
-	slices.Sort(v)
-	med := v[len(v)/2]
-	if len(v)%2 == 0 {
-		med = (v[len(v)/2-1] + v[len(v)/2]) / 2
-	}
+	med, _ := median(v)
 	if len(v) == 1 {
 		return trim(med)
 	}
 	return fmt.Sprintf("%s [%s–%s]", trim(med), trim(v[0]), trim(v[len(v)-1]))
+}
+
+// spreadFmt is spread with every figure printed with format.
+func spreadFmt(v []float64, format string) string {
+	med, ok := median(v)
+	if !ok {
+		return "-"
+	}
+	if len(v) == 1 {
+		return fmt.Sprintf(format, med)
+	}
+	return fmt.Sprintf(format+" ["+format+"–"+format+"]", med, v[0], v[len(v)-1])
+}
+
+// median sorts v and returns its median; false if v is empty.
+func median(v []float64) (float64, bool) {
+	if len(v) == 0 {
+		return 0, false
+	}
+	slices.Sort(v)
+	if len(v)%2 == 0 {
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2, true
+	}
+	return v[len(v)/2], true
 }
 
 func trim(f float64) string {

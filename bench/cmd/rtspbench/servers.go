@@ -33,41 +33,58 @@ type serverSpec struct {
 	metricsFlag string
 }
 
-// buildServers compiles our server and the gortsplib one into dir and
-// returns how to start every server the benchmark knows.
-func buildServers(dir, oursDir string) (map[string]serverSpec, error) {
+// buildServers compiles our server (from the checkout at oursDir, and as
+// "before" from beforeDir too unless that is empty) and the gortsplib one
+// into dir and returns how to start every server the benchmark knows.
+func buildServers(dir, oursDir, beforeDir string) (map[string]serverSpec, error) {
 	ours := filepath.Join(dir, "actorstream-server")
+	before := filepath.Join(dir, "actorstream-server-before")
 	gortsplib := filepath.Join(dir, "gortsplib-server")
-	// Each built in its own module: ours with exactly the main module's
-	// dependency versions.
-	for _, b := range []struct{ out, dir, pkg string }{
+	// Each built in its own module: ours (and before) with exactly its
+	// checkout's dependency versions.
+	builds := []struct{ out, dir, pkg string }{
 		{ours, oursDir, "./cmd/server"},
 		{gortsplib, ".", "./cmd/gortsplibserver"},
-	} {
+	}
+	if beforeDir != "" {
+		builds = append(builds, struct{ out, dir, pkg string }{before, beforeDir, "./cmd/server"})
+	}
+	for _, b := range builds {
 		out, pkg := b.out, b.pkg
 		cmd := exec.Command("go", "build", "-o", out, pkg)
 		cmd.Dir, cmd.Stderr = b.dir, os.Stderr
 		if err := cmd.Run(); err != nil {
-			return nil, fmt.Errorf("go build %s: %w", pkg, err)
+			return nil, fmt.Errorf("go build %s in %s: %w", pkg, b.dir, err)
 		}
 	}
 	gstScript, err := filepath.Abs("gst/gst_rtsp_server.py")
 	if err != nil {
 		return nil, err
 	}
-	return map[string]serverSpec{
-		"ours": {"ours", func(port int, m mediaFile) []string {
-			return []string{ours, "-addr", "127.0.0.1:" + strconv.Itoa(port), "-root", filepath.Dir(m.path),
-				"-fps", fmtFPS(m.fps), "-loop", "-log-level", "error",
-				"-max-sessions", "100000", "-max-conns", "100000", "-max-conns-per-ip", "100000"}
-		}, "-metrics-addr"},
+	specs := map[string]serverSpec{
+		"ours": oursSpec("ours", ours),
 		"gortsplib": {"gortsplib", func(port int, m mediaFile) []string {
 			return []string{gortsplib, "-addr", "127.0.0.1:" + strconv.Itoa(port), "-file", m.path, "-fps", fmtFPS(m.fps)}
 		}, ""},
 		"gst": {"gst", func(port int, m mediaFile) []string {
 			return []string{"/usr/bin/python3", gstScript, m.path, strconv.Itoa(port), filepath.Base(m.path), fmtFPS(m.fps)}
 		}, ""},
-	}, nil
+	}
+	if beforeDir != "" {
+		specs["before"] = oursSpec("before", before)
+	}
+	return specs, nil
+}
+
+// oursSpec starts our server from the binary bin, with its own metrics
+// endpoint for the pacing-lateness scrape. ours and before are started
+// exactly alike.
+func oursSpec(name, bin string) serverSpec {
+	return serverSpec{name, func(port int, m mediaFile) []string {
+		return []string{bin, "-addr", "127.0.0.1:" + strconv.Itoa(port), "-root", filepath.Dir(m.path),
+			"-fps", fmtFPS(m.fps), "-loop", "-log-level", "error",
+			"-max-sessions", "100000", "-max-conns", "100000", "-max-conns-per-ip", "100000"}
+	}, "-metrics-addr"}
 }
 
 func fmtFPS(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }

@@ -17,7 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/actorstream/actorstream/engine"
+	"github.com/actorstream/actorstream/engine/client"
+	"github.com/actorstream/actorstream/engine/server"
 	"github.com/actorstream/actorstream/internal/impairproxy"
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/stages/tools"
@@ -61,7 +62,7 @@ func startServer(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	writeClip(t, dir)
-	srv, err := engine.New(engine.Config{Root: dir, FPS: clipFPS, Loop: true, MTU: mtu})
+	srv, err := server.New(server.Config{Root: dir, FPS: clipFPS, Loop: true, MTU: mtu})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +78,7 @@ func startServer(t *testing.T) string {
 		if err := srv.Shutdown(ctx); err != nil {
 			t.Errorf("server shutdown: %v", err)
 		}
-		if err := <-served; err != engine.ErrServerClosed {
+		if err := <-served; err != server.ErrServerClosed {
 			t.Errorf("Serve: %v", err)
 		}
 	})
@@ -240,7 +241,7 @@ func runScenario(t *testing.T, server string, sc scenario) result {
 	rcvbuf0 := udpRcvbufErrors()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := engine.Dial(ctx, engine.ClientConfig{
+	c, err := client.Dial(ctx, client.Config{
 		URL: "rtsp://" + px.Addr() + "/clip.mjpeg", Transport: "udp", Output: frames.output,
 	})
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/actorstream/actorstream/engine"
+	"github.com/actorstream/actorstream/engine/client"
 )
 
 // TestNetnsKernelLoss runs the real binaries in two network namespaces
@@ -155,7 +155,7 @@ func TestNetnsKernelLoss(t *testing.T) {
 	if i < 0 {
 		t.Fatalf("no JSON stats in the client's output:\n%s", out)
 	}
-	var st engine.ClientStats
+	var st client.Stats
 	if err := json.Unmarshal([]byte(out[i:]), &st); err != nil {
 		t.Fatalf("stats: %v\n%s", err, out)
 	}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/pion/rtp"
 
-	"github.com/actorstream/actorstream/engine"
+	"github.com/actorstream/actorstream/engine/server"
 )
 
 // churnCount is how many sessions TestSessionChurn sets up, plays and
@@ -50,7 +50,7 @@ type churnWorker struct {
 	timedOut  int           // sessions the server reaped before our TEARDOWN
 }
 
-func newChurnWorker(t *testing.T, s *server) *churnWorker {
+func newChurnWorker(t *testing.T, s *liveServer) *churnWorker {
 	rtpc, rtcpc := udpPair(t, lo1)
 	_ = rtpc.SetReadBuffer(1 << 20)
 	return &churnWorker{url: s.url("clip.mjpeg"), c: mustDial(t, lo1, s.addr), rtpc: rtpc, rtcp: rtcpc, buf: make([]byte, 65536)}
@@ -167,7 +167,7 @@ func TestSessionChurn(t *testing.T) {
 	dir := t.TempDir()
 	writeClip(t, dir, "clip.mjpeg", 50)
 	const sessionTimeout = time.Second
-	s := startServer(t, dir, engine.Config{FPS: 50, Loop: true, SessionTimeout: sessionTimeout})
+	s := startServer(t, dir, server.Config{FPS: 50, Loop: true, SessionTimeout: sessionTimeout})
 	n := churnCount(t)
 	const workers = 4
 	const abandonTCP, abandonUDP = 500, 500
@@ -305,7 +305,7 @@ func TestSessionChurn(t *testing.T) {
 
 // abandonTCPSession sets up a TCP-interleaved session (and plays it if
 // play), then just closes the connection.
-func abandonTCPSession(s *server, play bool) error {
+func abandonTCPSession(s *liveServer, play bool) error {
 	c, err := dialFrom(lo1, s.addr)
 	if err != nil {
 		return err

@@ -24,7 +24,7 @@ import (
 	"github.com/pion/rtp"
 	"go.uber.org/goleak"
 
-	"github.com/actorstream/actorstream/engine"
+	"github.com/actorstream/actorstream/engine/server"
 	"github.com/actorstream/actorstream/internal/rtsp"
 )
 
@@ -37,9 +37,9 @@ var (
 	lo3 = net.IPv4(127, 0, 0, 3)
 )
 
-// server is a live engine.Server on a loopback port.
-type server struct {
-	srv      *engine.Server
+// liveServer is a server.Server on a loopback port.
+type liveServer struct {
+	srv      *server.Server
 	addr     string
 	dir      string
 	stopOnce sync.Once
@@ -47,10 +47,10 @@ type server struct {
 	served   chan error
 }
 
-func (s *server) url(p string) string { return "rtsp://" + s.addr + "/" + p }
+func (s *liveServer) url(p string) string { return "rtsp://" + s.addr + "/" + p }
 
 // stop shuts the server down (once) and waits for Serve to return.
-func (s *server) stop(t testing.TB) {
+func (s *liveServer) stop(t testing.TB) {
 	t.Helper()
 	s.stopOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -58,7 +58,7 @@ func (s *server) stop(t testing.TB) {
 		s.stopErr = s.srv.Shutdown(ctx)
 		select {
 		case err := <-s.served:
-			if !errors.Is(err, engine.ErrServerClosed) {
+			if !errors.Is(err, server.ErrServerClosed) {
 				t.Errorf("Serve returned %v, want ErrServerClosed", err)
 			}
 		case <-time.After(5 * time.Second):
@@ -71,13 +71,13 @@ func (s *server) stop(t testing.TB) {
 }
 
 // startServer serves dir (already filled with media) on 127.0.0.1.
-func startServer(t testing.TB, dir string, cfg engine.Config) *server {
+func startServer(t testing.TB, dir string, cfg server.Config) *liveServer {
 	t.Helper()
 	cfg.Root = dir
 	if cfg.Log == nil {
 		cfg.Log = testLogger(t)
 	}
-	srv, err := engine.New(cfg)
+	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func startServer(t testing.TB, dir string, cfg engine.Config) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{srv: srv, addr: ln.Addr().String(), dir: dir, served: make(chan error, 1)}
+	s := &liveServer{srv: srv, addr: ln.Addr().String(), dir: dir, served: make(chan error, 1)}
 	go func() { s.served <- srv.Serve(ln) }()
 	t.Cleanup(func() { s.stop(t) })
 	return s

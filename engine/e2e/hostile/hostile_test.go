@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/actorstream/actorstream/engine"
+	"github.com/actorstream/actorstream/engine/server"
 	"github.com/actorstream/actorstream/internal/rtsp"
 )
 
@@ -43,7 +43,7 @@ type hostileCase struct {
 }
 
 type suiteEnv struct {
-	s         *server
+	s         *liveServer
 	url       string // rtsp://addr/clip.mjpeg
 	healthyID string
 	labPort   int // a bound UDP port for lab SETUPs that could stream
@@ -414,7 +414,7 @@ type healthy struct {
 	errs       []string
 }
 
-func startHealthy(t *testing.T, s *server) *healthy {
+func startHealthy(t *testing.T, s *liveServer) *healthy {
 	t.Helper()
 	c := mustDial(t, lo1, s.addr)
 	rtpc, _ := udpPair(t, lo1)
@@ -477,7 +477,7 @@ func TestHostileRequests(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	s := startServer(t, dir, engine.Config{FPS: 50, Loop: true, IdleTimeout: time.Second})
+	s := startServer(t, dir, server.Config{FPS: 50, Loop: true, IdleTimeout: time.Second})
 	// The symlink target must really be reachable outside the root, or
 	// the escape case proves nothing.
 	if _, err := os.Stat(filepath.Join(dir, "escape.mjpeg")); err != nil {
@@ -565,7 +565,7 @@ func TestRangeBeyondEnd(t *testing.T) {
 	verifyLeaks := leakCheck(t)
 	dir := t.TempDir()
 	writeClip(t, dir, "clip.mjpeg", 50) // 2 s at 25 fps
-	s := startServer(t, dir, engine.Config{})
+	s := startServer(t, dir, server.Config{})
 	c := mustDial(t, lo1, s.addr)
 	r := c.mustDo(t, 200, "SETUP", s.url("clip.mjpeg/trackID=0"), "Transport: RTP/AVP/TCP;unicast;interleaved=0-1")
 	id := r.Header.Get("Session")

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/actorstream/actorstream/engine"
+	"github.com/actorstream/actorstream/engine/server"
 )
 
 // slowlorisCount is HOSTILE_SLOWLORIS, else 1000.
@@ -104,7 +104,7 @@ func TestSlowloris(t *testing.T) {
 	dir := t.TempDir()
 	writeClip(t, dir, "clip.mjpeg", 50)
 	const idle = time.Second
-	s := startServer(t, dir, engine.Config{FPS: 50, Loop: true, IdleTimeout: idle, MaxConnsPerIP: n + 10})
+	s := startServer(t, dir, server.Config{FPS: 50, Loop: true, IdleTimeout: idle, MaxConnsPerIP: n + 10})
 	url := s.url("clip.mjpeg")
 	req := []byte("DESCRIBE " + url + " RTSP/1.0\r\nCSeq: 1\r\nAccept: application/sdp\r\n\r\n")
 	if mustDial(t, lo3, s.addr).Close() != nil {
@@ -240,7 +240,7 @@ func TestSlowlorisPerIPLimit(t *testing.T) {
 	verifyLeaks := leakCheck(t)
 	dir := t.TempDir()
 	writeClip(t, dir, "clip.mjpeg", 50)
-	s := startServer(t, dir, engine.Config{FPS: 50, Loop: true, IdleTimeout: time.Minute, MaxConnsPerIP: limit})
+	s := startServer(t, dir, server.Config{FPS: 50, Loop: true, IdleTimeout: time.Minute, MaxConnsPerIP: limit})
 	url := s.url("clip.mjpeg")
 	req := []byte("DESCRIBE " + url + " RTSP/1.0\r\nCSeq: 1\r\n\r\n")
 	var held []*conn
@@ -298,7 +298,7 @@ func pct(d []time.Duration, p float64) time.Duration {
 }
 
 // connPeak samples the server's connection count until stopped.
-func connPeak(s *server) (stop func() int) {
+func connPeak(s *liveServer) (stop func() int) {
 	done := make(chan struct{})
 	res := make(chan int)
 	go func() {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/pion/rtcp"
 
-	"github.com/actorstream/actorstream/engine"
+	"github.com/actorstream/actorstream/engine/server"
 	"github.com/actorstream/actorstream/internal/rtsp"
 )
 
@@ -33,7 +33,7 @@ type watcher struct {
 	errs    []string
 }
 
-func startWatcher(t *testing.T, s *server, media string) *watcher {
+func startWatcher(t *testing.T, s *liveServer, media string) *watcher {
 	t.Helper()
 	c := mustDial(t, lo1, s.addr)
 	rtpc, rtcpc := udpPair(t, lo1)
@@ -81,7 +81,7 @@ func startWatcher(t *testing.T, s *server, media string) *watcher {
 
 // finish stops the watcher, checks its stream and answers, and tears its
 // session down.
-func (w *watcher) finish(t *testing.T, s *server, media string) {
+func (w *watcher) finish(t *testing.T, s *liveServer, media string) {
 	t.Helper()
 	close(w.stop)
 	<-w.done
@@ -107,7 +107,7 @@ func TestVanishedUDPClientIsReaped(t *testing.T) {
 	dir := t.TempDir()
 	writeClip(t, dir, "clip.mjpeg", 50)
 	const timeout = time.Second
-	s := startServer(t, dir, engine.Config{FPS: 50, Loop: true, SessionTimeout: timeout})
+	s := startServer(t, dir, server.Config{FPS: 50, Loop: true, SessionTimeout: timeout})
 	w := startWatcher(t, s, "clip.mjpeg")
 
 	// The vanishing client.
@@ -176,7 +176,7 @@ func TestStuckTCPReader(t *testing.T) {
 		t.Fatal(err)
 	}
 	const sessionTimeout = 4 * time.Second
-	s := startServer(t, dir, engine.Config{FPS: 50, Loop: true, SessionTimeout: sessionTimeout})
+	s := startServer(t, dir, server.Config{FPS: 50, Loop: true, SessionTimeout: sessionTimeout})
 	w := startWatcher(t, s, "clip.mjpeg")
 
 	stuck := mustDial(t, lo1, s.addr)
@@ -241,7 +241,7 @@ func TestSilentTCPClientAfterSessionTimeout(t *testing.T) {
 	dir := t.TempDir()
 	writeClip(t, dir, "clip.mjpeg", 50)
 	const sessionTimeout, idleTimeout = time.Second, time.Second
-	s := startServer(t, dir, engine.Config{FPS: 50, Loop: true, SessionTimeout: sessionTimeout, IdleTimeout: idleTimeout})
+	s := startServer(t, dir, server.Config{FPS: 50, Loop: true, SessionTimeout: sessionTimeout, IdleTimeout: idleTimeout})
 	c := mustDial(t, lo1, s.addr)
 	r := c.mustDo(t, 200, "SETUP", s.url("clip.mjpeg/trackID=0"), "Transport: RTP/AVP/TCP;unicast;interleaved=0-1")
 	sess, _ := rtsp.ParseSession(r.Header.Get("Session"))

@@ -12,7 +12,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/actorstream/actorstream/engine"
+	"github.com/actorstream/actorstream/engine/server"
 	"github.com/actorstream/actorstream/internal/auth"
 	"github.com/actorstream/actorstream/internal/testcert"
 )
@@ -29,7 +29,7 @@ func TestAuthPeers(t *testing.T) {
 		t.Fatal(err)
 	}
 	pair := testcert.New(t)
-	srv, err := engine.New(engine.Config{
+	srv, err := server.New(server.Config{
 		Root: mediaDir, FPS: fps, MTU: mtu, TLS: pair.ServerConfig(), Log: hclog.NewNullLogger(),
 		Auth: &auth.Authenticator{Users: users, Realm: "actorstream"},
 	})

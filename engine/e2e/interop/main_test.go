@@ -24,7 +24,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/actorstream/actorstream/engine"
+	"github.com/actorstream/actorstream/engine/server"
 )
 
 const (
@@ -66,7 +66,7 @@ var (
 	srvLog     syncBuffer
 	// coldMedia is a copy of yuvj422p.mjpeg that warmUp leaves alone.
 	coldMedia *media
-	server    *engine.Server
+	theServer *server.Server
 	// gstRaces counts GStreamer runs that hit rtspsrc's shutdown race, in
 	// which its TEARDOWN may never be sent.
 	gstRaces atomic.Int32
@@ -171,16 +171,16 @@ func testMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "interop: certificate:", err)
 		return 1
 	}
-	srv, err := engine.New(engine.Config{
+	srv, err := server.New(server.Config{
 		TLS:  pair.ServerConfig(),
 		Root: dir, FPS: fps, Loop: false, MTU: mtu, SessionTimeout: 30 * time.Second,
 		Log: hclog.New(&hclog.LoggerOptions{Name: "server", Level: hclog.Debug, Output: &srvLog}),
 	})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "interop: engine.New:", err)
+		fmt.Fprintln(os.Stderr, "interop: server.New:", err)
 		return 1
 	}
-	server = srv
+	theServer = srv
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	baseURL = "rtsp://" + ln.Addr().String() + "/"
@@ -214,7 +214,7 @@ func testMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "interop: shutdown:", err)
 		code = 1
 	}
-	if err := <-served; !errors.Is(err, engine.ErrServerClosed) {
+	if err := <-served; !errors.Is(err, server.ErrServerClosed) {
 		fmt.Fprintln(os.Stderr, "interop: Serve returned", err)
 		code = 1
 	}

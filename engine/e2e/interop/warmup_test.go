@@ -31,7 +31,7 @@ func warmUp() (time.Duration, error) {
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
-			if err := server.Prepare(ctx, md.name); err != nil {
+			if err := theServer.Prepare(ctx, md.name); err != nil {
 				mu.Lock()
 				errs = append(errs, fmt.Errorf("preparing %s: %w", md.name, err))
 				mu.Unlock()

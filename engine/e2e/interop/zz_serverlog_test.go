@@ -15,10 +15,10 @@ import (
 // out; such a UDP session lives until the session timeout).
 func TestNoSessionLeft(t *testing.T) {
 	deadline := time.Now().Add(3 * time.Second)
-	for server.Sessions() > int(gstRaces.Load()) && time.Now().Before(deadline) {
+	for theServer.Sessions() > int(gstRaces.Load()) && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	n, allowed := server.Sessions(), int(gstRaces.Load())
+	n, allowed := theServer.Sessions(), int(gstRaces.Load())
 	if n > allowed {
 		t.Errorf("%d sessions still alive after all clients tore down (allowing %d for rtspsrc's shutdown race)", n, allowed)
 	}

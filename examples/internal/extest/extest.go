@@ -18,7 +18,8 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/actorstream/actorstream/engine"
+	"github.com/actorstream/actorstream/engine/client"
+	"github.com/actorstream/actorstream/engine/server"
 	"github.com/actorstream/actorstream/pipeline"
 )
 
@@ -38,7 +39,7 @@ func CheckLeaks(t *testing.T) {
 func Play(t *testing.T, url string, n int) [][]byte {
 	t.Helper()
 	got := make(chan []byte, n)
-	c, err := engine.Dial(context.Background(), engine.ClientConfig{URL: url, Transport: "tcp",
+	c, err := client.Dial(context.Background(), client.Config{URL: url, Transport: "tcp",
 		Output: func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
 			pipeline.To(p, "collect", pipeline.SinkFunc[*pipeline.Frame](func(ctx context.Context, in <-chan *pipeline.Frame) error {
 				for f := range in {
@@ -111,7 +112,7 @@ func ServeClip(t *testing.T, clip []byte) string {
 	if err := os.WriteFile(filepath.Join(dir, "clip.mjpeg"), clip, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := engine.New(engine.Config{Root: dir, Loop: true})
+	srv, err := server.New(server.Config{Root: dir, Loop: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,18 +1,19 @@
-package engine
+package client_test
 
 import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/actorstream/actorstream/internal/labserver"
-	"image"
-	"image/jpeg"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/actorstream/actorstream/engine/client"
+	"github.com/actorstream/actorstream/engine/server"
+	"github.com/actorstream/actorstream/internal/enginetest"
+	"github.com/actorstream/actorstream/internal/labserver"
 
 	"github.com/actorstream/actorstream/actors"
 	"github.com/actorstream/actorstream/pipeline"
@@ -21,108 +22,32 @@ import (
 	"github.com/actorstream/actorstream/pipeline/stages/send"
 )
 
-// collector is an Output that keeps copies of the frames it gets.
-type collector struct {
-	mu     sync.Mutex
-	frames [][]byte
-	more   chan struct{}
-}
-
-func newCollector() *collector { return &collector{more: make(chan struct{}, 1)} }
-
-func (c *collector) output(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
-	pipeline.To(p, "collector", pipeline.SinkFunc[*pipeline.Frame](func(ctx context.Context, in <-chan *pipeline.Frame) error {
-		for f := range in {
-			c.mu.Lock()
-			c.frames = append(c.frames, append([]byte(nil), f.Data...))
-			c.mu.Unlock()
-			f.Release()
-			select {
-			case c.more <- struct{}{}:
-			default:
-			}
-		}
-		return nil
-	}), frames)
-}
-
-func (c *collector) count() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.frames)
-}
-
-func (c *collector) all() [][]byte {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([][]byte(nil), c.frames...)
-}
-
-// waitFrames waits until at least n frames arrived.
-func (c *collector) waitFrames(t *testing.T, n int, within time.Duration) {
-	t.Helper()
-	deadline := time.After(within)
-	for c.count() < n {
-		select {
-		case <-c.more:
-		case <-deadline:
-			t.Fatalf("%d frames after %s, want %d", c.count(), within, n)
-		}
-	}
-}
-
-func dialClient(t *testing.T, cfg ClientConfig) *Client {
-	t.Helper()
-	if cfg.Log == nil {
-		cfg.Log = testLogger(t)
-	}
-	c, err := Dial(t.Context(), cfg)
-	must(t, err)
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
-// samePixels reports whether two JPEGs decode to identical pixels.
-func samePixels(t *testing.T, a, b []byte) bool {
-	t.Helper()
-	ia, err := jpeg.Decode(bytes.NewReader(a))
-	must(t, err)
-	ib, err := jpeg.Decode(bytes.NewReader(b))
-	must(t, err)
-	ya, ok1 := ia.(*image.YCbCr)
-	yb, ok2 := ib.(*image.YCbCr)
-	if !ok1 || !ok2 || ya.Rect != yb.Rect || ya.SubsampleRatio != yb.SubsampleRatio {
-		return false
-	}
-	return bytes.Equal(ya.Y, yb.Y) && bytes.Equal(ya.Cb, yb.Cb) && bytes.Equal(ya.Cr, yb.Cr)
-}
-
 func TestClientPlaysOurServer(t *testing.T) {
 	for _, transport := range []string{actors.TransportUDP, actors.TransportTCP} {
 		t.Run(transport, func(t *testing.T) {
-			ts := startServer(t, Config{FPS: 50})
-			source := labFrames(t, filepath.Join(ts.dir, "clip.mjpeg"))
-			col := newCollector()
-			c := dialClient(t, ClientConfig{URL: ts.url("clip.mjpeg"), Transport: transport, Output: col.output})
-			must(t, c.Setup())
+			ts := startServer(t, server.Config{FPS: 50})
+			source := enginetest.FileFrames(t, filepath.Join(ts.dir, "clip.mjpeg"))
+			col := enginetest.NewCollector()
+			c := enginetest.DialClient(t, client.Config{URL: ts.url("clip.mjpeg"), Transport: transport, Output: col.Output})
+			enginetest.Must(t, c.Setup())
 			if info := c.Info(); info.FPS != 50 || info.Duration != time.Second || info.PayloadType != 26 {
 				t.Fatalf("described %+v", info)
 			}
-			must(t, c.Play())
-			col.waitFrames(t, 10, 5*time.Second)
-			must(t, c.Pause())
-			paused := col.count()
-			must(t, c.Play())
-			col.waitFrames(t, paused+5, 5*time.Second)
-			must(t, c.Teardown())
+			enginetest.Must(t, c.Play())
+			col.WaitFrames(t, 10, 5*time.Second)
+			enginetest.Must(t, c.Pause())
+			paused := col.Count()
+			enginetest.Must(t, c.Play())
+			col.WaitFrames(t, paused+5, 5*time.Second)
+			enginetest.Must(t, c.Teardown())
 			<-c.Done()
 			if err := c.Err(); err != nil {
 				t.Fatalf("session ended with %v", err)
 			}
 
-			got := col.all()
+			got := col.All()
 			for i, f := range got {
-				if i >= len(source) || !samePixels(t, f, source[i]) {
+				if i >= len(source) || !enginetest.SamePixels(t, f, source[i]) {
 					t.Fatalf("frame %d of %d is not pixel-identical to source frame %d", i, len(got), i)
 				}
 			}
@@ -137,9 +62,9 @@ func TestClientPlaysOurServer(t *testing.T) {
 // TestClientFallsBackToTCP serves UDP sessions into a void: the client
 // must notice within its UDP timeout and switch to interleaved TCP.
 func TestClientFallsBackToTCP(t *testing.T) {
-	ts := startServer(t, Config{FPS: 50, Loop: true, Pipeline: func(pc *PlayContext) *pipeline.Pipeline {
+	ts := startServer(t, server.Config{FPS: 50, Loop: true, Pipeline: func(pc *server.PlayContext) *pipeline.Pipeline {
 		if pc.Interleaved {
-			return DefaultPipeline(pc)
+			return server.DefaultPipeline(pc)
 		}
 		p := pipeline.New()
 		paced := pipeline.Then(p, "pacer", &send.Pacer{Start: pc.Start, StartPTS: pipeline.PTS(pc.StartIndex, pc.Media.FPS)},
@@ -152,19 +77,19 @@ func TestClientFallsBackToTCP(t *testing.T) {
 		}), paced)
 		return p
 	}})
-	col := newCollector()
-	c := dialClient(t, ClientConfig{URL: ts.url("clip.mjpeg"), Output: col.output})
-	must(t, c.Setup())
-	must(t, c.Play())
-	col.waitFrames(t, 5, 10*time.Second)
+	col := enginetest.NewCollector()
+	c := enginetest.DialClient(t, client.Config{URL: ts.url("clip.mjpeg"), Output: col.Output})
+	enginetest.Must(t, c.Setup())
+	enginetest.Must(t, c.Play())
+	col.WaitFrames(t, 5, 10*time.Second)
 	if st := c.Stats(); st.Transport != actors.TransportTCP {
 		t.Fatalf("transport %q after fallback", st.Transport)
 	}
 }
 
 func TestClientReportsServerErrors(t *testing.T) {
-	ts := startServer(t, Config{})
-	c := dialClient(t, ClientConfig{URL: ts.url("nope.mjpeg")})
+	ts := startServer(t, server.Config{})
+	c := enginetest.DialClient(t, client.Config{URL: ts.url("nope.mjpeg")})
 	err := c.Setup()
 	var se *actors.ServerError
 	if !errors.As(err, &se) || se.Code != 404 || err.Error() != "404 Not Found: no media 'nope.mjpeg' on server" {
@@ -180,19 +105,19 @@ func TestClientReportsServerErrors(t *testing.T) {
 func TestClientLabServer(t *testing.T) {
 	var frames [][]byte
 	for i := range 30 {
-		frames = append(frames, testJPEG(t, 64, 48, i))
+		frames = append(frames, enginetest.JPEG(t, 64, 48, i))
 	}
 	lab := labserver.Start(t, frames, 10*time.Millisecond)
-	col := newCollector()
-	c := dialClient(t, ClientConfig{URL: "rtsp://" + lab.Addr() + "/movie.Mjpeg", Dialect: actors.DialectAuto, Output: col.output})
-	must(t, c.Setup())
-	must(t, c.Play())
-	col.waitFrames(t, 10, 5*time.Second)
-	must(t, c.Pause())
-	must(t, c.Play())
-	col.waitFrames(t, 20, 5*time.Second)
-	must(t, c.Teardown())
-	for i, f := range col.all() {
+	col := enginetest.NewCollector()
+	c := enginetest.DialClient(t, client.Config{URL: "rtsp://" + lab.Addr() + "/movie.Mjpeg", Dialect: actors.DialectAuto, Output: col.Output})
+	enginetest.Must(t, c.Setup())
+	enginetest.Must(t, c.Play())
+	col.WaitFrames(t, 10, 5*time.Second)
+	enginetest.Must(t, c.Pause())
+	enginetest.Must(t, c.Play())
+	col.WaitFrames(t, 20, 5*time.Second)
+	enginetest.Must(t, c.Teardown())
+	for i, f := range col.All() {
 		if !bytes.Equal(f, frames[i]) {
 			t.Fatalf("frame %d differs from what the lab server sent", i)
 		}
@@ -208,15 +133,15 @@ func TestClientLabServer(t *testing.T) {
 // TestRecordAndReplay records a stream, serves the recording with our
 // server and plays it back: the same frames, byte for byte.
 func TestRecordAndReplay(t *testing.T) {
-	ts := startServer(t, Config{FPS: 50})
+	ts := startServer(t, server.Config{FPS: 50})
 	var rec bytes.Buffer
 	recOut := func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
 		recorded := pipeline.Then(p, "recorder", &receive.Recorder{W: &rec}, frames)
-		newCollector().output(p, recorded)
+		enginetest.NewCollector().Output(p, recorded)
 	}
-	c := dialClient(t, ClientConfig{URL: ts.url("clip.mjpeg"), Output: recOut, MaxFrames: 20})
-	must(t, c.Setup())
-	must(t, c.Play())
+	c := enginetest.DialClient(t, client.Config{URL: ts.url("clip.mjpeg"), Output: recOut, MaxFrames: 20})
+	enginetest.Must(t, c.Setup())
+	enginetest.Must(t, c.Play())
 	select {
 	case <-c.Done():
 	case <-time.After(10 * time.Second):
@@ -225,28 +150,28 @@ func TestRecordAndReplay(t *testing.T) {
 	c.Close() // stops the pipeline, so the recording is complete
 	recorded := rec.Bytes()
 	ix, err := mjpeg.BuildIndex(bytes.NewReader(recorded))
-	must(t, err)
+	enginetest.Must(t, err)
 	if ix.Len() < 20 {
 		t.Fatalf("recording has %d frames, want ≥ 20", ix.Len())
 	}
-	must(t, os.WriteFile(filepath.Join(ts.dir, "rec.mjpeg"), recorded, 0o644))
+	enginetest.Must(t, os.WriteFile(filepath.Join(ts.dir, "rec.mjpeg"), recorded, 0o644))
 
-	col := newCollector()
-	c2 := dialClient(t, ClientConfig{URL: ts.url("rec.mjpeg"), Output: col.output})
-	must(t, c2.Setup())
-	must(t, c2.Play())
+	col := enginetest.NewCollector()
+	c2 := enginetest.DialClient(t, client.Config{URL: ts.url("rec.mjpeg"), Output: col.Output})
+	enginetest.Must(t, c2.Setup())
+	enginetest.Must(t, c2.Play())
 	select {
 	case <-c2.Done(): // the server's BYE at the end of the media ends it
 	case <-time.After(10 * time.Second):
 		t.Fatal("replay did not end")
 	}
-	got := col.all()
+	got := col.All()
 	if len(got) != ix.Len() {
 		t.Fatalf("replayed %d frames, recorded %d", len(got), ix.Len())
 	}
 	for i := range got {
 		want, err := ix.ReadFrame(bytes.NewReader(recorded), i, nil)
-		must(t, err)
+		enginetest.Must(t, err)
 		if !bytes.Equal(got[i], want) {
 			t.Fatalf("replayed frame %d differs from the recording", i)
 		}

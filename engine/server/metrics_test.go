@@ -1,4 +1,4 @@
-package engine
+package server
 
 import (
 	"io"
@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/actorstream/actorstream/engine/client"
+	"github.com/actorstream/actorstream/internal/enginetest"
 
 	"github.com/actorstream/actorstream/internal/metrics"
 )
@@ -21,10 +24,10 @@ func TestMetricsMoveDuringAStream(t *testing.T) {
 	defer web.Close()
 	scrape := func() string {
 		resp, err := web.Client().Get(web.URL)
-		must(t, err)
+		enginetest.Must(t, err)
 		defer resp.Body.Close()
 		b, err := io.ReadAll(resp.Body)
-		must(t, err)
+		enginetest.Must(t, err)
 		return string(b)
 	}
 	value := func(text, series string) float64 {
@@ -37,11 +40,11 @@ func TestMetricsMoveDuringAStream(t *testing.T) {
 		return v
 	}
 
-	col := newCollector()
-	c := dialClient(t, ClientConfig{URL: ts.url("clip.mjpeg"), Transport: "udp", Output: col.output})
-	must(t, c.Setup())
-	must(t, c.Play())
-	col.waitFrames(t, 20, 5*time.Second)
+	col := enginetest.NewCollector()
+	c := enginetest.DialClient(t, client.Config{URL: ts.url("clip.mjpeg"), Transport: "udp", Output: col.Output})
+	enginetest.Must(t, c.Setup())
+	enginetest.Must(t, c.Play())
+	col.WaitFrames(t, 20, 5*time.Second)
 	first := scrape()
 	if v := value(first, `actorstream_sessions{state="playing",transport="udp"}`); v != 1 {
 		t.Fatalf("playing UDP sessions = %v, want 1\n%s", v, grep(first, "actorstream_sessions"))
@@ -68,7 +71,7 @@ func TestMetricsMoveDuringAStream(t *testing.T) {
 	if v := value(later, "actorstream_rtcp_receiver_reports_total"); v < 1 {
 		t.Fatalf("receiver reports = %v\n%s", v, grep(later, "actorstream_rtcp"))
 	}
-	must(t, c.Teardown())
+	enginetest.Must(t, c.Teardown())
 	deadline := time.Now().Add(5 * time.Second)
 	for value(scrape(), `actorstream_sessions{state="playing",transport="udp"}`) != 0 {
 		if time.Now().After(deadline) {

@@ -1,4 +1,4 @@
-package engine
+package client
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/actorstream/actorstream/internal/udpport"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/hashicorp/go-hclog"
 
@@ -24,9 +26,9 @@ import (
 	"github.com/actorstream/actorstream/pipeline/stages/receive"
 )
 
-// ClientConfig configures a Client. The zero value of each field but URL
+// Config configures a Client. The zero value of each field but URL
 // is usable.
-type ClientConfig struct {
+type Config struct {
 	URL       string // rtsp://host[:port]/path (for the lab dialect the path is the file name)
 	Dialect   string // "rfc" (default), "lab" or "auto"
 	Transport string // "auto" (default: UDP, then TCP if nothing arrives), "udp" or "tcp"
@@ -54,7 +56,7 @@ type ClientConfig struct {
 // Depacketizer → Meter → Output. Setup, Play, Pause, Teardown and Seek are
 // the lab client's buttons.
 type Client struct {
-	cfg    ClientConfig
+	cfg    Config
 	log    hclog.Logger
 	url    *url.URL
 	system *actor.ActorSystem
@@ -96,7 +98,7 @@ type Client struct {
 
 // Dial connects to the server and prepares the player; nothing is sent
 // until Setup.
-func Dial(ctx context.Context, cfg ClientConfig) (*Client, error) {
+func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "rtsp" && u.Scheme != "rtsps") || u.Host == "" {
 		return nil, fmt.Errorf("%q is not an rtsp:// or rtsps:// URL", cfg.URL)
@@ -280,7 +282,7 @@ func (c *Client) bindUDP(nc net.Conn) error {
 		c.rtpConn, c.rtcpConn = rtp, rtcp
 		return nil
 	}
-	rtp, rtcp, err := listenUDPPair(local)
+	rtp, rtcp, err := udpport.ListenPair(local)
 	if err != nil {
 		return err
 	}
@@ -597,8 +599,8 @@ func (c *Client) sendRR(now time.Time) {
 	}
 }
 
-// ClientStats summarises a session, for people and for scripts (-stats).
-type ClientStats struct {
+// Stats summarises a session, for people and for scripts (-stats).
+type Stats struct {
 	URL                string                   `json:"url"`
 	Dialect            string                   `json:"dialect"`
 	Transport          string                   `json:"transport"`
@@ -617,10 +619,10 @@ type ClientStats struct {
 }
 
 // Stats returns the session's statistics so far.
-func (c *Client) Stats() ClientStats {
+func (c *Client) Stats() Stats {
 	now := time.Now()
 	m := c.meter.snapshot(now)
-	s := ClientStats{
+	s := Stats{
 		URL: c.cfg.URL, State: c.state.Load().(string),
 		Dialect: c.dialect.Load().(string), Transport: c.trans.Load().(string),
 		Frames: m.frames, Bytes: m.bytes, FPS: m.fps, KbitPerSec: m.kbps, AvgFPS: m.avgFPS,

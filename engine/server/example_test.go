@@ -1,10 +1,10 @@
-package engine_test
+package server_test
 
 import (
 	"context"
 	"fmt"
 
-	"github.com/actorstream/actorstream/engine"
+	"github.com/actorstream/actorstream/engine/server"
 	"github.com/actorstream/actorstream/pipeline"
 )
 
@@ -28,10 +28,10 @@ func ExampleConfig_pipeline() {
 			}
 		})
 
-	srv, err := engine.New(engine.Config{
+	srv, err := server.New(server.Config{
 		Addr: "127.0.0.1:0",
 		Root: ".",
-		Pipeline: func(pc *engine.PlayContext) *pipeline.Pipeline {
+		Pipeline: func(pc *server.PlayContext) *pipeline.Pipeline {
 			p := pipeline.New()
 			counted := pipeline.Then(p, "count", countFrames, pc.Frames(p))
 			pc.Send(p, pc.Packets(p, counted))

@@ -1,10 +1,13 @@
-package engine
+package server
 
 import (
 	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/actorstream/actorstream/engine/client"
+	"github.com/actorstream/actorstream/internal/enginetest"
 
 	"github.com/actorstream/actorstream/actors"
 	"github.com/actorstream/actorstream/internal/auth"
@@ -19,11 +22,11 @@ func authServer(t *testing.T) *testServer {
 		paths    []string
 	}{{"alice", "wonderland", nil}, {"bob", "builder", []string{"lab.mjpeg"}}} {
 		line, err := auth.FormatUser(u.name, u.pw, "test", u.paths)
-		must(t, err)
+		enginetest.Must(t, err)
 		lines = append(lines, line)
 	}
 	users, err := auth.ParseUsers(strings.NewReader(strings.Join(lines, "\n") + "\n"))
-	must(t, err)
+	enginetest.Must(t, err)
 	return startServer(t, Config{FPS: 50, Auth: &auth.Authenticator{Users: users, Realm: "test"}})
 }
 
@@ -33,15 +36,15 @@ func TestAuthentication(t *testing.T) {
 		return strings.Replace(ts.url("clip.mjpeg"), "rtsp://", "rtsp://"+user+"@", 1)
 	}
 	t.Run("right password plays", func(t *testing.T) {
-		col := newCollector()
-		c := dialClient(t, ClientConfig{URL: url("alice:wonderland"), Output: col.output})
-		must(t, c.Setup())
-		must(t, c.Play())
-		col.waitFrames(t, 5, 5*time.Second)
+		col := enginetest.NewCollector()
+		c := enginetest.DialClient(t, client.Config{URL: url("alice:wonderland"), Output: col.Output})
+		enginetest.Must(t, c.Setup())
+		enginetest.Must(t, c.Play())
+		col.WaitFrames(t, 5, 5*time.Second)
 	})
 	t.Run("credentials from the config", func(t *testing.T) {
-		c := dialClient(t, ClientConfig{URL: ts.url("clip.mjpeg"), User: "alice", Password: "wonderland"})
-		must(t, c.Setup())
+		c := enginetest.DialClient(t, client.Config{URL: ts.url("clip.mjpeg"), User: "alice", Password: "wonderland"})
+		enginetest.Must(t, c.Setup())
 	})
 	cases := []struct {
 		name, url, want string
@@ -54,7 +57,7 @@ func TestAuthentication(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c := dialClient(t, ClientConfig{URL: tc.url})
+			c := enginetest.DialClient(t, client.Config{URL: tc.url})
 			start := time.Now()
 			err := c.Setup()
 			var se *actors.ServerError
@@ -67,7 +70,7 @@ func TestAuthentication(t *testing.T) {
 		})
 	}
 	t.Run("bob plays what he may", func(t *testing.T) {
-		c := dialClient(t, ClientConfig{URL: strings.Replace(ts.url("lab.mjpeg"), "rtsp://", "rtsp://bob:builder@", 1)})
-		must(t, c.Setup())
+		c := enginetest.DialClient(t, client.Config{URL: strings.Replace(ts.url("lab.mjpeg"), "rtsp://", "rtsp://bob:builder@", 1)})
+		enginetest.Must(t, c.Setup())
 	})
 }

@@ -1,7 +1,7 @@
 // Package engine is actorstream's server: it accepts RTSP connections,
 // answers requests, and runs one session actor per RTSP session, each
 // driving its own media pipeline.
-package engine
+package server
 
 import (
 	"context"

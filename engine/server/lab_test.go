@@ -1,9 +1,8 @@
-package engine
+package server
 
 import (
 	"bytes"
 	"encoding/binary"
-	"github.com/actorstream/actorstream/internal/testmedia"
 	"net"
 	"os"
 	"path/filepath"
@@ -12,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
+	"github.com/actorstream/actorstream/internal/enginetest"
+	"github.com/actorstream/actorstream/internal/testmedia"
 )
 
 // labClient speaks exactly as the original lab client does
@@ -30,10 +30,10 @@ type labClient struct {
 
 func dialLab(t *testing.T, addr, file string) *labClient {
 	nc, err := net.Dial("tcp", addr)
-	must(t, err)
+	enginetest.Must(t, err)
 	t.Cleanup(func() { nc.Close() })
 	rtp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	must(t, err)
+	enginetest.Must(t, err)
 	t.Cleanup(func() { rtp.Close() })
 	return &labClient{t: t, nc: nc, rtp: rtp, file: file}
 }
@@ -125,7 +125,7 @@ func (c *labClient) quiet(d time.Duration) bool {
 func TestLabDialectSession(t *testing.T) {
 	ts := startServer(t, Config{FPS: 50})
 	file := "lab.mjpeg"
-	want := labFrames(t, filepath.Join(ts.dir, file))
+	want := enginetest.FileFrames(t, filepath.Join(ts.dir, file))
 	c := dialLab(t, ts.addr, file)
 
 	c.request("SETUP")
@@ -171,8 +171,8 @@ func TestLabDialectMovie(t *testing.T) {
 		t.Skip("lab movie not present")
 	}
 	ts := startServer(t, Config{FPS: 50})
-	must(t, os.WriteFile(filepath.Join(ts.dir, "movie.Mjpeg"), data, 0o644))
-	want := labFrames(t, filepath.Join(ts.dir, "movie.Mjpeg"))
+	enginetest.Must(t, os.WriteFile(filepath.Join(ts.dir, "movie.Mjpeg"), data, 0o644))
+	want := enginetest.FileFrames(t, filepath.Join(ts.dir, "movie.Mjpeg"))
 	c := dialLab(t, ts.addr, "movie.Mjpeg")
 	c.request("SETUP")
 	c.request("PLAY")
@@ -183,19 +183,4 @@ func TestLabDialectMovie(t *testing.T) {
 		}
 	}
 	c.request("TEARDOWN")
-}
-
-func labFrames(t *testing.T, path string) [][]byte {
-	f, err := os.Open(path)
-	must(t, err)
-	defer f.Close()
-	ix, err := mjpeg.BuildIndex(f)
-	must(t, err)
-	var out [][]byte
-	for i := range ix.Len() {
-		b, err := ix.ReadFrame(f, i, nil)
-		must(t, err)
-		out = append(out, b)
-	}
-	return out
 }

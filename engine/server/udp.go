@@ -1,36 +1,13 @@
-package engine
+package server
 
 import (
 	"crypto/rand"
 	"encoding/binary"
-	"errors"
 	"math"
-	"math/big"
 	"net"
 	"net/netip"
 	"strconv"
 )
-
-// listenUDPPair binds an RTP socket on an even port and its RTCP socket on
-// the next one (RFC 3550 §11), on the address the RTSP connection arrived
-// at, so replies come from where the client already talks to us.
-func listenUDPPair(local netip.Addr) (rtp, rtcp *net.UDPConn, err error) {
-	for range 100 {
-		n, _ := rand.Int(rand.Reader, big.NewInt((60000-20000)/2))
-		port := uint16(20000 + 2*n.Int64())
-		rtp, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(local, port)))
-		if err != nil {
-			continue
-		}
-		rtcp, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(local, port+1)))
-		if err != nil {
-			rtp.Close()
-			continue
-		}
-		return rtp, rtcp, nil
-	}
-	return nil, nil, errors.New("no free UDP port pair")
-}
 
 // listenUDP binds one socket on an ephemeral port (the lab dialect needs
 // no RTCP port).

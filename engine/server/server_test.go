@@ -1,4 +1,4 @@
-package engine
+package server
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/actorstream/actorstream/internal/enginetest"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -102,7 +104,7 @@ func readRTP(t *testing.T, conn *net.UDPConn, n int, timeout time.Duration) []*r
 			t.Fatalf("after %d RTP packets: %v", len(out), err)
 		}
 		p := &rtp.Packet{}
-		must(t, p.Unmarshal(append([]byte(nil), buf[:k]...)))
+		enginetest.Must(t, p.Unmarshal(append([]byte(nil), buf[:k]...)))
 		out = append(out, p)
 	}
 	return out
@@ -134,7 +136,7 @@ func readRTCP(t *testing.T, conn *net.UDPConn) *rtcp.SenderReport {
 			t.Fatalf("no RTCP sender report: %v", err)
 		}
 		pkts, err := rtcp.Unmarshal(buf[:n])
-		must(t, err)
+		enginetest.Must(t, err)
 		for _, p := range pkts {
 			if sr, ok := p.(*rtcp.SenderReport); ok {
 				return sr
@@ -191,10 +193,10 @@ func TestStatusCodes(t *testing.T) {
 		{"missing CSeq", "OPTIONS " + url + " RTSP/1.0\r\n\r\n", 400},
 		{"GET_PARAMETER keepalive", "GET_PARAMETER " + url + " RTSP/1.0\r\nCSeq: 7\r\n\r\n", 200},
 	}
-	must(t, os.WriteFile(filepath.Join(ts.dir, "notes.txt"), []byte("not a video"), 0o644))
+	enginetest.Must(t, os.WriteFile(filepath.Join(ts.dir, "notes.txt"), []byte("not a video"), 0o644))
 	outside := filepath.Join(t.TempDir(), "secret.mjpeg")
-	must(t, os.WriteFile(outside, testJPEG(t, 16, 16, 0), 0o644))
-	must(t, os.Symlink(outside, filepath.Join(ts.dir, "escape.mjpeg")))
+	enginetest.Must(t, os.WriteFile(outside, enginetest.JPEG(t, 16, 16, 0), 0o644))
+	enginetest.Must(t, os.Symlink(outside, filepath.Join(ts.dir, "escape.mjpeg")))
 
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -345,7 +347,7 @@ func TestInterleavedTCP(t *testing.T) {
 			switch m.Channel {
 			case 4:
 				var p rtp.Packet
-				must(t, p.Unmarshal(m.Data))
+				enginetest.Must(t, p.Unmarshal(m.Data))
 				rtpN++
 			case 5:
 				rtcpN++
@@ -404,9 +406,9 @@ func TestSlowTCPReaderDoesNotStallOthers(t *testing.T) {
 	// buffers within a second or two.
 	var big bytes.Buffer
 	for i := range 5 {
-		big.Write(noiseJPEG(t, 640, 480, i))
+		big.Write(enginetest.NoiseJPEG(t, 640, 480, i))
 	}
-	must(t, os.WriteFile(filepath.Join(ts.dir, "big.mjpeg"), big.Bytes(), 0o644))
+	enginetest.Must(t, os.WriteFile(filepath.Join(ts.dir, "big.mjpeg"), big.Bytes(), 0o644))
 	stuck := dial(t, ts.addr)
 	r := stuck.do("SETUP", ts.url("big.mjpeg/trackID=0"), "Transport: RTP/AVP/TCP;unicast;interleaved=0-1")
 	s, _ := rtsp.ParseSession(r.Header.Get("Session"))
@@ -453,7 +455,7 @@ func TestLimitsAndIdleTimeout(t *testing.T) {
 	if !third.closed() {
 		t.Fatal("a third connection from one address was kept (limit 2)")
 	}
-	setup := func(c *client) int {
+	setup := func(c *rtspConn) int {
 		return c.do("SETUP", ts.url("clip.mjpeg/trackID=0"), "Transport: RTP/AVP/TCP;unicast;interleaved=0-1").StatusCode
 	}
 	if code := setup(a); code != 200 {
@@ -482,7 +484,7 @@ func TestSessionBoundToClientAddress(t *testing.T) {
 	if err != nil {
 		t.Skipf("no second loopback address: %v", err)
 	}
-	other := &client{t: t, nc: nc, r: rtsp.NewReader(nc)}
+	other := &rtspConn{t: t, nc: nc, r: rtsp.NewReader(nc)}
 	t.Cleanup(func() { nc.Close() })
 	if r := other.do("TEARDOWN", ts.url("clip.mjpeg"), "Session: "+s.ID); r.StatusCode != 454 {
 		t.Fatalf("TEARDOWN of another address's session: %d, want 454", r.StatusCode)

@@ -1,8 +1,12 @@
-package engine
+package client_test
 
 import (
 	"testing"
 	"time"
+
+	"github.com/actorstream/actorstream/engine/client"
+	"github.com/actorstream/actorstream/engine/server"
+	"github.com/actorstream/actorstream/internal/enginetest"
 
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/display"
@@ -11,7 +15,7 @@ import (
 )
 
 // clientControls lets the display exist before the client it controls.
-type clientControls struct{ c *Client }
+type clientControls struct{ c *client.Client }
 
 func (cc *clientControls) Setup() error                { return cc.c.Setup() }
 func (cc *clientControls) Play() error                 { return cc.c.Play() }
@@ -24,14 +28,14 @@ func (cc *clientControls) Seek(to time.Duration) error { return cc.c.Seek(to) }
 // Setup, Play, Pause, Play, Teardown.
 func TestWebPlayerInChromium(t *testing.T) {
 	bctx := webtest.Browser(t, 60*time.Second)
-	ts := startServer(t, Config{FPS: 25, Loop: true})
+	ts := startServer(t, server.Config{FPS: 25, Loop: true})
 	cc := &clientControls{}
 	ui, err := web.New(web.Config{Controls: cc, Stats: func() display.Stats {
 		s := cc.c.Stats()
 		return display.Stats{State: s.State, FPS: s.FPS, FramesShown: s.Frames}
 	}})
-	must(t, err)
-	cc.c = dialClient(t, ClientConfig{URL: ts.url("clip.mjpeg"), Output: func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
+	enginetest.Must(t, err)
+	cc.c = enginetest.DialClient(t, client.Config{URL: ts.url("clip.mjpeg"), Output: func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
 		pipeline.To(p, "web", ui, frames)
 	}})
 

@@ -1,4 +1,4 @@
-package engine
+package server
 
 import (
 	"errors"
@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/actorstream/actorstream/internal/udpport"
 
 	"github.com/pion/rtcp"
 
@@ -54,7 +56,7 @@ type rtcpPeer struct {
 func newSharedPorts(local netip.Addr, n int) (*sharedPorts, error) {
 	sp := &sharedPorts{}
 	for i := range max(1, n) {
-		rtp, rtcpConn, err := listenUDPPair(local)
+		rtp, rtcpConn, err := udpport.ListenPair(local)
 		if err != nil {
 			sp.close()
 			return nil, err

@@ -1,9 +1,12 @@
-package engine
+package server
 
 import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/actorstream/actorstream/engine/client"
+	"github.com/actorstream/actorstream/internal/enginetest"
 )
 
 // TestLiveStreamTwoViewers serves a generated live stream: two clients
@@ -11,13 +14,13 @@ import (
 func TestLiveStreamTwoViewers(t *testing.T) {
 	ts := startServer(t, Config{})
 	live := NewLive(50)
-	must(t, ts.srv.Publish("cams/live", live))
+	enginetest.Must(t, ts.srv.Publish("cams/live", live))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	frames := make([][]byte, 20)
 	for i := range frames {
-		frames[i] = testJPEG(t, 64, 48, i)
+		frames[i] = enginetest.JPEG(t, 64, 48, i)
 	}
 	go func() {
 		tick := time.NewTicker(20 * time.Millisecond)
@@ -32,24 +35,24 @@ func TestLiveStreamTwoViewers(t *testing.T) {
 		}
 	}()
 
-	var cols []*collector
+	var cols []*enginetest.Collector
 	for range 2 {
-		col := newCollector()
-		c := dialClient(t, ClientConfig{URL: ts.url("cams/live"), Output: col.output})
-		must(t, c.Setup())
+		col := enginetest.NewCollector()
+		c := enginetest.DialClient(t, client.Config{URL: ts.url("cams/live"), Output: col.Output})
+		enginetest.Must(t, c.Setup())
 		if d := c.Info().Duration; d != 0 {
 			t.Fatalf("live stream announced a duration of %v", d)
 		}
-		must(t, c.Play())
+		enginetest.Must(t, c.Play())
 		cols = append(cols, col)
 	}
 	for i, col := range cols {
-		col.waitFrames(t, 20, 10*time.Second)
+		col.WaitFrames(t, 20, 10*time.Second)
 		// Every frame is one that was published, pixel for pixel.
-		for _, f := range col.all() {
+		for _, f := range col.All() {
 			found := false
 			for _, src := range frames {
-				if samePixels(t, f, src) {
+				if enginetest.SamePixels(t, f, src) {
 					found = true
 					break
 				}
