@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -110,7 +111,7 @@ func printBefore(o *options, recs []record, m string) {
 		ratios := ratioPerRun(recs, m, "ours", "before", f)
 		change := "-"
 		if med, ok := median(ratios); ok {
-			change = fmt.Sprintf("%+.1f %%", 100*(med-1))
+			change = fmt.Sprintf("%+.1f %%", math.Round(1000*(med-1))/10+0) // +0: no "-0.0"
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t\n", name, spread(perRun(recs, m, "ours", f)), spread(perRun(recs, m, "before", f)),
 			spreadFmt(ratios, "%.3f"), change)
