@@ -121,12 +121,23 @@
 //
 // # Progress and drops
 //
-// Stages tell the application what happens with Report: Progress (N more
-// values handled), Drop (N values dropped on purpose, and why: late,
-// corrupt, no room on a slow branch) and Warning. The application listens
-// with Pipeline.OnEvent; each event names the stage that reported it.
-// Reporting never blocks a stage beyond the listener itself, which must
-// be quick.
+// Every stage reports the same way; there are no per-stage callbacks.
+//
+//   - An error that ends the stage is returned from Run (the pipeline wraps
+//     it in a *StageError naming the stage).
+//   - A value dropped on purpose (late, corrupt, no room on a slow branch)
+//     is reported with ReportDrop: a Drop event with N and why; a
+//     *FrameError names the frame.
+//   - Something that went wrong without dropping anything is a Warning
+//     event; Progress (N more values handled) is for stages whose work
+//     the application counts.
+//   - Counters an application reads while the stage runs (packets lost,
+//     datagrams rejected) come from one method, Stats, returning a value
+//     safe to read from any goroutine.
+//
+// The application listens with Pipeline.OnEvent; each event names the
+// stage that reported it. Reporting never blocks a stage beyond the
+// listener itself, which must be quick.
 //
 // # Testing a stage
 //

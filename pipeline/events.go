@@ -72,3 +72,21 @@ func StageName(ctx context.Context) string {
 	}
 	return ""
 }
+
+// FrameError is the Err of an event about one frame: which frame (its
+// Index in the media) and what was wrong with it.
+type FrameError struct {
+	Index int
+	Err   error
+}
+
+func (e *FrameError) Error() string { return fmt.Sprintf("frame %d: %v", e.Index, e.Err) }
+
+// Unwrap returns what was wrong with the frame.
+func (e *FrameError) Unwrap() error { return e.Err }
+
+// ReportDrop reports that the stage running with ctx dropped n values
+// because of err (a *FrameError when it is about one frame).
+func ReportDrop(ctx context.Context, n uint64, err error) {
+	Report(ctx, Event{Kind: Drop, N: n, Err: err})
+}
