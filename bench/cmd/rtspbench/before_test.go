@@ -40,10 +40,41 @@ func TestOursBeforeRatio(t *testing.T) {
 	if !ok || len(r) != 3 || math.Abs(med-1.0) > 1e-9 {
 		t.Fatalf("ratios %v, median %v", r, med)
 	}
+	// In run order, whatever median did: the report prints them per run.
+	if want := []float64{1.0, 1.1, 0.95}; !slices.EqualFunc(r, want, func(a, b float64) bool { return math.Abs(a-b) < 1e-9 }) {
+		t.Errorf("ratios %v, want %v in run order", r, want)
+	}
+	if got := meanFmt(r, "%.3f"); got != "1.017" {
+		t.Errorf("meanFmt: %q", got)
+	}
+	if got := meanFmt(nil, "%.3f"); got != "-" {
+		t.Errorf("meanFmt(nil): %q", got)
+	}
 	if got := spreadFmt(r, "%.3f"); got != "1.000 [0.950–1.100]" {
 		t.Errorf("spreadFmt: %q", got)
 	}
 	if got := spreadFmt(nil, "%.3f"); got != "-" {
 		t.Errorf("spreadFmt(nil): %q", got)
+	}
+}
+
+// TestPairFirst: who goes first turns about from step to step and from
+// run to run, so over an even number of runs each build goes first
+// equally often at every load.
+func TestPairFirst(t *testing.T) {
+	for run, want := range [][]int{{0, 1, 0, 1}, {1, 0, 1, 0}, {0, 1, 0, 1}} {
+		for k, w := range want {
+			if got := pairFirst(k, run+1); got != w {
+				t.Errorf("pairFirst(step %d, run %d) = %d, want %d", k, run+1, got, w)
+			}
+		}
+	}
+	o := &options{beforeDir: "x", servers: []string{"gst", "before", "raw-gso", "ours"}}
+	if got := beforePair(o); !slices.Equal(got, []string{"before", "ours"}) {
+		t.Errorf("beforePair: %v", got)
+	}
+	o.beforeDir = ""
+	if got := beforePair(o); got != nil {
+		t.Errorf("beforePair without -before: %v", got)
 	}
 }

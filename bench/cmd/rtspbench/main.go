@@ -8,7 +8,7 @@
 //	cd bench && go run ./cmd/rtspbench -smoke          # seconds: does it all still work?
 //	go run ./cmd/rtspbench -url rtsp://… -pid PID      # any running server
 //	go run ./cmd/rtspbench wakecost                    # what a sleep and wake-up costs here
-//	go run ./cmd/rtspbench -before DIR                 # also cmd/server of checkout DIR, as "before": ours/before
+//	go run ./cmd/rtspbench -before DIR -runs 4         # also cmd/server of checkout DIR, as "before": ours/before
 package main
 
 import (
@@ -88,7 +88,7 @@ func parseFlags() (*options, error) {
 	flag.IntVar(&o.pid, "pid", 0, "the -url server's process id")
 	flag.StringVar(&o.metricsURL, "metrics", "", "with -url: our server's /metrics URL, for its own pacing lateness")
 	flag.StringVar(&o.oursDir, "ours", "..", "the actorstream checkout to build our server from (a git worktree of another commit gives a before/after)")
-	flag.StringVar(&o.beforeDir, "before", "", "also build cmd/server from this checkout (e.g. a git worktree of an older commit) as server \"before\", run like ours, and report ours/before")
+	flag.StringVar(&o.beforeDir, "before", "", "also build cmd/server from this checkout (e.g. a git worktree of an older commit) as server \"before\", run like ours, interleaved with it step by step (who goes first alternating by step and by run), and report ours/before")
 	flag.StringVar(&o.client, "client", "hd720:30", "medium:fps our client plays with -display none for its CPU and first-frame time (hd720 = 1280x720 4:2:0); empty: skip")
 	flag.BoolVar(&o.smoke, "smoke", false, "a few seconds: 1 and 3 sessions, every server, no thresholds enforced beyond frames arriving")
 	flag.Parse()
@@ -126,7 +126,8 @@ func parseFlags() (*options, error) {
 }
 
 // withBefore adds "before" to the servers to measure, if not named: right
-// after ours, so the two builds are measured one after the other, or first.
+// after ours, or first. Where the first of the two stands, both are
+// measured, interleaved step by step (measurePair).
 func withBefore(servers []string) []string {
 	if slices.Contains(servers, "before") {
 		return servers
@@ -162,6 +163,11 @@ type record struct {
 	Run    int    `json:"run"`
 	Media  string `json:"media"`
 	Server string `json:"server"`
+	// With -before, ours and before are measured step by step in turn:
+	// PairFirst is the one measured first at this step, IdlePartnerCPU
+	// the other one's CPU (100 = one core) while this one was measured.
+	PairFirst      string  `json:"pair_first,omitempty"`
+	IdlePartnerCPU float64 `json:"idle_partner_cpu_percent,omitempty"`
 	stepResult
 }
 
@@ -221,13 +227,24 @@ func run() error {
 			if err != nil {
 				return err
 			}
+			pair := beforePair(o)
 			for _, name := range o.servers {
-				rs, err := measureServer(o, specs, name, m, work)
-				if err != nil {
-					return fmt.Errorf("%s on %s: %w", name, m.name, err)
+				var rs []record
+				var err error
+				switch {
+				case pair == nil || !slices.Contains(pair, name):
+					rs, err = measureServer(o, specs, name, m, work)
+				case name == pair[0]:
+					rs, err = measurePair(o, specs, pair, m, work, runNo)
+				default:
+					continue // measured with pair[0]
 				}
 				for _, r := range rs {
-					recs = append(recs, record{Run: runNo, Media: m.label(), Server: name, stepResult: r})
+					r.Run = runNo
+					recs = append(recs, r)
+				}
+				if err != nil {
+					return fmt.Errorf("%s on %s: %w", name, m.name, err)
 				}
 			}
 		}
@@ -255,42 +272,151 @@ func run() error {
 }
 
 // measureServer ramps one server through the steps on one medium.
-func measureServer(o *options, specs map[string]serverSpec, name string, m mediaFile, work string) ([]stepResult, error) {
-	var srv *server
-	cfg := stepConfig{sample: o.sample, tcp: o.tcp, warmup: o.warmup, window: o.window}
-	if method, ok := strings.CutPrefix(name, "raw-"); ok {
-		cfg.raw = startRaw(m, method, o.rawPerDst)
-	} else {
-		spec, ok := specs[name]
-		if !ok {
-			return nil, fmt.Errorf("unknown server %q", name)
-		}
-		var err error
-		if srv, err = spec.start(m, work); err != nil {
-			return nil, err
-		}
-		defer srv.stop()
-		cfg.url, cfg.pid, cfg.metrics = srv.url, srv.pid(), srv.metrics
+func measureServer(o *options, specs map[string]serverSpec, name string, m mediaFile, work string) ([]record, error) {
+	r, err := startRamp(o, specs, name, m, work)
+	if err != nil {
+		return nil, err
 	}
-	var out []stepResult
-	failedAt := 0
+	defer r.stop()
+	var out []record
 	for _, n := range mergeSteps(o.ramp, o.fixed) {
-		if failedAt > 0 && n > failedAt && !slices.Contains(o.fixed, n) {
-			continue // past its limit: only the fixed loads are still measured
+		if r.skips(n) {
+			continue
 		}
-		cfg.n = n
-		r := runStep(cfg)
-		out = append(out, r)
-		printStep(record{Media: m.label(), Server: name, stepResult: r})
-		if !r.held() && failedAt == 0 {
-			failedAt = n
+		rec, err := r.step(n)
+		printStep(rec)
+		out = append(out, rec)
+		if err != nil {
+			return out, err
 		}
-		if srv != nil && srv.cmd.ProcessState != nil {
-			return out, fmt.Errorf("server exited (log %s)", srv.log.Name())
-		}
-		time.Sleep(time.Second) // let the server free the sessions
 	}
 	return out, nil
+}
+
+// beforePair is ours and before in the order -servers names them, when
+// both are measured (-before); nil otherwise.
+func beforePair(o *options) []string {
+	if o.beforeDir == "" {
+		return nil
+	}
+	var pair []string
+	for _, s := range o.servers {
+		if s == "ours" || s == "before" {
+			pair = append(pair, s)
+		}
+	}
+	if len(pair) != 2 {
+		return nil
+	}
+	return pair
+}
+
+// pairFirst says which of the pair goes first at step k (0-based) of run
+// runNo (1-based): pair[0] at the first step of run 1, then turn about
+// from step to step and from run to run, so that over an even number of
+// runs each build goes first equally often at every load, and a drift of
+// the machine within a run favours neither.
+func pairFirst(k, runNo int) int { return (k + runNo - 1) % 2 }
+
+// measurePair measures ours and before interleaved, step by step: both
+// servers are started before the first step, and at each load one is
+// measured right after the other (order per pairFirst), so they see the
+// same state of the machine. A build's ramp still stops at its own limit.
+// While one is measured the other stands idle, its CPU over the step
+// recorded as IdlePartnerCPU (0 as long as an idle server sleeps). The
+// records come back grouped by server, each in step order.
+func measurePair(o *options, specs map[string]serverSpec, pair []string, m mediaFile, work string, runNo int) ([]record, error) {
+	var rs [2]*ramp
+	for i, name := range pair {
+		r, err := startRamp(o, specs, name, m, work)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		defer r.stop()
+		rs[i] = r
+	}
+	var out [2][]record
+	all := func() []record { return slices.Concat(out[0], out[1]) }
+	for k, n := range mergeSteps(o.ramp, o.fixed) {
+		first := pairFirst(k, runNo)
+		for _, i := range []int{first, 1 - first} {
+			r, idle := rs[i], rs[1-i]
+			if r.skips(n) {
+				continue
+			}
+			u0, s0, err0 := cpuTime(idle.cfg.pid)
+			t0 := time.Now()
+			rec, err := r.step(n)
+			u1, s1, err1 := cpuTime(idle.cfg.pid)
+			if err0 == nil && err1 == nil {
+				rec.IdlePartnerCPU = 100 * (u1 + s1 - u0 - s0).Seconds() / time.Since(t0).Seconds()
+			}
+			rec.PairFirst = pair[first]
+			printStep(rec)
+			out[i] = append(out[i], rec)
+			if err != nil {
+				return all(), fmt.Errorf("%s: %w", r.name, err)
+			}
+		}
+	}
+	return all(), nil
+}
+
+// ramp is one server being taken through the steps on one medium.
+type ramp struct {
+	name, media string
+	srv         *server // nil for the raw sender
+	cfg         stepConfig
+	fixed       []int
+	failedAt    int // the first step it did not hold; 0 = none yet
+}
+
+func startRamp(o *options, specs map[string]serverSpec, name string, m mediaFile, work string) (*ramp, error) {
+	r := &ramp{name: name, media: m.label(), fixed: o.fixed,
+		cfg: stepConfig{sample: o.sample, tcp: o.tcp, warmup: o.warmup, window: o.window}}
+	if method, ok := strings.CutPrefix(name, "raw-"); ok {
+		r.cfg.raw = startRaw(m, method, o.rawPerDst)
+		return r, nil
+	}
+	spec, ok := specs[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown server %q", name)
+	}
+	srv, err := spec.start(m, work)
+	if err != nil {
+		return nil, err
+	}
+	r.srv = srv
+	r.cfg.url, r.cfg.pid, r.cfg.metrics = srv.url, srv.pid(), srv.metrics
+	return r, nil
+}
+
+func (r *ramp) stop() {
+	if r.srv != nil {
+		r.srv.stop()
+	}
+}
+
+// skips says whether step n is past the server's limit: once a ramp step
+// fails, only the fixed loads are still measured.
+func (r *ramp) skips(n int) bool {
+	return r.failedAt > 0 && n > r.failedAt && !slices.Contains(r.fixed, n)
+}
+
+// step measures n sessions, then lets the server free them. The error
+// says the server exited.
+func (r *ramp) step(n int) (record, error) {
+	r.cfg.n = n
+	res := runStep(r.cfg)
+	if !res.held() && r.failedAt == 0 {
+		r.failedAt = n
+	}
+	rec := record{Media: r.media, Server: r.name, stepResult: res}
+	if r.srv != nil && r.srv.cmd.ProcessState != nil {
+		return rec, fmt.Errorf("server exited (log %s)", r.srv.log.Name())
+	}
+	time.Sleep(time.Second) // let the server free the sessions
+	return rec, nil
 }
 
 // checkoutID names a checkout for the report: its absolute path and its

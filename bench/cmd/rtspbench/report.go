@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"slices"
@@ -24,6 +25,9 @@ func failNote(r record) string {
 	note := ""
 	if r.ServerLateP99 > 0 {
 		note = fmt.Sprintf("  server late p99 ≤ %g ms, %.2f%% within 2 ms", r.ServerLateP99, 100*r.ServerWithin2)
+	}
+	if r.IdlePartnerCPU > 0 {
+		note += fmt.Sprintf("  idle partner cpu %.1f%%", r.IdlePartnerCPU)
 	}
 	if r.Failed == 0 {
 		return note
@@ -99,28 +103,97 @@ func beforeBesideOurs(servers []string) []string {
 
 // printBefore compares the two builds of our server on one medium: CPU per
 // packet at each fixed load and sessions held, each build's median and
-// spread over the runs, and ours/before taken within each run (median and
-// spread over the runs) with the median as a change in per cent, so a
-// "within 5 %" check reads straight off it.
+// spread over the runs, and ours/before taken within each run: its median
+// and spread, its mean, the median as a change in per cent (so a "within
+// 5 %" check reads straight off it), every run's ratio in run order, and
+// at the fixed loads the mean ratio over the runs in which ours went first
+// and over those in which before did (how big an order effect is).
 func printBefore(o *options, recs []record, m string) {
-	fmt.Printf("\nours/before %s: ours = %s, before = %s; ratios within each run, median [min–max] over %d run(s)\n\n",
+	fmt.Printf("\nours/before %s: ours = %s, before = %s; interleaved step by step, ratios within each run, median [min–max] over %d run(s)\n\n",
 		m, o.oursID, o.beforeID, o.runs)
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "measure\tours\tbefore\tours/before\tchange\t")
-	row := func(name string, f func([]record) float64) {
-		ratios := ratioPerRun(recs, m, "ours", "before", f)
+	fmt.Fprintln(w, "measure\tours\tbefore\tours/before\tmean\tchange\tper run\tours first\tbefore first\t")
+	row := func(name string, f func([]record) float64, n int) {
+		runs, ratios := ratiosByRun(recs, m, "ours", "before", f)
+		perRunText, firstOurs, firstBefore := make([]string, o.runs), []float64{}, []float64{}
+		for i := range perRunText {
+			perRunText[i] = "-"
+		}
+		for i, run := range runs {
+			text := fmt.Sprintf("%.3f", ratios[i])
+			if n > 0 {
+				switch pairFirstAt(recs, m, run, n) {
+				case "ours":
+					firstOurs = append(firstOurs, ratios[i])
+				case "before":
+					firstBefore = append(firstBefore, ratios[i])
+					text += "*"
+				}
+			}
+			if run >= 1 && run <= len(perRunText) {
+				perRunText[run-1] = text
+			}
+		}
 		change := "-"
 		if med, ok := median(ratios); ok {
 			change = fmt.Sprintf("%+.1f %%", math.Round(1000*(med-1))/10+0) // +0: no "-0.0"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t\n", name, spread(perRun(recs, m, "ours", f)), spread(perRun(recs, m, "before", f)),
-			spreadFmt(ratios, "%.3f"), change)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", name,
+			spread(perRun(recs, m, "ours", f)), spread(perRun(recs, m, "before", f)),
+			spreadFmt(ratios, "%.3f"), meanFmt(ratios, "%.3f"), change, strings.Join(perRunText, " "),
+			meanFmt(firstOurs, "%.3f"), meanFmt(firstBefore, "%.3f"))
 	}
 	for _, n := range o.fixed {
-		row(fmt.Sprintf("µs/pkt @%d", n), cpuAt(n))
+		row(fmt.Sprintf("µs/pkt @%d", n), cpuAt(n), n)
 	}
-	row("sessions held", heldSessions)
+	row("sessions held", heldSessions, 0)
+	// How busy the whole machine was while each was measured: the same
+	// for both but for the CPU the two builds differ by, unless something
+	// else ran on the machine during one of them.
+	for _, n := range o.fixed {
+		perRunText := make([]string, o.runs)
+		for run := 1; run <= o.runs; run++ {
+			a, b := at(recs, m, "ours", run, n), at(recs, m, "before", run, n)
+			perRunText[run-1] = "-"
+			if a != nil && b != nil {
+				perRunText[run-1] = fmt.Sprintf("%.0f/%.0f", a.MachineBusy, b.MachineBusy)
+			}
+		}
+		busy := func(rs []record) float64 {
+			for _, r := range rs {
+				if r.Sessions == n {
+					return r.MachineBusy
+				}
+			}
+			return 0
+		}
+		fmt.Fprintf(w, "machine %% @%d\t%s\t%s\t\t\t\t%s\t\t\t\n", n,
+			spreadFmt(perRun(recs, m, "ours", busy), "%.0f"), spreadFmt(perRun(recs, m, "before", busy), "%.0f"), strings.Join(perRunText, " "))
+	}
 	w.Flush()
+	fmt.Println("\nper run: runs 1, 2, … in order; * = before was measured first at that load in that run.")
+	fmt.Println("ours first / before first: mean ours/before over the runs in which that build went first.")
+	fmt.Println("machine %: the whole machine (100 = every core) while each was measured, ours/before per run;")
+	fmt.Println("a gap well beyond the two builds' own CPU is other load on the machine: distrust that run's ratio.")
+}
+
+// at is one server's step with n sessions in one run; nil if not measured.
+func at(recs []record, media, server string, run, n int) *record {
+	for i, r := range recs {
+		if r.Media == media && r.Server == server && r.Run == run && r.Sessions == n {
+			return &recs[i]
+		}
+	}
+	return nil
+}
+
+// pairFirstAt is which build was measured first at load n in a run ("" if
+// not measured as a pair).
+func pairFirstAt(recs []record, media string, run, n int) string {
+	if r := at(recs, media, "ours", run, n); r != nil {
+		return r.PairFirst
+	}
+	return ""
 }
 
 func transportName(o *options) string {
@@ -153,7 +226,8 @@ func cpuAt(n int) func([]record) float64 {
 	}
 }
 
-// perRun applies f to each run's steps of one server on one medium.
+// perRun applies f to each run's steps of one server on one medium, in
+// run order.
 func perRun(recs []record, media, server string, f func([]record) float64) []float64 {
 	byRun := map[int][]record{}
 	for _, r := range recs {
@@ -162,24 +236,30 @@ func perRun(recs []record, media, server string, f func([]record) float64) []flo
 		}
 	}
 	var out []float64
-	for _, rs := range byRun {
-		if v := f(rs); v > 0 {
+	for _, run := range slices.Sorted(maps.Keys(byRun)) {
+		if v := f(byRun[run]); v > 0 {
 			out = append(out, v)
 		}
 	}
 	return out
 }
 
-// ratioPerRun is ours/theirs within each run, never across runs.
+// ratioPerRun is ours/theirs within each run, never across runs, in run
+// order.
 func ratioPerRun(recs []record, media, ours, theirs string, f func([]record) float64) []float64 {
-	a := map[int]float64{}
+	_, out := ratiosByRun(recs, media, ours, theirs, f)
+	return out
+}
+
+// ratiosByRun is ratioPerRun with the run each ratio is from.
+func ratiosByRun(recs []record, media, ours, theirs string, f func([]record) float64) (runs []int, out []float64) {
+	a := map[int]bool{}
 	for _, r := range recs {
 		if r.Media == media && r.Server == ours {
-			a[r.Run] = 0
+			a[r.Run] = true
 		}
 	}
-	var out []float64
-	for run := range a {
+	for _, run := range slices.Sorted(maps.Keys(a)) {
 		var o, t []record
 		for _, r := range recs {
 			if r.Media == media && r.Run == run {
@@ -192,12 +272,14 @@ func ratioPerRun(recs []record, media, ours, theirs string, f func([]record) flo
 			}
 		}
 		if fo, ft := f(o), f(t); fo > 0 && ft > 0 {
+			runs = append(runs, run)
 			out = append(out, fo/ft)
 		}
 	}
-	return out
+	return runs, out
 }
 
+// spread is "median [min–max]", or the one value.
 func spread(v []float64) string {
 	if len(v) == 0 {
 		return "-"
@@ -206,7 +288,7 @@ func spread(v []float64) string {
 	if len(v) == 1 {
 		return trim(med)
 	}
-	return fmt.Sprintf("%s [%s–%s]", trim(med), trim(v[0]), trim(v[len(v)-1]))
+	return fmt.Sprintf("%s [%s–%s]", trim(med), trim(slices.Min(v)), trim(slices.Max(v)))
 }
 
 // spreadFmt is spread with every figure printed with format.
@@ -218,15 +300,27 @@ func spreadFmt(v []float64, format string) string {
 	if len(v) == 1 {
 		return fmt.Sprintf(format, med)
 	}
-	return fmt.Sprintf(format+" ["+format+"–"+format+"]", med, v[0], v[len(v)-1])
+	return fmt.Sprintf(format+" ["+format+"–"+format+"]", med, slices.Min(v), slices.Max(v))
 }
 
-// median sorts v and returns its median; false if v is empty.
+// meanFmt is v's mean printed with format; "-" if v is empty.
+func meanFmt(v []float64, format string) string {
+	if len(v) == 0 {
+		return "-"
+	}
+	sum := 0.0
+	for _, x := range v {
+		sum += x
+	}
+	return fmt.Sprintf(format, sum/float64(len(v)))
+}
+
+// median is v's median (v is left as it is); false if v is empty.
 func median(v []float64) (float64, bool) {
 	if len(v) == 0 {
 		return 0, false
 	}
-	slices.Sort(v)
+	v = slices.Sorted(slices.Values(v))
 	if len(v)%2 == 0 {
 		return (v[len(v)/2-1] + v[len(v)/2]) / 2, true
 	}
