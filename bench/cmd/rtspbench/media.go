@@ -9,8 +9,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
 	"github.com/actorstream/actorstream/internal/testmedia"
+	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
 )
 
 // mediaFile is one benchmark medium: a raw MJPEG file every server can
