@@ -51,9 +51,15 @@ type Crop struct {
 	buf     bytes.Buffer
 }
 
-// Dropped is the number of frames dropped because they failed to decode or
-// the rectangle left too little of them. It may be called from any goroutine.
-func (c *Crop) Dropped() uint64 { return c.dropped.Load() }
+// CropStats counts what a Crop did.
+type CropStats struct {
+	// Dropped is the number of frames dropped because they failed to
+	// decode or the rectangle left too little of them.
+	Dropped uint64
+}
+
+// Stats returns the counters so far; it may be called from any goroutine.
+func (c *Crop) Stats() CropStats { return CropStats{Dropped: c.dropped.Load()} }
 
 // Rect is the rectangle Crop cuts out of a w×h frame, after clipping and
 // rounding. It is empty when less than 8×8 pixels would remain.
@@ -103,10 +109,9 @@ func (c *Crop) Run(ctx context.Context, in <-chan *pipeline.Frame, out chan<- *p
 			return ctx.Err()
 		}
 		if err := c.crop(f, opts); err != nil {
-			f.Release()
 			c.dropped.Add(1)
-			pipeline.Report(ctx, pipeline.Event{Kind: pipeline.Drop, N: 1,
-				Err: fmt.Errorf("frame %d: %w", f.Index, err)})
+			reportDrop(ctx, f.Index, err)
+			f.Release()
 			continue
 		}
 		if !pipeline.Send(ctx, out, f) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"image"
 	"image/jpeg"
+	"slices"
 	"testing"
 	"time"
 
@@ -58,7 +59,10 @@ func TestCrop(t *testing.T) {
 	}
 
 	c := &Crop{X: 20, Y: 12, Width: 45, Height: 30, Quality: 90}
-	out := pipelinetest.RunStage(t, c, in...)
+	out, events := pipelinetest.RunStageEvents(t, c, in...)
+	if len(events.All()) != 0 {
+		t.Errorf("events for good frames:\n%s", events)
+	}
 	if len(out) != 3 {
 		t.Fatalf("got %d frames, want 3", len(out))
 	}
@@ -81,8 +85,8 @@ func TestCrop(t *testing.T) {
 			t.Errorf("frame %d: mean luma difference %.1f at the crop origin (%.1f at 0,0)", i, right, wrong)
 		}
 	}
-	if c.Dropped() != 0 {
-		t.Errorf("Dropped = %d, want 0", c.Dropped())
+	if st := c.Stats(); st.Dropped != 0 {
+		t.Errorf("Dropped = %d, want 0", st.Dropped)
 	}
 	pipelinetest.Release(out...)
 	frames.AssertReleased()
@@ -111,29 +115,6 @@ func TestCropRect(t *testing.T) {
 	}
 }
 
-// runCrop runs c alone on in in a pipeline whose events it records.
-func runCrop(t *testing.T, c *Crop, in ...*pipeline.Frame) ([]*pipeline.Frame, *pipelinetest.Events, error) {
-	t.Helper()
-	var events pipelinetest.Events
-	var got []*pipeline.Frame
-	p := pipeline.New()
-	p.OnEvent(events.Record)
-	out := pipeline.Then(p, pipelinetest.StageUnderTest, c, pipelinetest.Feed(in...))
-	pipeline.To(p, "collect", pipeline.SinkFunc[*pipeline.Frame](func(ctx context.Context, in <-chan *pipeline.Frame) error {
-		for {
-			f, ok := pipeline.Recv(ctx, in)
-			if !ok {
-				return ctx.Err()
-			}
-			got = append(got, f)
-		}
-	}), out)
-	ctx, cancel := context.WithTimeout(context.Background(), pipelinetest.Timeout)
-	defer cancel()
-	err := p.Run(ctx)
-	return got, &events, err
-}
-
 func TestCropDrops(t *testing.T) {
 	frames := pipelinetest.NewFrames(t)
 	good := pipelinetest.JPEG(t, 64, 64, 0)
@@ -146,30 +127,32 @@ func TestCropDrops(t *testing.T) {
 		frames.Get(4, pipelinetest.JPEG(t, 64, 64, 4)),
 	}
 	c := &Crop{X: 24, Y: 24, Width: 32, Height: 32}
-	out, events, err := runCrop(t, c, in...)
-	if err != nil {
-		t.Fatalf("Run: %v", err)
-	}
+	out, events := pipelinetest.RunStageEvents(t, c, in...)
 	if len(out) != 2 || out[0].Index != 0 || out[1].Index != 4 {
 		t.Errorf("got %d frames, want frames 0 and 4", len(out))
 	}
-	if c.Dropped() != 3 {
-		t.Errorf("Dropped = %d, want 3", c.Dropped())
+	if st := c.Stats(); st.Dropped != 3 {
+		t.Errorf("Dropped = %d, want 3", st.Dropped)
 	}
 	if n := events.Sum(pipelinetest.StageUnderTest, pipeline.Drop); n != 3 {
 		t.Errorf("Drop events sum to %d, want 3:\n%s", n, events)
 	}
-	var empty int
+	// One event per dropped frame, naming it; the rectangle outside the
+	// tiny frame is the one ErrCropEmpty.
+	var dropped []int
 	for _, e := range events.All() {
-		if e.Kind == pipeline.Drop && e.Err == nil {
-			t.Errorf("Drop event without a reason: %+v", e)
+		var fe *pipeline.FrameError
+		if e.Kind != pipeline.Drop || e.N != 1 || !errors.As(e.Err, &fe) || fe.Err == nil {
+			t.Errorf("event %+v is not one drop with a *pipeline.FrameError saying why", e)
+			continue
 		}
-		if errors.Is(e.Err, ErrCropEmpty) {
-			empty++
+		dropped = append(dropped, fe.Index)
+		if empty := errors.Is(e.Err, ErrCropEmpty); empty != (fe.Index == 3) {
+			t.Errorf("frame %d: ErrCropEmpty %v, want it for frame 3 only (%v)", fe.Index, empty, e.Err)
 		}
 	}
-	if empty != 1 {
-		t.Errorf("%d events for ErrCropEmpty, want 1:\n%s", empty, events)
+	if !slices.Equal(dropped, []int{1, 2, 3}) {
+		t.Errorf("dropped frames %v, want [1 2 3]", dropped)
 	}
 	pipelinetest.Release(out...)
 	frames.AssertReleased()
@@ -255,7 +238,7 @@ func BenchmarkCrop(b *testing.B) {
 		b.Fatal(err)
 	}
 	cancel()
-	if c.Dropped() != 0 {
-		b.Fatalf("dropped %d frames", c.Dropped())
+	if st := c.Stats(); st.Dropped != 0 {
+		b.Fatalf("dropped %d frames", st.Dropped)
 	}
 }

@@ -16,27 +16,32 @@ import (
 //
 // Frames the format cannot hold (not a JPEG, or more than 99999 bytes in
 // lab format) are dropped: nothing is written for them, so the stream stays
-// readable, and each is reported as a [pipeline.Drop] event whose Err says
-// why. Each frame written is reported as one [pipeline.Progress] event.
-// Frames, Bytes and Dropped may be read while it runs.
+// readable, and each is reported with [pipeline.ReportDrop] as a
+// [*pipeline.FrameError] saying why. Each frame written is reported as one
+// [pipeline.Progress] event. [FileWriter.Stats] may be read while it runs.
 type FileWriter struct {
 	W      io.Writer
 	Format mjpeg.Format // FormatRaw (the default) or FormatLab
 
-	frames  atomic.Int64
-	bytes   atomic.Int64
-	dropped atomic.Uint64
+	frames, bytes, dropped atomic.Uint64
 }
 
-// Frames is the number of frames written so far.
-func (w *FileWriter) Frames() int { return int(w.frames.Load()) }
+// FileWriterStats counts what a FileWriter did.
+type FileWriterStats struct {
+	Frames uint64 // frames written
+	Bytes  uint64 // bytes written, headers included
+	// Dropped is the number of frames dropped because the format cannot
+	// hold them.
+	Dropped uint64
+}
 
-// Bytes is the number of bytes written so far, headers included.
-func (w *FileWriter) Bytes() int64 { return w.bytes.Load() }
-
-// Dropped is the number of frames dropped because the format cannot hold
-// them.
-func (w *FileWriter) Dropped() uint64 { return w.dropped.Load() }
+// Stats returns the counters so far; it may be called from any goroutine.
+// Bytes is counted before Frames, so a Stats taken while a frame is being
+// counted may include its bytes but never count a frame without them.
+func (w *FileWriter) Stats() FileWriterStats {
+	frames := w.frames.Load()
+	return FileWriterStats{Frames: frames, Bytes: w.bytes.Load(), Dropped: w.dropped.Load()}
+}
 
 // Run writes frames until in closes. A write error ends it with that
 // error, since a recording with a hole in it would be silently wrong; it
@@ -52,7 +57,7 @@ func (w *FileWriter) Run(ctx context.Context, in <-chan *pipeline.Frame) error {
 	if format != mjpeg.FormatRaw && format != mjpeg.FormatLab {
 		return errors.New("stages: FileWriter cannot write " + format.String() + " MJPEG")
 	}
-	header := int64(0)
+	header := uint64(0)
 	if format == mjpeg.FormatLab {
 		header = 5 // the decimal length before each frame
 	}
@@ -66,13 +71,13 @@ func (w *FileWriter) Run(ctx context.Context, in <-chan *pipeline.Frame) error {
 			continue
 		}
 		err := mw.WriteFrame(f.Data)
-		n := int64(len(f.Data))
+		n, index := uint64(len(f.Data)), f.Index
 		f.Release()
 		switch {
 		case errors.Is(err, mjpeg.ErrNotJPEG) || errors.Is(err, mjpeg.ErrFrameTooLarge):
 			// Nothing was written and the stream is intact.
 			w.dropped.Add(1)
-			pipeline.Report(ctx, pipeline.Event{Kind: pipeline.Drop, N: 1, Err: err})
+			pipeline.ReportDrop(ctx, 1, &pipeline.FrameError{Index: index, Err: err})
 		case err != nil:
 			return err
 		default:

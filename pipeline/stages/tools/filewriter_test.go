@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/actorstream/actorstream/pipeline"
@@ -65,15 +66,25 @@ func TestFileWriter(t *testing.T) {
 				t.Fatalf("Run = %v", err)
 			}
 			drops := len(tt.in) - len(tt.want)
-			if w.Frames() != len(tt.want) || w.Bytes() != int64(buf.Len()) || w.Dropped() != uint64(drops) {
-				t.Errorf("Frames %d Bytes %d Dropped %d; want %d, %d, %d", w.Frames(), w.Bytes(), w.Dropped(), len(tt.want), buf.Len(), drops)
+			want := FileWriterStats{Frames: uint64(len(tt.want)), Bytes: uint64(buf.Len()), Dropped: uint64(drops)}
+			if st := w.Stats(); st != want {
+				t.Errorf("Stats %+v, want %+v", st, want)
 			}
 			if events.Sum("file", pipeline.Progress) != uint64(len(tt.want)) || events.Sum("file", pipeline.Drop) != uint64(drops) {
 				t.Errorf("events:\n%s", events)
 			}
+			// Each drop names the frame the format could not hold.
 			for _, e := range events.All() {
-				if e.Kind == pipeline.Drop && e.Err == nil {
-					t.Error("a Drop event does not say why")
+				var fe *pipeline.FrameError
+				switch {
+				case e.Kind != pipeline.Drop:
+				case !errors.As(e.Err, &fe):
+					t.Errorf("a Drop event does not name its frame: %v", e.Err)
+				case fe.Index < 0 || fe.Index >= len(tt.in) ||
+					slices.ContainsFunc(tt.want, func(b []byte) bool { return bytes.Equal(b, tt.in[fe.Index]) }):
+					t.Errorf("frame %d reported dropped, but the file holds it", fe.Index)
+				case !errors.Is(fe.Err, mjpeg.ErrNotJPEG) && !errors.Is(fe.Err, mjpeg.ErrFrameTooLarge):
+					t.Errorf("frame %d dropped for %v", fe.Index, fe.Err)
 				}
 			}
 			var file []byte
@@ -110,8 +121,8 @@ func TestFileWriterErrors(t *testing.T) {
 	tests := []struct {
 		name   string
 		w      *FileWriter
-		want   error // nil: any error
-		frames int   // written before the error
+		want   error  // nil: any error
+		frames uint64 // written before the error
 	}{
 		{"write error", &FileWriter{W: &fwFailWriter{after: 1}}, errFwDisk, 1},
 		{"lab header write error", &FileWriter{W: &fwFailWriter{after: 2}, Format: mjpeg.FormatLab}, errFwDisk, 1},
@@ -124,8 +135,8 @@ func TestFileWriterErrors(t *testing.T) {
 			if err == nil || (tt.want != nil && !errors.Is(err, tt.want)) {
 				t.Errorf("Run = %v, want %v", err, tt.want)
 			}
-			if tt.w.Frames() != tt.frames {
-				t.Errorf("Frames = %d, want %d", tt.w.Frames(), tt.frames)
+			if st := tt.w.Stats(); st.Frames != tt.frames {
+				t.Errorf("Frames = %d, want %d", st.Frames, tt.frames)
 			}
 		})
 	}
@@ -149,8 +160,8 @@ func TestFileWriterAllocs(t *testing.T) {
 				t.Errorf("%v allocations per frame, want 0", n)
 			}
 			close(in)
-			if err := <-done; err != nil || w.Frames() != 101 {
-				t.Errorf("Run = %v after %d frames", err, w.Frames())
+			if err := <-done; err != nil || w.Stats().Frames != 101 {
+				t.Errorf("Run = %v after %d frames", err, w.Stats().Frames)
 			}
 		})
 	}

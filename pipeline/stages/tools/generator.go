@@ -3,7 +3,6 @@ package tools
 import (
 	"context"
 	"fmt"
-	"github.com/actorstream/actorstream/pipeline/stages/send"
 	"image"
 	"image/color"
 	"math"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/codec/rtpjpeg"
+	"github.com/actorstream/actorstream/pipeline/stages/send"
 )
 
 // Generator defaults.

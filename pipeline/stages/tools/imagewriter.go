@@ -21,8 +21,9 @@ import (
 //
 // Each file written is reported as one [pipeline.Progress] event. A frame
 // that does not decode (only PNG output decodes) is skipped and reported
-// as a [pipeline.Drop] event carrying the decoding error; a file that
-// cannot be written ends the sink with the error.
+// with [pipeline.ReportDrop] as a [*pipeline.FrameError] carrying the
+// decoding error; a file that cannot be written ends the sink with the
+// error. [ImageWriter.Stats] may be read while it runs.
 type ImageWriter struct {
 	Dir string // created if missing; "" means the current directory
 	// Every saves the first frame received and then every Every-th one
@@ -36,11 +37,19 @@ type ImageWriter struct {
 	// The default is "frame-%06d.png", or "frame-%06d.jpg" for JPEG.
 	Pattern string
 
-	written atomic.Int64
+	written, dropped atomic.Uint64
 }
 
-// Written is the number of files written so far.
-func (w *ImageWriter) Written() int { return int(w.written.Load()) }
+// ImageWriterStats counts what an ImageWriter did.
+type ImageWriterStats struct {
+	Written uint64 // files written
+	Dropped uint64 // frames skipped because they did not decode
+}
+
+// Stats returns the counters so far; it may be called from any goroutine.
+func (w *ImageWriter) Stats() ImageWriterStats {
+	return ImageWriterStats{Written: w.written.Load(), Dropped: w.dropped.Load()}
+}
 
 // Run saves frames until in closes.
 func (w *ImageWriter) Run(ctx context.Context, in <-chan *pipeline.Frame) error {
@@ -86,7 +95,8 @@ func (w *ImageWriter) Run(ctx context.Context, in <-chan *pipeline.Frame) error 
 		if asPNG {
 			img, err := jpeg.Decode(bytes.NewReader(f.Data))
 			if err != nil {
-				pipeline.Report(ctx, pipeline.Event{Kind: pipeline.Drop, N: 1, Err: fmt.Errorf("frame %d: %w", f.Index, err)})
+				w.dropped.Add(1)
+				pipeline.ReportDrop(ctx, 1, &pipeline.FrameError{Index: f.Index, Err: err})
 				f.Release()
 				continue
 			}
@@ -99,7 +109,7 @@ func (w *ImageWriter) Run(ctx context.Context, in <-chan *pipeline.Frame) error 
 			buf.Reset()
 			if err := enc.Encode(&buf, rgba); err != nil {
 				f.Release()
-				return fmt.Errorf("frame %d: %w", f.Index, err)
+				return &pipeline.FrameError{Index: f.Index, Err: err}
 			}
 			data = buf.Bytes()
 		}

@@ -94,11 +94,18 @@ func TestImageWriter(t *testing.T) {
 			if !slices.Equal(names, tt.wantFiles) {
 				t.Fatalf("files %q, want %q", names, tt.wantFiles)
 			}
-			if w.Written() != len(tt.wantFiles) || events.Sum("images", pipeline.Progress) != uint64(len(tt.wantFiles)) {
-				t.Errorf("Written %d, progress events %d; want %d", w.Written(), events.Sum("images", pipeline.Progress), len(tt.wantFiles))
+			want := ImageWriterStats{Written: uint64(len(tt.wantFiles)), Dropped: tt.wantDrops}
+			if st := w.Stats(); st != want || events.Sum("images", pipeline.Progress) != want.Written {
+				t.Errorf("Stats %+v, progress events %d; want %+v", st, events.Sum("images", pipeline.Progress), want)
 			}
 			if events.Sum("images", pipeline.Drop) != tt.wantDrops {
 				t.Errorf("drop events:\n%s", events)
+			}
+			for _, e := range events.All() {
+				var fe *pipeline.FrameError
+				if e.Kind == pipeline.Drop && (!errors.As(e.Err, &fe) || fe.Index < 100 || fe.Index-100 >= len(tt.in) || !bytes.Equal(tt.in[fe.Index-100], corrupt)) {
+					t.Errorf("drop %v does not name the corrupt frame", e.Err)
+				}
 			}
 			for i, name := range names {
 				got, err := os.ReadFile(filepath.Join(w.Dir, name))
@@ -145,8 +152,8 @@ func TestImageWriterErrors(t *testing.T) {
 			if !errors.As(err, &se) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Run = %v, want a stage error mentioning %s", err, tt.want)
 			}
-			if tt.w.Written() != 0 {
-				t.Errorf("Written = %d", tt.w.Written())
+			if st := tt.w.Stats(); st.Written != 0 {
+				t.Errorf("Written = %d", st.Written)
 			}
 		})
 	}

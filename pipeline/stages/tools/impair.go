@@ -3,6 +3,7 @@ package tools
 import (
 	"container/heap"
 	"context"
+	"errors"
 	"math/rand/v2"
 	"sync/atomic"
 	"time"
@@ -145,10 +146,19 @@ type ImpairStats struct {
 	In, Dropped, Duplicated, Reordered, Delayed uint64
 }
 
+// The reasons Impair gives for the packets it drops.
+var (
+	ErrImpairLoss   = errors.New("stages: impair: packet lost (random or burst loss)")
+	ErrImpairOutage = errors.New("stages: impair: packet lost in an outage")
+)
+
 // Impair simulates a lossy network on the client's packet stream: it drops
 // (independently, in Gilbert-Elliott bursts, in outage windows), delays
 // with jitter, reorders and duplicates RTP packets as its Impairment says.
 // RTCP packets pass at once and unchanged unless ImpairRTCP is set.
+//
+// Each packet dropped is counted in [ImpairStats] and reported with
+// [pipeline.ReportDrop], its Err ErrImpairOutage or ErrImpairLoss.
 //
 // Delays are kept in a timer heap inside the stage's goroutine. When in
 // closes, the packets still delayed are delivered at their time (and a
@@ -234,6 +244,11 @@ func (s *Impair) Run(ctx context.Context, in <-chan *pipeline.Packet, out chan<-
 			d := im.Decide(now)
 			if d.Drop {
 				s.dropped.Add(1)
+				why := ErrImpairLoss
+				if d.Outage {
+					why = ErrImpairOutage
+				}
+				pipeline.ReportDrop(ctx, 1, why)
 				pk.Release()
 				continue
 			}

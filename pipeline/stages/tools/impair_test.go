@@ -3,6 +3,7 @@ package tools
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"math"
 	"slices"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/actorstream/actorstream/pipeline"
+	"github.com/actorstream/actorstream/pipeline/pipelinetest"
 )
 
 // impFeed is a packet entering the stage at a time after the start.
@@ -29,10 +31,20 @@ type impOut struct {
 // impRun pushes feed through s inside a synctest bubble (so that times
 // are exact) and returns what came out, in order. Every packet comes from
 // one pool whose free list can hold them all; afterwards the free list is
-// drained to check that each was released exactly once.
+// drained to check that each was released exactly once, and the drops
+// reported are checked against those counted.
 func impRun(t *testing.T, s *Impair, feed []impFeed) []impOut {
 	t.Helper()
+	outs, _ := impRunEvents(t, s, feed)
+	return outs
+}
+
+// impRunEvents is impRun that also returns the events s reported, as the
+// stage named "impair" of a pipeline.
+func impRunEvents(t *testing.T, s *Impair, feed []impFeed) ([]impOut, *pipelinetest.Events) {
+	t.Helper()
 	var outs []impOut
+	events := &pipelinetest.Events{}
 	synctest.Test(t, func(t *testing.T) {
 		// Duplicates are unpooled (s.Pool nil): taking them from this
 		// pool could reuse, and overwrite, a released input.
@@ -49,7 +61,6 @@ func impRun(t *testing.T, s *Impair, feed []impFeed) []impOut {
 		}
 		start := time.Now()
 		in := make(chan *pipeline.Packet)
-		out := make(chan *pipeline.Packet)
 		go func() {
 			defer close(in)
 			for i, f := range feed {
@@ -57,13 +68,17 @@ func impRun(t *testing.T, s *Impair, feed []impFeed) []impOut {
 				in <- pks[i]
 			}
 		}()
-		errc := make(chan error, 1)
-		go func() { errc <- s.Run(context.Background(), in, out); close(out) }()
-		for pk := range out {
-			outs = append(outs, impOut{at: time.Since(start), seq: binary.BigEndian.Uint16(pk.Data[2:]), rtcp: pk.RTCP})
-			pk.Release()
-		}
-		if err := <-errc; err != nil {
+		p := pipeline.New()
+		p.OnEvent(events.Record)
+		impaired := pipeline.Then(p, "impair", s, in)
+		pipeline.To(p, "collect", pipeline.SinkFunc[*pipeline.Packet](func(ctx context.Context, in <-chan *pipeline.Packet) error {
+			for pk := range in {
+				outs = append(outs, impOut{at: time.Since(start), seq: binary.BigEndian.Uint16(pk.Data[2:]), rtcp: pk.RTCP})
+				pk.Release()
+			}
+			return nil
+		}), impaired)
+		if err := p.Run(context.Background()); err != nil {
 			t.Fatalf("Run: %v", err)
 		}
 		// Drain the free list: released packets still carry their identity.
@@ -92,8 +107,30 @@ func impRun(t *testing.T, s *Impair, feed []impFeed) []impOut {
 		if st.In > uint64(len(feed)) {
 			t.Errorf("In %d > %d packets fed", st.In, len(feed))
 		}
+		if got := events.Sum("impair", pipeline.Drop); got != st.Dropped {
+			t.Errorf("%d drops reported, %d counted", got, st.Dropped)
+		}
+		for _, e := range events.All() {
+			if e.Kind != pipeline.Drop || e.Stage != "impair" || e.N != 1 ||
+				(!errors.Is(e.Err, ErrImpairLoss) && !errors.Is(e.Err, ErrImpairOutage)) {
+				t.Errorf("event %+v: want one drop by impair, for loss or an outage", e)
+			}
+		}
 	})
-	return outs
+	return outs, events
+}
+
+// impDropReasons counts the drops reported for each reason.
+func impDropReasons(events *pipelinetest.Events) (loss, outage int) {
+	for _, e := range events.All() {
+		switch {
+		case errors.Is(e.Err, ErrImpairLoss):
+			loss++
+		case errors.Is(e.Err, ErrImpairOutage):
+			outage++
+		}
+	}
+	return loss, outage
 }
 
 // impSteady is n RTP packets, one every gap from 0 on, seq 0, 1, ...
@@ -132,11 +169,15 @@ func TestImpairLoss(t *testing.T) {
 	const n = 10000
 	run := func(seed uint64) ([]uint16, ImpairStats) {
 		s := &Impair{Impairment: Impairment{Seed: seed, Loss: 0.05}}
-		outs := impRun(t, s, impSteady(n, time.Millisecond))
+		outs, events := impRunEvents(t, s, impSteady(n, time.Millisecond))
 		if !slices.IsSorted(impSeqs(outs)) {
 			t.Error("loss alone reordered packets")
 		}
-		return impMissing(outs, n), s.Stats()
+		lost := impMissing(outs, n)
+		if loss, outage := impDropReasons(events); loss != len(lost) || outage != 0 {
+			t.Errorf("drops reported: %d for loss, %d for an outage; want %d and 0", loss, outage, len(lost))
+		}
+		return lost, s.Stats()
 	}
 	lost, st := run(1)
 	pct := float64(len(lost)) * 100 / n
@@ -337,7 +378,11 @@ func TestImpairOutage(t *testing.T) {
 	for i := range feed {
 		feed[i] = impFeed{at: 100*time.Millisecond + time.Duration(i)*10*time.Millisecond, seq: uint16(i)}
 	}
-	lost := impMissing(impRun(t, s, feed), n)
+	outs, events := impRunEvents(t, s, feed)
+	lost := impMissing(outs, n)
+	if loss, outage := impDropReasons(events); loss != 0 || outage != 200 {
+		t.Errorf("drops reported: %d for loss, %d for an outage; want 0 and 200", loss, outage)
+	}
 	var want []uint16
 	for i := 100; i < 300; i++ { // arrivals at 1.1 s … 3.09 s
 		want = append(want, uint16(i))

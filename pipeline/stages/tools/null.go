@@ -9,12 +9,17 @@ import (
 
 // Null is a sink that discards everything: pooled values are released, and
 // all are counted. It ends a pipeline whose work is done by its other
-// stages (a benchmark, a Tee branch nobody watches) and is safe to read
-// Count from while it runs. The zero value is ready to use.
+// stages (a benchmark, a Tee branch nobody watches); [Null.Stats] may be
+// read while it runs. The zero value is ready to use.
 type Null[T any] struct{ n atomic.Uint64 }
 
-// Count is the number of values received so far.
-func (s *Null[T]) Count() uint64 { return s.n.Load() }
+// NullStats counts what a Null did.
+type NullStats struct {
+	Discarded uint64 // values received and discarded
+}
+
+// Stats returns the counters so far; it may be called from any goroutine.
+func (s *Null[T]) Stats() NullStats { return NullStats{Discarded: s.n.Load()} }
 
 // Run discards values until in closes.
 func (s *Null[T]) Run(ctx context.Context, in <-chan T) error {

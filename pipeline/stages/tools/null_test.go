@@ -26,8 +26,8 @@ func TestNull(t *testing.T) {
 			}
 			var null Null[*pipeline.Frame]
 			pipelinetest.RunSink(t, &null, in...)
-			if null.Count() != uint64(tt.frames) {
-				t.Errorf("Count = %d, want %d", null.Count(), tt.frames)
+			if null.Stats().Discarded != uint64(tt.frames) {
+				t.Errorf("Discarded = %d, want %d", null.Stats().Discarded, tt.frames)
 			}
 			frames.AssertReleased()
 		})
@@ -40,8 +40,8 @@ func TestNullAnyType(t *testing.T) {
 	pipelinetest.RunSink(t, &ints, 1, 2, 3)
 	var chunks Null[*pipeline.Chunk]
 	pipelinetest.RunSink(t, &chunks, pipelinetest.Chunked([]byte("abcdef"), 2)...)
-	if ints.Count() != 3 || chunks.Count() != 3 {
-		t.Errorf("counts %d and %d, want 3 and 3", ints.Count(), chunks.Count())
+	if ints.Stats().Discarded != 3 || chunks.Stats().Discarded != 3 {
+		t.Errorf("counts %d and %d, want 3 and 3", ints.Stats().Discarded, chunks.Stats().Discarded)
 	}
 }
 
@@ -65,8 +65,8 @@ func TestNullAllocs(t *testing.T) {
 		t.Errorf("%v allocations per frame, want 0", n)
 	}
 	close(in)
-	if err := <-done; err != nil || null.Count() != 101 {
-		t.Errorf("Run = %v after %d frames", err, null.Count())
+	if err := <-done; err != nil || null.Stats().Discarded != 101 {
+		t.Errorf("Run = %v after %d frames", err, null.Stats().Discarded)
 	}
 }
 

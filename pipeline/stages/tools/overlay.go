@@ -40,8 +40,9 @@ const DefaultTextScale = 2
 // planes; the frame is then re-encoded (baseline 4:2:0, standard tables)
 // into its own Data, cropped to a multiple of 8 if it was not one, so the
 // output is always carriable by RFC 2435. A frame that does not decode is
-// dropped and reported as a pipeline.Drop event. An Overlay keeps its
-// buffers between frames, so it must not run in two pipelines at once.
+// dropped, counted in [OverlayStats] and reported with [pipeline.ReportDrop]
+// as a [*pipeline.FrameError]. An Overlay keeps its buffers between frames,
+// so it must not run in two pipelines at once.
 type Overlay struct {
 	// Text returns the text for f; nil means "<Name>  #<Index>  <HH:MM:SS.mmm>"
 	// (the Name part left out when Name is empty), built without
@@ -66,8 +67,13 @@ type Overlay struct {
 	dropped atomic.Uint64
 }
 
-// Dropped is the number of frames dropped because they failed to decode.
-func (o *Overlay) Dropped() uint64 { return o.dropped.Load() }
+// OverlayStats counts what a Overlay did.
+type OverlayStats struct {
+	Dropped uint64 // frames dropped because they failed to decode
+}
+
+// Stats returns the counters so far; it may be called from any goroutine.
+func (o *Overlay) Stats() OverlayStats { return OverlayStats{Dropped: o.dropped.Load()} }
 
 // setup checks the configuration and prepares the encoder.
 func (o *Overlay) setup() error {

@@ -2,12 +2,14 @@ package tools
 
 import (
 	"bytes"
+	"errors"
 	"image"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/actorstream/actorstream/pipeline"
+	"github.com/actorstream/actorstream/pipeline/pipelinetest"
 )
 
 var ovlClock = time.Date(2026, 3, 4, 12, 34, 56, 789_000_000, time.Local)
@@ -86,9 +88,9 @@ func TestOverlayDraws(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			in := txFrames(pipeline.NewFramePool(1), src)
 			in[0].Index = 5
-			out, events, err := txRun(t, tt.o, in)
-			if err != nil || len(out) != 1 || len(events) != 0 {
-				t.Fatalf("%d frames, events %v, %v", len(out), events, err)
+			out, events := pipelinetest.RunStageEvents(t, tt.o, in...)
+			if len(out) != 1 || len(events.All()) != 0 {
+				t.Fatalf("%d frames, events:\n%s", len(out), events)
 			}
 			if out[0].Index != 5 || out[0].PTS != in[0].PTS {
 				t.Errorf("index %d pts %v", out[0].Index, out[0].PTS)
@@ -137,9 +139,9 @@ func TestOverlayFrameNumber(t *testing.T) {
 	src := txJPEG(t, 160, 120)
 	in := txFrames(pipeline.NewFramePool(2), src, src)
 	in[0].Index, in[1].Index = 8, 9
-	out, _, err := txRun(t, &Overlay{Now: ovlNow, Scale: 1, Quality: 90}, in)
-	if err != nil || len(out) != 2 {
-		t.Fatalf("%d frames, %v", len(out), err)
+	out := pipelinetest.RunStage(t, &Overlay{Now: ovlNow, Scale: 1, Quality: 90}, in...)
+	if len(out) != 2 {
+		t.Fatalf("%d frames, want 2", len(out))
 	}
 	a, b := txDecode(t, out[0].Data), txDecode(t, out[1].Data)
 	// "#8": the digit is the second glyph.
@@ -169,9 +171,9 @@ func TestOverlayOddSizes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, _, err := txRun(t, &Overlay{Name: "cam"}, txFrames(pipeline.NewFramePool(1), tt.src))
-			if err != nil || len(out) != 1 {
-				t.Fatalf("%d frames, %v", len(out), err)
+			out := pipelinetest.RunStage(t, &Overlay{Name: "cam"}, txFrames(pipeline.NewFramePool(1), tt.src)...)
+			if len(out) != 1 {
+				t.Fatalf("%d frames, want 1", len(out))
 			}
 			if b := txDecode(t, out[0].Data).Bounds(); b.Dx() != tt.wantW || b.Dy() != tt.wantH {
 				t.Errorf("%v, want %dx%d", b, tt.wantW, tt.wantH)
@@ -184,12 +186,14 @@ func TestOverlayDropsUndecodable(t *testing.T) {
 	good := txJPEG(t, 64, 48)
 	in := txFrames(pipeline.NewFramePool(4), []byte{0xFF, 0xD8, 0xFF}, good)
 	o := &Overlay{}
-	out, events, err := txRun(t, o, in)
-	if err != nil || len(out) != 1 || out[0].Index != 1 {
-		t.Fatalf("%d frames, %v", len(out), err)
+	out, events := pipelinetest.RunStageEvents(t, o, in...)
+	if len(out) != 1 || out[0].Index != 1 {
+		t.Fatalf("%d frames, want frame 1", len(out))
 	}
-	if o.Dropped() != 1 || len(events) != 1 || events[0].Kind != pipeline.Drop || events[0].Err == nil {
-		t.Errorf("dropped %d, events %v", o.Dropped(), events)
+	all := events.All()
+	var fe *pipeline.FrameError
+	if o.Stats().Dropped != 1 || len(all) != 1 || all[0].Kind != pipeline.Drop || !errors.As(all[0].Err, &fe) || fe.Index != 0 || fe.Err == nil {
+		t.Errorf("dropped %d, events:\n%s; want frame 0 dropped with a *pipeline.FrameError", o.Stats().Dropped, events)
 	}
 	if len(in[0].Data) != 0 {
 		t.Error("dropped frame not released")

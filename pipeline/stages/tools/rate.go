@@ -11,8 +11,11 @@ import (
 	"github.com/actorstream/actorstream/pipeline"
 )
 
-// errRateSuperseded is the reason given for the frames Rate drops.
-var errRateSuperseded = errors.New("stages: rate: a later frame took its output slot")
+// ErrRateSuperseded is the reason Rate gives for the frames it drops. It
+// is one shared error rather than a *pipeline.FrameError per frame because
+// dropping is Rate's steady work when it slows a stream down, and that
+// must allocate nothing.
+var ErrRateSuperseded = errors.New("stages: rate: a later frame took its output slot")
 
 // Rate changes the frame rate of a stream to FPS, dropping frames when
 // slowing it down and repeating them when speeding it up, with timestamps
@@ -28,10 +31,10 @@ var errRateSuperseded = errors.New("stages: rate: a later frame took its output 
 // Output frame k shows the input frame that is on screen at its time: the
 // last one whose PTS is not after it. An input frame that a later one
 // replaces before the next output time is dropped (released, counted in
-// [Rate.Dropped], reported as a [pipeline.Drop] event); one that stays on
-// screen over several output times is sent for each, the repeats as copies
-// into frames from Pool (counted in [Rate.Repeated]), which is also how a
-// gap in the input is filled. So an output frame
+// [RateStats], reported with [pipeline.ReportDrop] and ErrRateSuperseded);
+// one that stays on screen over several output times is sent for each, the
+// repeats as copies into frames from Pool (counted in [RateStats] too),
+// which is also how a gap in the input is filled. So an output frame
 // waits for the input frame after it, whose PTS says how long the last one
 // lasted. The last input frame is taken to last as long as the one before
 // it. Output Index and PTS never jump: when input PTS jumps backwards (a
@@ -47,12 +50,18 @@ type Rate struct {
 	repeated atomic.Uint64
 }
 
-// Dropped is the number of input frames that were not sent.
-func (r *Rate) Dropped() uint64 { return r.dropped.Load() }
+// RateStats counts what a Rate did.
+type RateStats struct {
+	Dropped uint64 // input frames that were not sent
+	// Repeated is the number of extra copies sent of input frames that
+	// covered more than one output slot.
+	Repeated uint64
+}
 
-// Repeated is the number of extra copies sent of input frames that
-// covered more than one output slot.
-func (r *Rate) Repeated() uint64 { return r.repeated.Load() }
+// Stats returns the counters so far; it may be called from any goroutine.
+func (r *Rate) Stats() RateStats {
+	return RateStats{Dropped: r.dropped.Load(), Repeated: r.repeated.Load()}
+}
 
 // Run converts frames until in closes.
 func (r *Rate) Run(ctx context.Context, in <-chan *pipeline.Frame, out chan<- *pipeline.Frame) error {
@@ -89,7 +98,7 @@ func (r *Rate) Run(ctx context.Context, in <-chan *pipeline.Frame, out chan<- *p
 		if n == 0 {
 			f.Release()
 			r.dropped.Add(1)
-			pipeline.Report(ctx, pipeline.Event{Kind: pipeline.Drop, N: 1, Err: errRateSuperseded})
+			pipeline.ReportDrop(ctx, 1, ErrRateSuperseded)
 			return true
 		}
 		for ; n > 1; n-- {

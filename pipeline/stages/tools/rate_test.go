@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -47,7 +48,7 @@ func TestRate(t *testing.T) {
 			pool := pipeline.NewFramePool(1000)
 			r := &Rate{FPS: float64(tt.out), Pool: pool}
 			in := rtInput(frames, tt.start, tt.n, float64(tt.in))
-			out := pipelinetest.RunStage(t, r, in...)
+			out, events := pipelinetest.RunStageEvents(t, r, in...)
 
 			want := (tt.n*tt.out + tt.in - 1) / tt.in
 			if tt.n == 1 {
@@ -72,13 +73,23 @@ func TestRate(t *testing.T) {
 					sent++
 				}
 			}
-			if sent+int(r.Dropped()) != tt.n || int(r.Repeated()) != len(out)-sent {
-				t.Errorf("%d inputs sent, %d dropped, %d repeats, of %d in and %d out", sent, r.Dropped(), r.Repeated(), tt.n, len(out))
+			st := r.Stats()
+			if sent+int(st.Dropped) != tt.n || int(st.Repeated) != len(out)-sent {
+				t.Errorf("%d inputs sent, %d dropped, %d repeats, of %d in and %d out", sent, st.Dropped, st.Repeated, tt.n, len(out))
+			}
+			// Every drop is reported, and nothing else.
+			if n := events.Sum(pipelinetest.StageUnderTest, pipeline.Drop); n != st.Dropped || len(events.All()) != int(st.Dropped) {
+				t.Errorf("%d drops counted, events:\n%s", st.Dropped, events)
+			}
+			for _, e := range events.All() {
+				if e.N != 1 || !errors.Is(e.Err, ErrRateSuperseded) {
+					t.Errorf("event %+v: want one drop for ErrRateSuperseded", e)
+				}
 			}
 			pipelinetest.Release(out...)
 			frames.AssertReleased()
-			if idle := teIdle(pool); len(idle) != int(r.Repeated()) {
-				t.Errorf("%d repeats back in the pool, want %d", len(idle), r.Repeated())
+			if idle := teIdle(pool); len(idle) != int(st.Repeated) {
+				t.Errorf("%d repeats back in the pool, want %d", len(idle), st.Repeated)
 			}
 		})
 	}

@@ -10,14 +10,20 @@ import (
 	"github.com/actorstream/actorstream/pipeline"
 )
 
+// ErrTeeBranchFull is the reason Tee gives for a copy it did not make
+// because the branch had no room; the error reported names the branch. It
+// is made once per branch, not as a *pipeline.FrameError per frame,
+// because a stuck branch loses every frame and that must allocate nothing.
+var ErrTeeBranchFull = errors.New("stages: tee branch is full")
+
 // Tee sends each frame of one stream down several branches: a live one,
 // which gets the frames themselves and sets the pace, and extra ones that
 // get copies and may fall behind.
 //
 // The live branch (branch 0) is sent to with back-pressure, like any stage
 // output. An extra branch whose queue is full when a frame comes loses that
-// frame's copy: the drop is counted (see [Tee.Drops]) and reported as a
-// [pipeline.Drop] event. So a slow or stuck branch (a recorder on a slow
+// frame's copy: the drop is counted (see [TeeStats]) and reported with
+// [pipeline.ReportDrop] and ErrTeeBranchFull. So a slow or stuck branch (a recorder on a slow
 // disk, a display nobody looks at) never stalls the live branch, and the
 // live branch stalls the source as it would without the tee.
 //
@@ -77,7 +83,7 @@ func (t *Tee) Run(ctx context.Context, in <-chan *pipeline.Frame, outs ...chan<-
 	drops := t.counters(len(outs))
 	full := make([]error, len(outs)) // made once: a drop allocates nothing
 	for i := 1; i < len(outs); i++ {
-		full[i] = fmt.Errorf("stages: tee branch %d is full", i)
+		full[i] = fmt.Errorf("%w: branch %d", ErrTeeBranchFull, i)
 	}
 	pool := t.Pool
 	if pool == nil {
@@ -117,18 +123,30 @@ func (t *Tee) Run(ctx context.Context, in <-chan *pipeline.Frame, outs ...chan<-
 	}
 }
 
-// Drops is the number of frames branch has lost for want of room; 0 for
-// the live branch 0 and for branches that do not exist.
-func (t *Tee) Drops(branch int) uint64 {
-	if d := t.drops.Load(); d != nil && branch >= 0 && branch < len(*d) {
-		return (*d)[branch].Load()
+// TeeStats counts what a Tee did.
+type TeeStats struct {
+	// Dropped[i] is the number of frames branch i has lost for want of
+	// room; Dropped[0], the live branch's, is always 0. It has one entry
+	// per branch once the tee is wired or running, none before.
+	Dropped []uint64
+}
+
+// Stats returns the counters so far, in a new slice; it may be called
+// from any goroutine.
+func (t *Tee) Stats() TeeStats {
+	var st TeeStats
+	if d := t.drops.Load(); d != nil {
+		st.Dropped = make([]uint64, len(*d))
+		for i := range *d {
+			st.Dropped[i] = (*d)[i].Load()
+		}
 	}
-	return 0
+	return st
 }
 
 func (t *Tee) drop(ctx context.Context, drops []atomic.Uint64, branch int, why error) {
 	drops[branch].Add(1)
-	pipeline.Report(ctx, pipeline.Event{Kind: pipeline.Drop, N: 1, Err: why})
+	pipeline.ReportDrop(ctx, 1, why)
 }
 
 // counters returns the drop counters for n branches, keeping the current

@@ -3,6 +3,10 @@ package tools
 import (
 	"bytes"
 	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -105,10 +109,13 @@ func TestTee(t *testing.T) {
 			if err := p.Run(context.Background()); err != nil {
 				t.Fatal(err)
 			}
+			if st := tee.Stats(); !slices.Equal(st.Dropped, make([]uint64, tt.branches)) {
+				t.Errorf("drops %v, want none on %d branches", st.Dropped, tt.branches)
+			}
 			copies := map[*pipeline.Frame]bool{}
 			for i, s := range sinks {
-				if len(s.got) != tt.frames || tee.Drops(i) != 0 {
-					t.Errorf("branch %d: %d frames and %d drops, want %d frames", i, len(s.got), tee.Drops(i), tt.frames)
+				if len(s.got) != tt.frames {
+					t.Errorf("branch %d: %d frames, want %d", i, len(s.got), tt.frames)
 				}
 				for j, f := range s.got {
 					if f.Index != j || f.Data[2] != byte(j) || f.PTS != time.Duration(j)*time.Second {
@@ -189,21 +196,35 @@ func TestTeeStuckBranch(t *testing.T) {
 				t.Errorf("live branch got %d of %d frames", len(live.got), tt.frames)
 			}
 			room := uint64(max(tt.buffer, pipeline.DefaultBuffer) + 3)
-			drops := tee.Drops(1)
+			st := tee.Stats()
+			if len(st.Dropped) != 3 || st.Dropped[0] != 0 {
+				t.Fatalf("drops %v, want 3 branches and none on the live one", st.Dropped)
+			}
+			drops := st.Dropped[1]
 			if want := uint64(max(tt.frames-int(room), 0)); drops < want || drops > uint64(tt.frames) {
 				t.Errorf("stuck branch dropped %d, want at least %d", drops, want)
 			}
-			if got := events.Sum("tee", pipeline.Drop); got != drops+tee.Drops(2) {
-				t.Errorf("%d drops reported, %d counted:\n%s", got, drops+tee.Drops(2), &events)
+			// Each drop is reported, naming its branch.
+			reported := make([]uint64, 3)
+			for _, e := range events.All() {
+				for i := range reported {
+					if e.Stage == "tee" && e.Kind == pipeline.Drop && errors.Is(e.Err, ErrTeeBranchFull) &&
+						strings.HasSuffix(e.Err.Error(), "branch "+strconv.Itoa(i)) {
+						reported[i] += e.N
+					}
+				}
 			}
-			if null.Count()+tee.Drops(2) != uint64(tt.frames) {
-				t.Errorf("branch 2: %d frames + %d drops, want %d", null.Count(), tee.Drops(2), tt.frames)
+			if !slices.Equal(reported, st.Dropped) {
+				t.Errorf("drops reported %v, counted %v:\n%s", reported, st.Dropped, &events)
+			}
+			if null.Stats().Discarded+st.Dropped[2] != uint64(tt.frames) {
+				t.Errorf("branch 2: %d frames + %d drops, want %d", null.Stats().Discarded, st.Dropped[2], tt.frames)
 			}
 			frames.AssertReleased()
 			// Nothing the stuck branch held was lost: its copies (and
 			// branch 2's) are all back in the pool.
 			idle := teIdle(pool)
-			if n := uint64(len(idle)); n < uint64(tt.frames)-drops || n > uint64(tt.frames)-drops+null.Count() {
+			if n := uint64(len(idle)); n < uint64(tt.frames)-drops || n > uint64(tt.frames)-drops+null.Stats().Discarded {
 				t.Errorf("%d copies back in the pool; the stuck branch alone was given %d", n, uint64(tt.frames)-drops)
 			}
 		})
@@ -275,7 +296,7 @@ func teStep(t testing.TB, readCopy bool) (step func(), stop func()) {
 	stop = func() {
 		cancel()
 		<-done
-		if !readCopy && tee.Drops(1) == 0 {
+		if st := tee.Stats(); !readCopy && st.Dropped[1] == 0 {
 			t.Error("no drops counted on the full branch")
 		}
 	}

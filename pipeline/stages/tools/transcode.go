@@ -29,8 +29,9 @@ const DefaultQuality = 75
 // image/jpeg (baseline 4:2:0, standard Huffman tables) into the frame's own
 // Data; Index and PTS are kept. Output dimensions are multiples of 8 no
 // larger than rtpjpeg.MaxDimension, so every output frame can be carried by
-// RFC 2435 whatever the input was. A frame that does not decode is dropped
-// and reported as a pipeline.Drop event.
+// RFC 2435 whatever the input was. A frame that does not decode is dropped,
+// counted in [TranscodeStats] and reported with [pipeline.ReportDrop] as a
+// [*pipeline.FrameError].
 //
 // Decoding allocates a new image per frame (image/jpeg has no way to decode
 // into an existing one); the scaled image and the output bytes are reused,
@@ -53,8 +54,13 @@ type Transcode struct {
 	dropped atomic.Uint64
 }
 
-// Dropped is the number of frames dropped because they failed to decode.
-func (t *Transcode) Dropped() uint64 { return t.dropped.Load() }
+// TranscodeStats counts what a Transcode did.
+type TranscodeStats struct {
+	Dropped uint64 // frames dropped because they failed to decode
+}
+
+// Stats returns the counters so far; it may be called from any goroutine.
+func (t *Transcode) Stats() TranscodeStats { return TranscodeStats{Dropped: t.dropped.Load()} }
 
 // Size is the output size for a w×h input.
 func (t *Transcode) Size(w, h int) (int, int) {
@@ -161,9 +167,10 @@ func (t *Transcode) transcode(f *pipeline.Frame, scaler draw.Scaler) error {
 	return t.codec.encode(f, t.codec.fit(src, w, h, scaler))
 }
 
-// reportDrop reports one frame dropped because of err.
+// reportDrop reports that the frame of that index was dropped because of
+// err.
 func reportDrop(ctx context.Context, index int, err error) {
-	pipeline.Report(ctx, pipeline.Event{Kind: pipeline.Drop, N: 1, Err: fmt.Errorf("frame %d: %w", index, err)})
+	pipeline.ReportDrop(ctx, 1, &pipeline.FrameError{Index: index, Err: err})
 }
 
 // jpegRecoder holds what decoding, resizing and encoding frames reuse

@@ -7,7 +7,7 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
-	"sync"
+	"slices"
 	"testing"
 	"time"
 
@@ -15,6 +15,7 @@ import (
 
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/codec/rtpjpeg"
+	"github.com/actorstream/actorstream/pipeline/pipelinetest"
 )
 
 // Fixtures shared by the Transcode, Overlay and Generator tests start
@@ -85,44 +86,6 @@ func txFrames(pool *pipeline.FramePool, data ...[]byte) []*pipeline.Frame {
 	return frames
 }
 
-// txRun runs st on frames in a pipeline and returns what came out and the
-// events reported.
-func txRun(t *testing.T, st pipeline.Stage[*pipeline.Frame, *pipeline.Frame], frames []*pipeline.Frame) ([]*pipeline.Frame, []pipeline.Event, error) {
-	t.Helper()
-	var (
-		mu     sync.Mutex
-		events []pipeline.Event
-		got    []*pipeline.Frame
-	)
-	p := pipeline.New()
-	p.OnEvent(func(e pipeline.Event) {
-		mu.Lock()
-		events = append(events, e)
-		mu.Unlock()
-	})
-	src := pipeline.From(p, "src", pipeline.SourceFunc[*pipeline.Frame](func(ctx context.Context, out chan<- *pipeline.Frame) error {
-		for _, f := range frames {
-			if !pipeline.Send(ctx, out, f) {
-				return ctx.Err()
-			}
-		}
-		return nil
-	}))
-	mid := pipeline.Then(p, "stage", st, src)
-	pipeline.To(p, "sink", pipeline.SinkFunc[*pipeline.Frame](func(ctx context.Context, in <-chan *pipeline.Frame) error {
-		for f := range in {
-			got = append(got, f)
-		}
-		return nil
-	}), mid)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	err := p.Run(ctx)
-	mu.Lock()
-	defer mu.Unlock()
-	return got, events, err
-}
-
 // txMeanY is the mean luma of r in m.
 func txMeanY(m image.Image, r image.Rectangle) float64 {
 	var sum float64
@@ -181,12 +144,9 @@ func TestTranscodeSizes(t *testing.T) {
 			pool := pipeline.NewFramePool(4)
 			in := txFrames(pool, tt.src, tt.src)
 			in[1].Index, in[1].PTS = 41, 1640*time.Millisecond
-			out, events, err := txRun(t, tt.tc, in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(events) != 0 {
-				t.Errorf("events %v", events)
+			out, events := pipelinetest.RunStageEvents(t, tt.tc, in...)
+			if len(events.All()) != 0 {
+				t.Errorf("events:\n%s", events)
 			}
 			if len(out) != 2 {
 				t.Fatalf("%d frames out, want 2", len(out))
@@ -236,9 +196,9 @@ func TestTranscodeQuality(t *testing.T) {
 	src := txJPEG(t, 640, 480)
 	size := map[int]int{}
 	for _, q := range []int{30, 50, 90} {
-		out, _, err := txRun(t, &Transcode{Width: 320, Quality: q}, txFrames(pipeline.NewFramePool(1), src))
-		if err != nil || len(out) != 1 {
-			t.Fatalf("quality %d: %d frames, %v", q, len(out), err)
+		out := pipelinetest.RunStage(t, &Transcode{Width: 320, Quality: q}, txFrames(pipeline.NewFramePool(1), src)...)
+		if len(out) != 1 {
+			t.Fatalf("quality %d: %d frames", q, len(out))
 		}
 		txDecode(t, out[0].Data)
 		var j rtpjpeg.JPEG
@@ -259,10 +219,7 @@ func TestTranscodeDropsUndecodable(t *testing.T) {
 	pool := pipeline.NewFramePool(8)
 	in := txFrames(pool, good, []byte("not a jpeg"), good[:len(good)/2], nil, good)
 	tc := &Transcode{Width: 32}
-	out, events, err := txRun(t, tc, in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	out, events := pipelinetest.RunStageEvents(t, tc, in...)
 	if len(out) != 2 || out[0].Index != 0 || out[1].Index != 4 {
 		t.Fatalf("out %d frames", len(out))
 	}
@@ -271,16 +228,21 @@ func TestTranscodeDropsUndecodable(t *testing.T) {
 			t.Errorf("frame %d: %v", f.Index, m.Bounds())
 		}
 	}
-	if tc.Dropped() != 3 {
-		t.Errorf("Dropped %d, want 3", tc.Dropped())
+	if st := tc.Stats(); st.Dropped != 3 {
+		t.Errorf("Dropped %d, want 3", st.Dropped)
 	}
-	if len(events) != 3 {
-		t.Fatalf("events %v, want 3 drops", events)
-	}
-	for _, e := range events {
-		if e.Kind != pipeline.Drop || e.N != 1 || e.Err == nil || e.Stage != "stage" {
-			t.Errorf("event %+v", e)
+	// One drop per bad frame, naming it.
+	var dropped []int
+	for _, e := range events.All() {
+		var fe *pipeline.FrameError
+		if e.Kind != pipeline.Drop || e.N != 1 || e.Stage != pipelinetest.StageUnderTest || !errors.As(e.Err, &fe) || fe.Err == nil {
+			t.Errorf("event %+v: want one drop with a *pipeline.FrameError saying why", e)
+			continue
 		}
+		dropped = append(dropped, fe.Index)
+	}
+	if !slices.Equal(dropped, []int{1, 2, 3}) {
+		t.Errorf("dropped frames %v, want [1 2 3]", dropped)
 	}
 	for _, i := range []int{1, 2, 3} {
 		if len(in[i].Data) != 0 {
