@@ -2,12 +2,10 @@ package main
 
 import (
 	"bytes"
-	"github.com/actorstream/actorstream/examples/internal/extest"
 	"image"
-	"os"
-	"path/filepath"
 	"testing"
 
+	"github.com/actorstream/actorstream/examples/internal/extest"
 	"github.com/actorstream/actorstream/pipeline/pipelinetest"
 )
 
@@ -16,17 +14,14 @@ import (
 // box is and match the source elsewhere.
 func TestOverlayMarksTopLeft(t *testing.T) {
 	extest.CheckLeaks(t)
-	dir := t.TempDir()
 	src := pipelinetest.JPEG(t, 320, 240, 0)
-	if err := os.WriteFile(filepath.Join(dir, "clip.mjpeg"), bytes.Repeat(src, 5), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir := extest.ClipDir(t, bytes.Repeat(src, 5))
 	want := extest.Decode(t, src)
 	base := extest.Start(t, run, "-addr", "127.0.0.1:0", "-root", dir, "-name", "TEST")
 
 	box := image.Rect(10, 10, 56, 40)   // inside the text box, on the white square
 	rest := image.Rect(0, 64, 320, 240) // well below it
-	for i, f := range extest.Play(t, base+"clip.mjpeg", 10) {
+	for i, f := range extest.Play(t, base+extest.Clip, 10) {
 		got := extest.Decode(t, f)
 		if got.Bounds() != want.Bounds() {
 			t.Fatalf("frame %d is %v, want %v", i, got.Bounds(), want.Bounds())

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"github.com/actorstream/actorstream/examples/internal/extest"
 	"image/jpeg"
 	"os"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/actorstream/actorstream/examples/internal/extest"
 	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
 	"github.com/actorstream/actorstream/pipeline/pipelinetest"
 )
@@ -23,7 +23,7 @@ func TestRecord(t *testing.T) {
 	for i := range 12 {
 		clip.Write(pipelinetest.JPEG(t, 160, 120, i))
 	}
-	url := extest.ServeClip(t, clip.Bytes())
+	url := extest.ServeClip(t, clip.Bytes()) + extest.Clip
 	for _, format := range []string{"raw", "lab"} {
 		t.Run(format, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "rec.mjpeg")
@@ -70,7 +70,7 @@ func TestRecord(t *testing.T) {
 // TestRecordStopsWithContext records an endless stream until ctx ends.
 func TestRecordStopsWithContext(t *testing.T) {
 	extest.CheckLeaks(t)
-	url := extest.ServeClip(t, pipelinetest.JPEG(t, 32, 32, 0))
+	url := extest.ServeClip(t, pipelinetest.JPEG(t, 32, 32, 0)) + extest.Clip
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	out := filepath.Join(t.TempDir(), "rec.mjpeg")

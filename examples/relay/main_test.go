@@ -3,17 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
-	"github.com/actorstream/actorstream/examples/internal/extest"
 	"image"
 	"io"
-	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/actorstream/actorstream/engine/server"
+	"github.com/actorstream/actorstream/examples/internal/extest"
 	"github.com/actorstream/actorstream/pipeline/pipelinetest"
 )
 
@@ -28,8 +24,8 @@ func TestRelayPassesFramesOn(t *testing.T) {
 		clip.Write(j)
 		sources = append(sources, extest.Decode(t, j))
 	}
-	upstream := upstreamServer(t, clip.Bytes())
-	url := extest.Start(t, run, "-from", upstream+"clip.mjpeg", "-addr", "127.0.0.1:0", "-name", "cam1")
+	upstream := extest.ServeClip(t, clip.Bytes())
+	url := extest.Start(t, run, "-from", upstream+extest.Clip, "-addr", "127.0.0.1:0", "-name", "cam1")
 	if !strings.HasSuffix(url, "/cam1") {
 		t.Fatalf("serving %s", url)
 	}
@@ -55,40 +51,12 @@ func TestRelayPassesFramesOn(t *testing.T) {
 // TestRelayUpstreamMissing fails without serving anything.
 func TestRelayUpstreamMissing(t *testing.T) {
 	extest.CheckLeaks(t)
-	upstream := upstreamServer(t, pipelinetest.JPEG(t, 16, 16, 0))
+	upstream := extest.ServeClip(t, pipelinetest.JPEG(t, 16, 16, 0))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := run(ctx, []string{"-from", upstream + "nothing.mjpeg", "-addr", "127.0.0.1:0"}, io.Discard); err == nil {
 		t.Fatal("relaying a stream that does not exist succeeded")
 	}
-}
-
-// upstreamServer serves clip as clip.mjpeg, looping, and returns its base URL.
-func upstreamServer(t *testing.T, clip []byte) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "clip.mjpeg"), clip, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(server.Config{Root: dir, Loop: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("upstream shutdown: %v", err)
-		}
-		<-served
-	})
-	return "rtsp://" + ln.Addr().String() + "/"
 }
 
 func samePixels(a, b *image.YCbCr) bool {

@@ -9,88 +9,52 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"time"
 
 	"github.com/actorstream/actorstream/engine/client"
+	"github.com/actorstream/actorstream/examples/internal/example"
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/stages/tools"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, "snapshot:", err)
-		os.Exit(1)
-	}
-}
+func main() { example.Main("snapshot", run) }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("snapshot", flag.ContinueOnError)
+	fs := example.Flags("snapshot")
 	url := fs.String("url", "", "stream, rtsp://host[:port]/path")
 	every := fs.Duration("every", 2*time.Second, "stream time between pictures")
 	dir := fs.String("dir", ".", "directory for the PNG files (frame-NNNNNN.png)")
 	count := fs.Int("count", 0, "stop after this many pictures (0: at the end of the stream)")
 	if err := fs.Parse(args); err != nil {
 		return err
-	}
-	if *every <= 0 || *count < 0 {
+	} else if *every <= 0 || *count < 0 {
 		return errors.New("want -every > 0 and -count >= 0")
 	}
 	// Pick the first frame, then the first one -every later, by PTS: no
-	// need to know the frame rate.
-	pick := pipeline.StageFunc[*pipeline.Frame, *pipeline.Frame](func(ctx context.Context, in <-chan *pipeline.Frame, next chan<- *pipeline.Frame) error {
-		var due time.Duration
-		for n := 0; ; {
-			f, ok := pipeline.Recv(ctx, in)
-			switch {
-			case !ok:
-				return ctx.Err()
-			case f.PTS < due || (*count > 0 && n == *count):
-				f.Release()
-			default:
-				n, due = n+1, f.PTS+*every // before f moves on
-				if !pipeline.Send(ctx, next, f) {
-					f.Release()
-					return ctx.Err()
-				}
-			}
+	// need to know the frame rate. Stop picking after -count.
+	due, picked := time.Duration(0), 0
+	pick := example.Filter(func(f *pipeline.Frame) bool {
+		if f.PTS < due || (*count > 0 && picked == *count) {
+			return false
 		}
+		due, picked = f.PTS+*every, picked+1
+		return true
 	})
 	w := &tools.ImageWriter{Dir: *dir}
-	enough := make(chan struct{})
-	client, err := client.Dial(ctx, client.Config{URL: *url,
+	ctx, enough := context.WithCancel(ctx) // ends the session once -count pictures are saved
+	defer enough()
+	return example.DialAndPlay(ctx, client.Config{URL: *url,
 		Output: func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
 			p.OnEvent(func(e pipeline.Event) { // on the writer's goroutine: keep it quick
 				if e.Stage == "images" && e.Kind == pipeline.Progress {
-					fmt.Fprintf(stdout, "saved %d pictures in %s\n", w.Written(), *dir)
-					if w.Written() == *count {
-						close(enough)
+					fmt.Fprintf(stdout, "saved %d pictures in %s\n", w.Stats().Written, *dir)
+					if w.Stats().Written == uint64(*count) {
+						enough()
 					}
 				}
 			})
 			pipeline.To(p, "images", w, pipeline.Then(p, "pick", pick, frames))
 		}})
-	if err != nil {
-		return err
-	}
-	defer client.Close()
-	if err := client.Setup(); err != nil {
-		return err
-	}
-	if err := client.Play(); err != nil {
-		return err
-	}
-	select {
-	case <-enough:
-	case <-client.Done(): // the stream ended
-	case <-ctx.Done():
-	}
-	client.Close()
-	return client.Err()
 }

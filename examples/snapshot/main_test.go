@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"github.com/actorstream/actorstream/examples/internal/extest"
 	"image"
 	"image/png"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/actorstream/actorstream/examples/internal/extest"
 	"github.com/actorstream/actorstream/pipeline/pipelinetest"
 )
 
@@ -23,7 +23,7 @@ func TestSnapshotTwo(t *testing.T) {
 	for i := range 12 {
 		clip.Write(pipelinetest.JPEG(t, 160, 120, i))
 	}
-	url := extest.ServeClip(t, clip.Bytes())
+	url := extest.ServeClip(t, clip.Bytes()) + extest.Clip
 	dir := filepath.Join(t.TempDir(), "shots")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

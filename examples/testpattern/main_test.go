@@ -3,13 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
-	"github.com/actorstream/actorstream/examples/internal/extest"
 	"image"
 	"image/jpeg"
 	"io"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/actorstream/actorstream/examples/internal/extest"
 )
 
 // TestTestPatternIsLive plays the live pattern: the frames decode, have

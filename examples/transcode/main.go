@@ -3,36 +3,28 @@
 // JPEG quality. It shows a custom server.PipelineFactory: the default
 // pieces of server.PlayContext with a tools.Transcode between them.
 //
-//	transcode -addr :8554 -root media -scale 0.5 -quality 50
+//	transcode -addr :8554 -root DIR -scale 0.5 -quality 50
+//
+// Without -root it serves a generated demo clip.
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
-	"fmt"
 	"io"
-	"os"
-	"os/signal"
 
 	"github.com/actorstream/actorstream/engine/server"
+	"github.com/actorstream/actorstream/examples/internal/example"
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/stages/tools"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, "transcode:", err)
-		os.Exit(1)
-	}
-}
+func main() { example.Main("transcode", run) }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("transcode", flag.ContinueOnError)
+	fs := example.Flags("transcode")
 	addr := fs.String("addr", ":8554", "listen address")
-	root := fs.String("root", ".", "directory of MJPEG files")
+	root := fs.String("root", "", "directory of MJPEG files (default: a generated demo clip)")
 	scale := fs.Float64("scale", 0.5, "output size relative to the source, in (0, 4]")
 	quality := fs.Int("quality", 50, "JPEG quality, 1..100")
 	if err := fs.Parse(args); err != nil {
@@ -41,7 +33,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if *scale <= 0 || *scale > 4 || *quality < 1 || *quality > 100 {
 		return errors.New("want -scale in (0, 4] and -quality in 1..100")
 	}
-	srv, err := server.New(server.Config{Addr: *addr, Root: *root, Loop: true,
+	return example.ServeFiles(ctx, stdout, server.Config{Addr: *addr, Root: *root, Loop: true,
 		Pipeline: func(pc *server.PlayContext) *pipeline.Pipeline {
 			// Transcode takes a size (rounded to multiples of 8), not a ratio.
 			w, h := pc.Media.Dimensions()
@@ -50,18 +42,4 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			pc.Send(p, pc.Packets(p, pipeline.Then(p, "transcode", t, pc.Frames(p))))
 			return p
 		}})
-	if err != nil {
-		return err
-	}
-	return serve(ctx, srv, stdout)
-}
-
-// serve runs srv until ctx ends, then shuts it down.
-func serve(ctx context.Context, srv *server.Server, stdout io.Writer) error {
-	ln, err := srv.Listen()
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "serving rtsp://%s/\n", ln.Addr())
-	return srv.Run(ctx, ln)
 }

@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/actorstream/actorstream/examples/internal/extest"
 	"image/jpeg"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/actorstream/actorstream/examples/internal/extest"
 	"github.com/actorstream/actorstream/pipeline/pipelinetest"
 )
 
@@ -19,14 +18,10 @@ import (
 // client and ffprobe both see 160x120 frames.
 func TestTranscodeHalvesTheSize(t *testing.T) {
 	extest.CheckLeaks(t)
-	dir := t.TempDir()
-	clip := bytes.Repeat(pipelinetest.JPEG(t, 320, 240, 0), 8)
-	if err := os.WriteFile(filepath.Join(dir, "clip.mjpeg"), clip, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir := extest.ClipDir(t, bytes.Repeat(pipelinetest.JPEG(t, 320, 240, 0), 8))
 	base := extest.Start(t, run, "-addr", "127.0.0.1:0", "-root", dir, "-scale", "0.5", "-quality", "50")
 
-	for i, f := range extest.Play(t, base+"clip.mjpeg", 10) {
+	for i, f := range extest.Play(t, base+extest.Clip, 10) {
 		cfg, err := jpeg.DecodeConfig(bytes.NewReader(f))
 		if err != nil {
 			t.Fatalf("frame %d: %v", i, err)
@@ -46,7 +41,7 @@ func TestTranscodeHalvesTheSize(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, ffprobe, "-v", "error", "-rtsp_transport", "tcp", "-analyzeduration", "200000",
-		"-show_entries", "stream=codec_name,width,height", "-of", "json", base+"clip.mjpeg").Output()
+		"-show_entries", "stream=codec_name,width,height", "-of", "json", base+extest.Clip).Output()
 	if err != nil {
 		t.Fatalf("ffprobe: %v", err)
 	}

@@ -75,7 +75,9 @@ func Play(t *testing.T, url string, n int) [][]byte {
 	return frames
 }
 
-// Start runs the example (its run function) until the test ends and returns its base URL.
+// Start runs the example (its run function) until the test ends and
+// returns the URL it prints first ("serving URL"); the rest of what it
+// prints is discarded.
 func Start(t *testing.T, run func(context.Context, []string, io.Writer) error, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -105,14 +107,25 @@ func Start(t *testing.T, run func(context.Context, []string, io.Writer) error, a
 	return url
 }
 
-// ServeClip serves clip, looping, and returns its URL.
-func ServeClip(t *testing.T, clip []byte) string {
+// Clip is the name under which ClipDir and ServeClip put a clip.
+const Clip = "clip.mjpeg"
+
+// ClipDir writes clip (an MJPEG stream) as Clip into a new temporary
+// directory and returns the directory.
+func ClipDir(t *testing.T, clip []byte) string {
 	t.Helper()
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "clip.mjpeg"), clip, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, Clip), clip, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(server.Config{Root: dir, Loop: true})
+	return dir
+}
+
+// ServeClip serves clip as Clip, looping, on a server of its own until the
+// test ends, and returns the server's base URL ("rtsp://ADDR/").
+func ServeClip(t *testing.T, clip []byte) string {
+	t.Helper()
+	srv, err := server.New(server.Config{Root: ClipDir(t, clip), Loop: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,9 +143,10 @@ func ServeClip(t *testing.T, clip []byte) string {
 		}
 		<-served
 	})
-	return "rtsp://" + ln.Addr().String() + "/clip.mjpeg"
+	return "rtsp://" + ln.Addr().String() + "/"
 }
 
+// Decode decodes b, which must be a JPEG that image/jpeg decodes as YCbCr.
 func Decode(t *testing.T, b []byte) *image.YCbCr {
 	t.Helper()
 	m, err := jpeg.Decode(bytes.NewReader(b))
