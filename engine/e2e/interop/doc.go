@@ -12,6 +12,12 @@
 // frames of every re-encoded media once, so that the tests get them at the
 // real rate even under -race (see warmUp).
 //
+// After the tests, whichever ran and in whatever order, TestMain checks the
+// server: no session left behind, and nothing in its whole log (shutdown
+// included) at warning or error level (see serverlog_test.go). A problem
+// fails the run; with no request served it says that nothing was checked
+// but start-up and shutdown.
+//
 // A test whose peer binary is missing is skipped, unless CI=true, in which
 // case it fails. Run with -v to see the interop matrix printed at the end.
 package interop

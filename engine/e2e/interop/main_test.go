@@ -208,19 +208,33 @@ func testMain(m *testing.M) int {
 
 	code := m.Run()
 
+	// Once every test has run, whatever their order: the server's state
+	// and its whole log, shutdown included (see serverlog_test.go).
+	problems := sessionsLeft() // before the shutdown ends them
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "interop: shutdown:", err)
-		code = 1
+		problems = append(problems, fmt.Sprint("shutdown: ", err))
 	}
 	if err := <-served; !errors.Is(err, server.ErrServerClosed) {
-		fmt.Fprintln(os.Stderr, "interop: Serve returned", err)
+		problems = append(problems, fmt.Sprint("Serve returned ", err))
+	}
+	log := srvLog.String()
+	problems = append(problems, serverLogProblems(log)...)
+	for _, p := range problems {
+		fmt.Fprintln(os.Stderr, "interop: FAIL after the tests:", p)
 		code = 1
+	}
+	requests := requestsServed(log)
+	if requests == 0 {
+		fmt.Println("interop: no test sent the server a request: the checks after the tests saw only its start-up and shutdown")
 	}
 	if testing.Verbose() {
 		fmt.Printf("media generated in %v; re-encoding cache warmed in %v\n",
 			genTime.Round(10*time.Millisecond), warmTime.Round(10*time.Millisecond))
+		fmt.Printf("after the tests: %d requests served, %d problems\n", requests, len(problems))
+		fmt.Printf("re-encoding notes:\n%s\n", reencodeLines(log))
+		fmt.Printf("slowest request of each method: %s\n", slowestRequests(log))
 		printMatrix(os.Stdout)
 	}
 	return code

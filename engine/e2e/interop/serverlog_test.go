@@ -5,34 +5,36 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"testing"
 	"time"
 )
 
-// TestNoSessionLeft runs after the peer tests (go test runs files in name
-// order): every client tore its session down, so none is left, but for
-// GStreamer runs that hit rtspsrc's shutdown race (its TEARDOWN may not go
-// out; such a UDP session lives until the session timeout).
-func TestNoSessionLeft(t *testing.T) {
+// What the suite checks once every test has run (TestMain calls these
+// after m.Run, so that the check sees the load of all the tests whatever
+// their order, -shuffle included, and whichever -run selected).
+
+// sessionsLeft waits up to 3 s for the server to have no session left, as
+// every client tore its session down, but for GStreamer runs that hit
+// rtspsrc's shutdown race (its TEARDOWN may not go out; such a UDP session
+// lives until the session timeout). It must run before the server shuts
+// down, which ends every session.
+func sessionsLeft() (problems []string) {
 	deadline := time.Now().Add(3 * time.Second)
 	for theServer.Sessions() > int(gstRaces.Load()) && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	n, allowed := theServer.Sessions(), int(gstRaces.Load())
-	if n > allowed {
-		t.Errorf("%d sessions still alive after all clients tore down (allowing %d for rtspsrc's shutdown race)", n, allowed)
+	if n, allowed := theServer.Sessions(), int(gstRaces.Load()); n > allowed {
+		problems = append(problems, fmt.Sprintf("%d sessions still alive after all clients tore down (allowing %d for rtspsrc's shutdown race)", n, allowed))
 	}
-	t.Logf("%d sessions alive (%d GStreamer runs hit rtspsrc's shutdown race)", n, allowed)
+	return problems
 }
 
-// TestServerLog runs after the other tests (go test runs files in name
-// order): the server must not have logged a warning or an error, and must
-// have re-encoded exactly the media RFC 2435 cannot carry.
-func TestServerLog(t *testing.T) {
-	log := srvLog.String()
+// serverLogProblems reads log, the server's whole log: it must hold no
+// warning and no error, and the server must have re-encoded exactly the
+// media RFC 2435 cannot carry, among those it served.
+func serverLogProblems(log string) (problems []string) {
 	for _, l := range strings.Split(log, "\n") {
 		if strings.Contains(l, "[WARN]") || strings.Contains(l, "[ERROR]") {
-			t.Errorf("server logged: %s", l)
+			problems = append(problems, "server logged: "+l)
 		}
 	}
 	for _, md := range catalog {
@@ -41,14 +43,15 @@ func TestServerLog(t *testing.T) {
 		}
 		reencoded := strings.Contains(reencodeLines(log), "media="+md.name)
 		if reencoded == md.carriable {
-			t.Errorf("%s: re-encoded %v, want %v", md.name, reencoded, !md.carriable)
+			problems = append(problems, fmt.Sprintf("%s: re-encoded %v, want %v", md.name, reencoded, !md.carriable))
 		}
 	}
-	if testing.Verbose() {
-		t.Logf("re-encoding notes:\n%s", reencodeLines(log))
-		t.Logf("slowest request of each method: %s", slowestRequests(log))
-	}
+	return problems
 }
+
+// requestsServed is the number of RTSP requests the server answered, from
+// its debug log.
+func requestsServed(log string) int { return len(requestLine.FindAllStringIndex(log, -1)) }
 
 var requestLine = regexp.MustCompile(`request: .*method=(\S+) .*status=(\d+) took="?([^" ]+)"?`)
 
