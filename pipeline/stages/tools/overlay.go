@@ -67,7 +67,7 @@ type Overlay struct {
 	dropped atomic.Uint64
 }
 
-// OverlayStats counts what a Overlay did.
+// OverlayStats counts what an Overlay did.
 type OverlayStats struct {
 	Dropped uint64 // frames dropped because they failed to decode
 }

@@ -23,9 +23,10 @@ var ErrTeeBranchFull = errors.New("stages: tee branch is full")
 // The live branch (branch 0) is sent to with back-pressure, like any stage
 // output. An extra branch whose queue is full when a frame comes loses that
 // frame's copy: the drop is counted (see [TeeStats]) and reported with
-// [pipeline.ReportDrop] and ErrTeeBranchFull. So a slow or stuck branch (a recorder on a slow
-// disk, a display nobody looks at) never stalls the live branch, and the
-// live branch stalls the source as it would without the tee.
+// [pipeline.ReportDrop] and ErrTeeBranchFull. So a slow or stuck branch (a
+// recorder on a slow disk, a display nobody looks at) never stalls the live
+// branch, and the live branch stalls the source as it would without the
+// tee.
 //
 // Copies come from Pool and go back to it when their branch releases them;
 // a copy dropped for want of room is never made.
