@@ -1,7 +1,18 @@
-// Package actors holds the protoactor-go actors of actorstream. A session
-// actor owns one RTSP session's state; it changes only by messages, and it
-// never blocks on I/O: pipelines run in their own goroutines and report
-// back with messages.
+// Package actors holds the protoactor-go actors of actorstream.
+//
+// A Session actor is one RTSP session of the server. The engine spawns it
+// at SETUP, in Init, and SETUP is its first message (Setup, carrying the
+// media side the engine prepared); from then on every change of the
+// session's state is a message it handles in order: PLAY, PAUSE, a seek,
+// TEARDOWN, the client's signs of life (KeepAlive, Activity), its own idle
+// timeout, its pipeline stopping. Nothing outside the actor changes the
+// session's state or reads its pipeline's internals: what the actor needs
+// to know of a running pipeline (the position reached, the last RTP
+// sequence number sent) reaches it through atomics it owns or the sink
+// publishes. The actor never blocks on I/O: pipelines run in their own
+// goroutines and report back with messages.
+//
+// A Player actor is the client's side of one session (player.go).
 package actors
 
 import (
@@ -17,42 +28,40 @@ import (
 	"github.com/actorstream/actorstream/pipeline"
 )
 
-// State names, as reported in replies and logs.
-const (
-	StateInit    = "init"
-	StateReady   = "ready"
-	StatePlaying = "playing"
-)
-
 // SessionConfig configures one session actor.
 type SessionConfig struct {
-	ID     string
-	Stream Stream
-	// Timeout ends the session after this long without activity; 0
-	// disables it (sessions bound to a live connection).
+	ID string
+	// Timeout ends the session after this long without a sign of life (a
+	// request, KeepAlive or Activity); 0 disables it (sessions that end
+	// with their connection).
 	Timeout time.Duration
-	// Activity holds the unix-nano time of the client's last sign of life.
-	// Connection and RTCP goroutines update it; the actor reads it.
-	Activity *atomic.Int64
-	Log      hclog.Logger
+	Log     hclog.Logger
+	// OnSetup, when set, is called from the actor when SETUP succeeds,
+	// before the session becomes Ready and replies: the engine makes the
+	// session reachable there (findable by its id, bound to its
+	// connection, its RTCP routed to it). An error (a *StatusError)
+	// refuses the SETUP and ends the session.
+	OnSetup func() error
 	// OnStop is called once, from the actor, when the session ends.
 	OnStop func(id, reason string)
 	// OnState, when set, is told each state change (from "" at the start).
-	OnState func(from, to string)
+	OnState func(from, to State)
 	// Rand returns random 32-bit values (the first RTP timestamp).
 	Rand func() uint32
 }
 
 // Session is the actor of one RTSP session: Init → Ready → Playing ⇄ Ready
-// → gone, one behaviour per state.
+// → gone, one behaviour per state (and Stopping while a pipeline stops).
 type Session struct {
 	cfg      SessionConfig
 	behavior actor.Behavior
-	state    string
+	state    State
+	stream   Stream // from Setup; nil before
 
 	// media position and RTP clock, continuous across pause and seek
 	next     int    // index of the next frame to send
 	nextTime uint32 // RTP timestamp of that frame
+	firstSeq uint16 // sequence number of the session's first RTP packet
 
 	// the running pipeline, if any
 	gen       int
@@ -61,35 +70,37 @@ type Session struct {
 	running   bool
 	start     int // index the running pipeline started at
 	startTime uint32
-	position  atomic.Int64
+	position  atomic.Int64 // index of the last frame sent; the pacer updates it
 	// what to do once the running pipeline has stopped
 	afterStop func(ctx actor.Context)
 
+	lastActive time.Time // the client's last sign of life
 	idle       *time.Timer
 	stopReason string
 }
 
-// NewSession returns the producer of a session actor.
+// NewSession returns the producer of a session actor. It starts in Init
+// and expects Setup as its first message.
 func NewSession(cfg SessionConfig) actor.Producer {
 	return func() actor.Actor {
 		s := &Session{cfg: cfg, behavior: actor.NewBehavior()}
 		if s.cfg.Log == nil {
 			s.cfg.Log = hclog.NewNullLogger()
 		}
-		s.become(s.ready, StateReady)
+		s.become(s.init, Init)
 		return s
 	}
 }
 
-func (s *Session) become(f actor.ReceiveFunc, name string) {
+func (s *Session) become(f actor.ReceiveFunc, state State) {
 	s.behavior.Become(f)
-	if s.state != name {
-		s.cfg.Log.Debug("session state", "from", s.state, "to", name)
+	if s.state != state {
+		s.cfg.Log.Debug("session state", "from", s.state, "to", state)
 		if s.cfg.OnState != nil {
-			s.cfg.OnState(s.state, name)
+			s.cfg.OnState(s.state, state)
 		}
 	}
-	s.state = name
+	s.state = state
 }
 
 // Receive handles what every state handles alike, then the state's own.
@@ -99,6 +110,7 @@ func (s *Session) Receive(ctx actor.Context) {
 		if s.cfg.Rand != nil {
 			s.nextTime = s.cfg.Rand()
 		}
+		s.touch()
 		s.armIdle(ctx, s.cfg.Timeout)
 	case *actor.Stopping:
 		s.shutdown()
@@ -107,6 +119,8 @@ func (s *Session) Receive(ctx actor.Context) {
 	case *KeepAlive:
 		s.touch()
 		reply(m.Reply, Reply{State: s.state})
+	case *Activity:
+		s.touch()
 	case *Close:
 		s.endSession(ctx, m.Reason)
 	case *idleCheck:
@@ -118,9 +132,25 @@ func (s *Session) Receive(ctx actor.Context) {
 	}
 }
 
+// init: spawned, waiting for SETUP.
+func (s *Session) init(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *Setup:
+		s.setup(ctx, m)
+	case *Play:
+		reply(m.Reply, PlayReply{Err: ErrMethodNotValid})
+	case *Pause:
+		reply(m.Reply, Reply{Err: ErrMethodNotValid, State: s.state})
+	case *Teardown:
+		s.teardown(ctx, m)
+	}
+}
+
 // ready: set up, not streaming.
 func (s *Session) ready(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
+	case *Setup:
+		s.refuseSetup(m)
 	case *Play:
 		s.touch()
 		s.play(ctx, m)
@@ -137,6 +167,8 @@ func (s *Session) ready(ctx actor.Context) {
 // playing: a pipeline is streaming (or has reached the end of the media).
 func (s *Session) playing(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
+	case *Setup:
+		s.refuseSetup(m)
 	case *Play:
 		s.touch()
 		if m.Seek == nil {
@@ -144,8 +176,8 @@ func (s *Session) playing(ctx actor.Context) {
 			// reply describes the next frame, as RTP-Info must.
 			next := int(s.position.Load()) + 1
 			reply(m.Reply, PlayReply{
-				Seq:     s.cfg.Stream.NextSeq(),
-				RTPTime: pipeline.RTPTime(s.startTime, s.start, next, s.cfg.Stream.FPS()),
+				Seq:     s.nextSeq(),
+				RTPTime: pipeline.RTPTime(s.startTime, s.start, next, s.stream.FPS()),
 				From:    s.pts(next),
 			})
 			return
@@ -154,7 +186,7 @@ func (s *Session) playing(ctx actor.Context) {
 	case *Pause:
 		s.touch()
 		s.stopPipeline(ctx, func(actor.Context) {
-			s.become(s.ready, StateReady)
+			s.become(s.ready, Ready)
 			reply(m.Reply, Reply{State: s.state})
 		})
 	case *Teardown:
@@ -168,6 +200,8 @@ func (s *Session) playing(ctx actor.Context) {
 // never has two requests outstanding on one session in practice.
 func (s *Session) stopping(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
+	case *Setup:
+		s.refuseSetup(m)
 	case *Play:
 		reply(m.Reply, PlayReply{Err: &StatusError{503, "Service Unavailable"}})
 	case *Pause:
@@ -184,6 +218,31 @@ func (s *Session) stopping(ctx actor.Context) {
 	}
 }
 
+// setup takes the session from Init to Ready (RFC 2326 §A.2): it takes
+// the stream, lets the engine make the session reachable, and answers.
+func (s *Session) setup(ctx actor.Context, m *Setup) {
+	s.stream, s.firstSeq = m.Stream, m.Seq
+	s.touch()
+	if s.cfg.OnSetup != nil {
+		if err := s.cfg.OnSetup(); err != nil {
+			reply(m.Reply, Reply{Err: err, State: s.state})
+			s.endSession(ctx, "setup refused: "+err.Error())
+			return
+		}
+	}
+	s.become(s.ready, Ready)
+	reply(m.Reply, Reply{State: s.state})
+}
+
+// refuseSetup answers a SETUP for a session already set up; the stream
+// it brings is not needed, and the actor owns it: it closes it.
+func (s *Session) refuseSetup(m *Setup) {
+	if m.Stream != nil {
+		m.Stream.Close()
+	}
+	reply(m.Reply, Reply{Err: ErrMethodNotValid, State: s.state})
+}
+
 func (s *Session) play(ctx actor.Context, m *Play) {
 	if m.Seek != nil {
 		idx, err := s.seekIndex(*m.Seek)
@@ -195,9 +254,8 @@ func (s *Session) play(ctx actor.Context, m *Play) {
 	}
 	s.start, s.startTime = s.next, s.nextTime
 	s.position.Store(int64(s.next - 1))
-	spec := PlaySpec{StartIndex: s.next, Start: time.Now(), BaseTime: s.nextTime, Position: &s.position}
-	seq := s.cfg.Stream.NextSeq()
-	p := s.cfg.Stream.Pipeline(spec)
+	spec := PlaySpec{StartIndex: s.next, Start: time.Now(), BaseTime: s.nextTime, Seq: s.nextSeq(), Position: &s.position}
+	p := s.stream.Pipeline(spec)
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.gen++
@@ -209,21 +267,36 @@ func (s *Session) play(ctx actor.Context, m *Play) {
 		close(done)
 		root.Send(self, &pipelineDone{gen: gen, err: err})
 	}()
-	s.become(s.playing, StatePlaying)
-	reply(m.Reply, PlayReply{Seq: seq, RTPTime: spec.BaseTime, From: s.pts(s.start)})
+	s.become(s.playing, Playing)
+	reply(m.Reply, PlayReply{Seq: spec.Seq, RTPTime: spec.BaseTime, From: s.pts(s.start)})
+}
+
+// nextSeq is the sequence number the next RTP packet will carry: one
+// after the last packet sent, or the session's first before any was sent.
+// The sink publishes the last sequence number it sent (an atomic), so this
+// is exact once a pipeline has stopped: packets a PAUSE caught between
+// packetizer and sink were never sent and leave no gap, because the next
+// pipeline numbers from here. While a pipeline runs it is the packet about
+// to go out. Nothing reads a packetizer, which the pipeline's goroutines
+// own.
+func (s *Session) nextSeq() uint16 {
+	if seq, ok := s.stream.LastSent(); ok {
+		return seq + 1
+	}
+	return s.firstSeq
 }
 
 func (s *Session) seekIndex(to time.Duration) (int, error) {
 	if to < 0 {
 		return 0, &StatusError{457, "Invalid Range"}
 	}
-	if d := s.cfg.Stream.Duration(); d > 0 && to > d {
+	if d := s.stream.Duration(); d > 0 && to > d {
 		return 0, &StatusError{457, "Invalid Range"}
 	}
-	return int(math.Round(to.Seconds() * s.cfg.Stream.FPS())), nil
+	return int(math.Round(to.Seconds() * s.stream.FPS())), nil
 }
 
-func (s *Session) pts(index int) time.Duration { return pipeline.PTS(index, s.cfg.Stream.FPS()) }
+func (s *Session) pts(index int) time.Duration { return pipeline.PTS(index, s.stream.FPS()) }
 
 // stopPipeline cancels the running pipeline and runs then once it has
 // stopped (at once if none is running).
@@ -234,7 +307,7 @@ func (s *Session) stopPipeline(ctx actor.Context, then func(ctx actor.Context)) 
 	}
 	s.afterStop = then
 	s.cancel()
-	s.become(s.stopping, "stopping")
+	s.become(s.stopping, Stopping)
 }
 
 func (s *Session) pipelineDone(ctx actor.Context, m *pipelineDone) {
@@ -247,7 +320,7 @@ func (s *Session) pipelineDone(ctx actor.Context, m *pipelineDone) {
 	last := int(s.position.Load())
 	if last >= s.start {
 		s.next = last + 1
-		s.nextTime = pipeline.RTPTime(s.startTime, s.start, s.next, s.cfg.Stream.FPS())
+		s.nextTime = pipeline.RTPTime(s.startTime, s.start, s.next, s.stream.FPS())
 	}
 	if m.err != nil && !errors.Is(m.err, context.Canceled) {
 		s.cfg.Log.Error("pipeline failed; ending session", "error", m.err)
@@ -256,12 +329,12 @@ func (s *Session) pipelineDone(ctx actor.Context, m *pipelineDone) {
 	}
 	if then := s.afterStop; then != nil {
 		s.afterStop = nil
-		s.become(s.playing, StatePlaying) // the continuation decides the next state
+		s.become(s.playing, Playing) // the continuation decides the next state
 		then(ctx)
 		return
 	}
 	s.cfg.Log.Debug("end of media", "frames_sent", s.next-s.start)
-	s.cfg.Stream.Ended()
+	s.stream.Ended()
 }
 
 func (s *Session) teardown(ctx actor.Context, m *Teardown) {
@@ -269,7 +342,7 @@ func (s *Session) teardown(ctx actor.Context, m *Teardown) {
 		s.stopPipeline(ctx, func(ctx actor.Context) { s.teardown(ctx, m) })
 		return
 	}
-	reply(m.Reply, Reply{State: StateInit})
+	reply(m.Reply, Reply{State: Init})
 	s.endSession(ctx, "teardown")
 }
 
@@ -296,7 +369,9 @@ func (s *Session) shutdown() {
 		}
 		s.running = false
 	}
-	s.cfg.Stream.Close()
+	if s.stream != nil {
+		s.stream.Close()
+	}
 	reason := s.stopReason
 	if reason == "" {
 		reason = "stopped"
@@ -308,22 +383,20 @@ func (s *Session) shutdown() {
 	}
 }
 
-func (s *Session) touch() {
-	if s.cfg.Activity != nil {
-		s.cfg.Activity.Store(time.Now().UnixNano())
-	}
-}
+// touch records a sign of life from the client.
+func (s *Session) touch() { s.lastActive = time.Now() }
 
 // The idle timer is our own rather than protoactor's ReceiveTimeout, which
 // races (upstream #1139) and would count our internal messages as
-// activity. The timer goroutine only Sends, which is goroutine-safe.
+// activity. The timer goroutine only Sends, which is goroutine-safe. It
+// fires at most once per Timeout and then looks at lastActive, so signs
+// of life cost a field write, not a timer reset.
 func (s *Session) armIdle(ctx actor.Context, after time.Duration) {
-	if s.cfg.Timeout <= 0 || s.cfg.Activity == nil {
+	if s.cfg.Timeout <= 0 {
 		return
 	}
 	root, self := ctx.ActorSystem().Root, ctx.Self()
 	if s.idle == nil {
-		s.touch()
 		s.idle = time.AfterFunc(after, func() { root.Send(self, &idleCheck{}) })
 		return
 	}
@@ -331,7 +404,7 @@ func (s *Session) armIdle(ctx actor.Context, after time.Duration) {
 }
 
 func (s *Session) checkIdle(ctx actor.Context) {
-	quiet := time.Since(time.Unix(0, s.cfg.Activity.Load()))
+	quiet := time.Since(s.lastActive)
 	if quiet >= s.cfg.Timeout {
 		s.cfg.Log.Info("session timed out", "idle", quiet.Round(time.Millisecond))
 		s.endSession(ctx, "timeout")

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -19,10 +20,13 @@ type fakeStream struct {
 	fps    float64
 	frames int
 	sent   chan int
-	seq    uint16
-	closed atomic.Bool
-	ended  atomic.Bool
-	fail   error // when set, the sink fails with it after the first frame
+	// the sequence number of the last "packet" sent: one per frame,
+	// numbered from the PLAY's Seq, as a sink would publish it
+	last    atomic.Uint32
+	anySent atomic.Bool
+	closed  atomic.Bool
+	ended   atomic.Bool
+	fail    error // when set, the sink fails with it after the first frame
 }
 
 func (f *fakeStream) Pipeline(spec PlaySpec) *pipeline.Pipeline {
@@ -40,7 +44,8 @@ func (f *fakeStream) Pipeline(spec PlaySpec) *pipeline.Pipeline {
 		pipeline.From(p, "source", src))
 	pipeline.To(p, "sink", pipeline.SinkFunc[*pipeline.Batch](func(ctx context.Context, in <-chan *pipeline.Batch) error {
 		for b := range in {
-			f.seq++
+			f.last.Store(uint32(spec.Seq) + uint32(b.Index-spec.StartIndex))
+			f.anySent.Store(true)
 			f.sent <- b.Index
 			if f.fail != nil {
 				return f.fail
@@ -50,11 +55,11 @@ func (f *fakeStream) Pipeline(spec PlaySpec) *pipeline.Pipeline {
 	}), paced)
 	return p
 }
-func (f *fakeStream) NextSeq() uint16         { return f.seq }
-func (f *fakeStream) FPS() float64            { return f.fps }
-func (f *fakeStream) Duration() time.Duration { return pipeline.PTS(f.frames, f.fps) }
-func (f *fakeStream) Close()                  { f.closed.Store(true) }
-func (f *fakeStream) Ended()                  { f.ended.Store(true) }
+func (f *fakeStream) LastSent() (uint16, bool) { return uint16(f.last.Load()), f.anySent.Load() }
+func (f *fakeStream) FPS() float64             { return f.fps }
+func (f *fakeStream) Duration() time.Duration  { return pipeline.PTS(f.frames, f.fps) }
+func (f *fakeStream) Close()                   { f.closed.Store(true) }
+func (f *fakeStream) Ended()                   { f.ended.Store(true) }
 
 type harness struct {
 	t       *testing.T
@@ -67,16 +72,22 @@ type harness struct {
 func newHarness(t *testing.T, fs *fakeStream, timeout time.Duration) *harness {
 	t.Helper()
 	h := &harness{t: t, sys: actor.NewActorSystem(), stream: fs, stopped: make(chan string, 1)}
-	var activity atomic.Int64
 	cfg := SessionConfig{
-		ID: "1", Stream: fs, Timeout: timeout, Activity: &activity,
+		ID: "1", Timeout: timeout,
 		OnStop: func(_, reason string) { h.stopped <- reason },
 		Rand:   func() uint32 { return 1000 },
 	}
 	h.pid = h.sys.Root.Spawn(actor.PropsFromProducer(NewSession(cfg)))
 	t.Cleanup(func() { _ = h.sys.Root.StopFuture(h.pid).Wait() })
+	if r := h.request(func(ch chan<- Reply) any { return &Setup{Stream: fs, Seq: firstSeq, Reply: ch} }); r.Err != nil || r.State != Ready {
+		t.Fatalf("SETUP = %+v", r)
+	}
 	return h
 }
+
+// firstSeq is the sequence number the harness's sessions start at: just
+// before the wrap, so that tests cross it.
+const firstSeq = 0xFFFE
 
 func (h *harness) play(seek *time.Duration) PlayReply {
 	ch := make(chan PlayReply, 1)
@@ -120,7 +131,7 @@ func TestSessionPauseKeepsPositionAndClock(t *testing.T) {
 			t.Fatalf("frame %d sent as %d", i, got)
 		}
 	}
-	if r := h.request(pause); r.Err != nil || r.State != StateReady {
+	if r := h.request(pause); r.Err != nil || r.State != Ready {
 		t.Fatalf("PAUSE = %+v", r)
 	}
 	// The pause reply comes after the pipeline stopped: nothing more is sent.
@@ -188,3 +199,164 @@ func TestSessionPipelineErrorEndsSession(t *testing.T) {
 		t.Fatalf("stop reason %q", reason)
 	}
 }
+
+// TestSessionSetupIsItsFirstMessage: a session is spawned in Init and
+// SETUP takes it to Ready inside the actor: OnSetup (where the engine
+// makes it reachable) runs before the reply, PLAY and PAUSE before SETUP
+// are not valid, and a second SETUP is refused with its stream closed.
+func TestSessionSetupIsItsFirstMessage(t *testing.T) {
+	sys := actor.NewActorSystem()
+	var transitions []string // appended from the actor, read after its replies
+	var setups atomic.Int32
+	pid := sys.Root.Spawn(actor.PropsFromProducer(NewSession(SessionConfig{
+		ID:      "1",
+		OnState: func(from, to State) { transitions = append(transitions, string(from)+"→"+string(to)) },
+		OnSetup: func() error { setups.Add(1); return nil },
+	})))
+	t.Cleanup(func() { _ = sys.Root.StopFuture(pid).Wait() })
+	h := &harness{t: t, sys: sys, pid: pid}
+
+	if r := h.play(nil); !errors.Is(r.Err, ErrMethodNotValid) {
+		t.Fatalf("PLAY before SETUP: %+v, want 455", r)
+	}
+	if r := h.request(pause); !errors.Is(r.Err, ErrMethodNotValid) || r.State != Init {
+		t.Fatalf("PAUSE before SETUP: %+v, want 455 in init", r)
+	}
+	if r := h.request(keepAlive); r.Err != nil || r.State != Init {
+		t.Fatalf("KeepAlive before SETUP: %+v", r)
+	}
+	fs := &fakeStream{fps: 100, frames: 10, sent: make(chan int, 10)}
+	r := h.request(func(ch chan<- Reply) any {
+		if setups.Load() != 0 {
+			t.Error("OnSetup ran before SETUP")
+		}
+		return &Setup{Stream: fs, Seq: 7, Reply: ch}
+	})
+	if r.Err != nil || r.State != Ready || setups.Load() != 1 {
+		t.Fatalf("SETUP = %+v after %d OnSetup calls, want ready after 1", r, setups.Load())
+	}
+	if got, want := strings.Join(transitions, " "), "→init init→ready"; got != want {
+		t.Fatalf("transitions %q, want %q", got, want)
+	}
+	again := &fakeStream{}
+	if r := h.request(func(ch chan<- Reply) any { return &Setup{Stream: again, Reply: ch} }); !errors.Is(r.Err, ErrMethodNotValid) || r.State != Ready {
+		t.Fatalf("second SETUP = %+v, want 455 in ready", r)
+	}
+	if !again.closed.Load() || fs.closed.Load() {
+		t.Fatalf("second SETUP: its stream closed %v (want true), the session's %v (want false)", again.closed.Load(), fs.closed.Load())
+	}
+	if r := h.play(nil); r.Err != nil || r.Seq != 7 {
+		t.Fatalf("PLAY = %+v, want RTP-Info seq 7 (the SETUP's)", r)
+	}
+}
+
+// TestSessionSetupRefused: when the engine cannot make the session
+// reachable, SETUP fails with its status, the session ends, and the
+// stream it was given is closed.
+func TestSessionSetupRefused(t *testing.T) {
+	sys := actor.NewActorSystem()
+	stopped := make(chan string, 1)
+	refusal := &StatusError{503, "Service Unavailable"}
+	pid := sys.Root.Spawn(actor.PropsFromProducer(NewSession(SessionConfig{
+		ID:      "1",
+		OnSetup: func() error { return refusal },
+		OnStop:  func(_, reason string) { stopped <- reason },
+	})))
+	h := &harness{t: t, sys: sys, pid: pid}
+	fs := &fakeStream{}
+	if r := h.request(func(ch chan<- Reply) any { return &Setup{Stream: fs, Reply: ch} }); r.Err != refusal {
+		t.Fatalf("SETUP = %+v, want the refusal", r)
+	}
+	if reason := waitFor(t, stopped); !strings.HasPrefix(reason, "setup refused") {
+		t.Fatalf("stop reason %q", reason)
+	}
+	if !fs.closed.Load() {
+		t.Fatal("refused stream not closed")
+	}
+}
+
+// TestSessionSequenceContinuesFromLastSent: each PLAY's RTP-Info seq is
+// one after the last packet the sink published as sent (across the
+// 16-bit wrap), whatever the pipeline had made beyond it, and the actor
+// hands that number to the next pipeline; PLAY while playing answers the
+// packet about to go out.
+func TestSessionSequenceContinuesFromLastSent(t *testing.T) {
+	fs := &fakeStream{fps: 200, frames: 1000, sent: make(chan int, 1000)}
+	h := newHarness(t, fs, 0)
+	if r := h.play(nil); r.Err != nil || r.Seq != firstSeq {
+		t.Fatalf("first PLAY = %+v, want seq %d", r, firstSeq)
+	}
+	for range 4 {
+		waitFor(t, fs.sent)
+	}
+	// The sink had published at least 4 packets before this PLAY, and no
+	// more than have been sent by the time of its reply.
+	r := h.play(nil)
+	if d := int(r.Seq - firstSeq); r.Err != nil || d < 4 || d > 4+len(fs.sent) {
+		t.Fatalf("PLAY while playing = %+v: %d after the first seq, want 4..%d", r, d, 4+len(fs.sent))
+	}
+	h.request(pause)
+	sent := 4 + len(fs.sent)
+	for len(fs.sent) > 0 {
+		<-fs.sent
+	}
+	last, ok := fs.LastSent()
+	if want := uint16(firstSeq + sent - 1); !ok || last != want {
+		t.Fatalf("last sent %d, %v; want %d", last, ok, want)
+	}
+	r = h.play(nil)
+	resumeSeq := uint16(firstSeq + sent)
+	if r.Err != nil || r.Seq != resumeSeq {
+		t.Fatalf("PLAY after PAUSE = %+v, want seq %d (one after the last sent, across the wrap)", r, resumeSeq)
+	}
+	waitFor(t, fs.sent)
+	h.request(pause)
+	again := 1 + len(fs.sent)
+	if last, _ := fs.LastSent(); last != resumeSeq+uint16(again-1) {
+		t.Fatalf("the second pipeline sent %d packets, the last numbered %d: it did not start at the seq %d the actor gave it", again, last, resumeSeq)
+	}
+}
+
+// TestSessionIdleTimeoutCountsSignsOfLife: Activity and KeepAlive keep a
+// session alive, in whatever state; it ends Timeout after the last one.
+// The clock is synctest's: the times are exact.
+func TestSessionIdleTimeoutCountsSignsOfLife(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sys := actor.NewActorSystem()
+		defer sys.Shutdown()
+		const timeout = 10 * time.Second
+		stopped := make(chan time.Time, 1)
+		reasons := make(chan string, 1)
+		start := time.Now()
+		pid := sys.Root.Spawn(actor.PropsFromProducer(NewSession(SessionConfig{
+			ID: "1", Timeout: timeout,
+			OnStop: func(_, reason string) { stopped <- time.Now(); reasons <- reason },
+		})))
+		h := &harness{t: t, sys: sys, pid: pid}
+		h.request(func(ch chan<- Reply) any {
+			return &Setup{Stream: &fakeStream{fps: 25, frames: 10}, Reply: ch}
+		})
+		time.Sleep(6 * time.Second)
+		sys.Root.Send(pid, &Activity{})
+		time.Sleep(6 * time.Second)
+		if r := h.request(keepAlive); r.Err != nil || r.State != Ready {
+			t.Fatalf("KeepAlive = %+v", r)
+		}
+		time.Sleep(6 * time.Second)
+		sys.Root.Send(pid, &Activity{})
+		last := time.Now()
+		synctest.Wait()
+		if len(stopped) != 0 {
+			t.Fatalf("session ended %v after its start despite signs of life", (<-stopped).Sub(start))
+		}
+		at := <-stopped
+		if reason := <-reasons; reason != "timeout" {
+			t.Fatalf("stop reason %q", reason)
+		}
+		if got := at.Sub(last); got != timeout {
+			t.Fatalf("ended %v after the last sign of life, want %v", got, timeout)
+		}
+	})
+}
+
+func keepAlive(ch chan<- Reply) any { return &KeepAlive{Reply: ch} }

@@ -7,18 +7,26 @@ import (
 	"github.com/actorstream/actorstream/pipeline"
 )
 
-// Stream is the media side of one session, prepared by the engine at SETUP:
-// the file, the transport and its sockets. The session actor decides when
-// and from where to play; the Stream builds the pipeline that does it.
+// Stream is the media side of one session, prepared by the engine at SETUP
+// (the file, the transport and its sockets) and handed to the session
+// actor in its Setup message. The session actor decides when, from where
+// and from which RTP sequence number to play; the Stream builds the
+// pipeline that does it.
 //
 // The session runs at most one pipeline at a time and waits for it to
 // finish before building the next, so a Stream may keep per-stream state
-// (sequence numbers, SSRC) without locks.
+// (a packetizer, the SSRC) without locks. Only LastSent is read while a
+// pipeline runs.
 type Stream interface {
-	// Pipeline builds the pipeline for one PLAY.
+	// Pipeline builds the pipeline for one PLAY: its first frame is
+	// spec.StartIndex, its first RTP packet carries spec.Seq.
 	Pipeline(spec PlaySpec) *pipeline.Pipeline
-	// NextSeq is the RTP sequence number the next packet will carry.
-	NextSeq() uint16
+	// LastSent is the sequence number of the last RTP packet sent to the
+	// client; ok is false before the first. The pipeline's sink records
+	// it (atomically) as it sends, so it may be read while a pipeline
+	// runs, and once the pipeline has stopped it is final: packets a
+	// pipeline made but never sent do not count.
+	LastSent() (seq uint16, ok bool)
 	// FPS is the stream's frame rate; Duration is 0 for endless streams.
 	FPS() float64
 	Duration() time.Duration
@@ -31,10 +39,12 @@ type Stream interface {
 	Close()
 }
 
-// PlaySpec says what one PLAY streams.
+// PlaySpec says what one PLAY streams. The session actor owns all of it:
+// the Position it passes is its own, updated by the pipeline's pacer.
 type PlaySpec struct {
 	StartIndex int           // first frame to send
 	Start      time.Time     // wall-clock time at which it is due
 	BaseTime   uint32        // its RTP timestamp
+	Seq        uint16        // sequence number of the first RTP packet
 	Position   *atomic.Int64 // updated with the index of each frame sent
 }

@@ -123,13 +123,15 @@ func (c *conn) serve() {
 	}
 }
 
-// touchOwned counts any data from the client as activity of the sessions
-// that live on this connection.
+// touchOwned counts any data from the client as a sign of life of the
+// sessions that live on this connection. It runs for every message read,
+// interleaved RTCP included; sessionRef.alive turns that into at most one
+// message per session per keepAliveEvery.
 func (c *conn) touchOwned() {
-	now := time.Now().UnixNano()
+	now := time.Now()
 	c.mu.Lock()
 	for _, ref := range c.owned {
-		ref.activity.Store(now)
+		ref.alive(now)
 	}
 	c.mu.Unlock()
 }

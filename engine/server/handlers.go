@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -56,6 +55,7 @@ func (c *conn) handle(req *rtsp.Request) *rtsp.Response {
 	case "OPTIONS":
 		resp = c.options(req)
 	case "DESCRIBE":
+		c.keepAlive(req)
 		resp = c.describe(req)
 	case "SETUP":
 		resp = c.setup(req)
@@ -68,6 +68,7 @@ func (c *conn) handle(req *rtsp.Request) *rtsp.Response {
 	case "GET_PARAMETER":
 		resp = c.getParameter(req)
 	default:
+		c.keepAlive(req)
 		resp = reply(req, 501)
 		resp.Header.Set("Public", publicMethods)
 	}
@@ -115,12 +116,21 @@ func (c *conn) authenticate(req *rtsp.Request) *rtsp.Response {
 }
 
 func (c *conn) options(req *rtsp.Request) *rtsp.Response {
-	if ref := c.lookup(req); ref != nil {
-		ref.activity.Store(time.Now().UnixNano())
-	}
+	c.keepAlive(req)
 	resp := reply(req, 200)
 	resp.Header.Set("Public", publicMethods)
 	return resp
+}
+
+// keepAlive counts a request naming a session (RFC 2326 §12.37: any
+// request on it keeps it alive) as a sign of life of its client, for the
+// requests whose answer the session actor need not give. PLAY, PAUSE and
+// TEARDOWN are messages the actor counts itself; GET_PARAMETER asks it
+// (KeepAlive).
+func (c *conn) keepAlive(req *rtsp.Request) {
+	if ref := c.lookup(req); ref != nil {
+		ref.alive(time.Now())
+	}
 }
 
 // mediaName extracts the media path from a request-URI: an rtsp:// URL
@@ -173,12 +183,19 @@ func (c *conn) mediaError(req *rtsp.Request, name string, err error) *rtsp.Respo
 	return resp
 }
 
-// setup creates a session: RFC 2326 §10.4.
+// setup creates a session: RFC 2326 §10.4. The handler does what needs
+// I/O or the request: it opens the media, reserves the session's place
+// under MaxSessions, opens the transport and spawns the session actor, in
+// Init. The rest is the actor's, on its first message (actors.Setup): it
+// takes the stream, makes the session reachable (register), becomes
+// Ready and answers; the handler then replies to the client.
 func (c *conn) setup(req *rtsp.Request) *rtsp.Response {
 	if req.Header.Get("Session") != "" {
-		if c.lookup(req) == nil {
+		ref := c.lookup(req)
+		if ref == nil {
 			return sessionNotFound(req)
 		}
+		ref.alive(time.Now())
 		// One track per session: a second SETUP has nothing to add.
 		return reply(req, 459)
 	}
@@ -200,76 +217,87 @@ func (c *conn) setup(req *rtsp.Request) *rtsp.Response {
 		resp.Reason = "Unsupported Transport"
 		return resp
 	}
-	st, tr, code := c.openTransport(m, req.Lab, transports)
-	if st == nil {
-		return reply(req, code)
-	}
-
-	if over(c.srv.Sessions(), c.srv.cfg.MaxSessions) {
-		st.Close()
+	if !c.srv.reserveSession() {
 		c.log.Warn("session refused: limit reached", "max_sessions", c.srv.cfg.MaxSessions)
 		return reply(req, 453)
 	}
+	st, tr, code := c.openTransport(m, req.Lab, transports)
+	if st == nil {
+		c.srv.releaseSession()
+		return reply(req, code)
+	}
+
 	id := newSessionID()
 	log := c.srv.log.Named("session").With("session", id)
 	st.log = log
-	var activity atomic.Int64
-	activity.Store(time.Now().UnixNano())
-	if st.shared != nil {
-		// Before the actor exists: from then on only it touches st.
-		st.peer = &rtcpPeer{ssrc: st.ssrc(), peer: c.peer, rtp: st.rtpDest, rtcp: st.rtcpDest,
-			activity: &activity, loss: c.srv.cfg.Metrics.NewLossTracker()}
-		st.shared.register(st.peer)
-	}
-	ref := &sessionRef{id: id, activity: &activity, media: m, control: control, lab: req.Lab, peer: c.peer, done: make(chan struct{})}
+	ref := &sessionRef{id: id, root: c.srv.system.Root, media: m, control: control, lab: req.Lab, peer: c.peer, done: make(chan struct{})}
 	timeout := c.srv.cfg.SessionTimeout
 	if req.Lab || st.tcp != nil {
 		// Bound to this connection: it ends when the connection does, and
-		// any data on the connection counts as activity.
+		// any data on the connection counts as a sign of life.
 		ref.owner = c
 		if req.Lab {
 			timeout = 0 // the lab client sends nothing while it plays or pauses
 		}
-		if !c.own(ref) {
-			st.Close()
-			return reply(req, 503)
-		}
 	}
+	ref.keepAliveEvery = keepAliveEvery(timeout)
 	transport := metrics.TransportUDP
 	if req.Lab {
 		transport = metrics.TransportLab
 	} else if st.tcp != nil {
 		transport = metrics.TransportTCP
 	}
-	var state string // touched only from the actor
+	var state actors.State // touched only from the actor
 	props := actor.PropsFromProducer(actors.NewSession(actors.SessionConfig{
-		ID: id, Stream: st, Timeout: timeout, Activity: &activity, Log: log,
-		Rand: rand.Uint32,
-		OnState: func(from, to string) {
+		ID: id, Timeout: timeout, Log: log, Rand: rand.Uint32,
+		OnSetup: func() error { return c.srv.register(ref, st) },
+		OnState: func(from, to actors.State) {
 			state = to
 			c.srv.cfg.Metrics.SessionState(transport, from, to)
 		},
 		OnStop: func(id, reason string) {
 			c.srv.cfg.Metrics.SessionEnded(transport, state, reason) // also leaves the state gauge
 			c.srv.sessions.Delete(id)
-			c.srv.nsessions.Add(-1)
 			if ref.owner != nil {
 				ref.owner.disown(id)
 			}
+			c.srv.releaseSession()
 			close(ref.done)
 		},
 	}), actor.WithGuardian(stopOnPanic))
-	c.srv.sessions.Store(id, ref)
-	c.srv.nsessions.Add(1)
 	pid, err := c.srv.system.Root.SpawnNamed(props, "session-"+id)
 	if err != nil {
-		c.srv.sessions.Delete(id)
-		c.srv.nsessions.Add(-1)
-		c.disown(id)
+		c.srv.releaseSession()
 		st.Close()
 		return reply(req, 500)
 	}
 	ref.pid = pid
+
+	// From here the stream is the actor's: it closes it however the
+	// session ends, a refused SETUP included.
+	ch := make(chan actors.Reply, 1)
+	c.srv.system.Root.Send(pid, &actors.Setup{Stream: st, Seq: st.firstSeq, Reply: ch})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return statusOf(req, r.Err)
+		}
+	case <-ref.done:
+		select {
+		case r := <-ch: // refused, and stopped as quickly
+			if r.Err != nil {
+				return statusOf(req, r.Err)
+			}
+		default:
+		}
+		// Stopped before it took the stream, perhaps (a panic): Close
+		// is idempotent.
+		st.Close()
+		return reply(req, 500)
+	case <-time.After(replyTimeout):
+		c.srv.system.Root.Send(pid, &actors.Close{Reason: "setup timed out"})
+		return reply(req, 500)
+	}
 	log.Info("session created", "media", m.Name, "transport", tr.String(), "peer", c.peer)
 
 	resp := reply(req, 200)
@@ -280,6 +308,32 @@ func (c *conn) setup(req *rtsp.Request) *rtsp.Response {
 	resp.Header.Set("Session", rtsp.Session{ID: id, Timeout: int(c.srv.cfg.SessionTimeout / time.Second)}.String())
 	resp.Header.Set("Transport", tr.String())
 	return resp
+}
+
+// errUnavailable refuses a SETUP the server cannot complete now.
+var errUnavailable = &actors.StatusError{Code: 503, Reason: "Service Unavailable"}
+
+// register makes a session that has been set up reachable: findable by
+// its id, bound to its connection where it lives and dies with it, its
+// RTCP on the shared ports routed to it. It runs in the session actor as
+// the last step of SETUP (actors.SessionConfig.OnSetup); whatever it did
+// is undone by the session's OnStop and stream.Close, also when it fails.
+func (s *Server) register(ref *sessionRef, st *stream) error {
+	if ref.owner != nil && !ref.owner.own(ref) {
+		return errUnavailable // the connection is closing
+	}
+	s.sessions.Store(ref.id, ref)
+	if s.closing.Load() {
+		// Shutdown may have listed the sessions to close before this one
+		// was stored: refuse it rather than let it outlive the server.
+		return errUnavailable
+	}
+	if st.shared != nil {
+		st.peer = &rtcpPeer{ssrc: st.ssrc(), peer: ref.peer, rtp: st.rtpDest, rtcp: st.rtcpDest,
+			alive: ref.alive, loss: s.cfg.Metrics.NewLossTracker()}
+		st.shared.register(st.peer)
+	}
+	return nil
 }
 
 // stopOnPanic ends a session whose actor panicked: restarting it would
@@ -486,6 +540,9 @@ func (c *conn) control(req *rtsp.Request, msg func(chan<- actors.Reply) any) *rt
 	}
 }
 
+// getParameter answers GET_PARAMETER, which clients send to keep a
+// session alive (RFC 2326 §10.8): the session actor counts it and
+// answers, so a session that ended meanwhile gets 454.
 func (c *conn) getParameter(req *rtsp.Request) *rtsp.Response {
 	if req.Header.Get("Session") == "" {
 		return reply(req, 200) // a keepalive without a session (RFC 2326 §10.8)
@@ -494,6 +551,14 @@ func (c *conn) getParameter(req *rtsp.Request) *rtsp.Response {
 	if ref == nil {
 		return sessionNotFound(req)
 	}
-	ref.activity.Store(time.Now().UnixNano())
-	return c.withSession(reply(req, 200), ref)
+	ch := make(chan actors.Reply, 1)
+	c.srv.system.Root.Send(ref.pid, &actors.KeepAlive{Reply: ch})
+	select {
+	case <-ch:
+		return c.withSession(reply(req, 200), ref)
+	case <-ref.done:
+		return sessionNotFound(req)
+	case <-time.After(replyTimeout):
+		return reply(req, 500)
+	}
 }

@@ -1,4 +1,4 @@
-// Package engine is actorstream's server: it accepts RTSP connections,
+// Package server is actorstream's server: it accepts RTSP connections,
 // answers requests, and runs one session actor per RTSP session, each
 // driving its own media pipeline.
 package server
@@ -117,17 +117,24 @@ type Server struct {
 	udp       map[netip.Addr]*sharedPorts
 }
 
-// sessionRef is the server's handle on a session actor.
+// sessionRef is the server's handle on a session actor: what requests and
+// the RTCP reader need to reach it. The session's state is the actor's
+// alone.
 type sessionRef struct {
-	id       string
-	pid      *actor.PID
-	activity *atomic.Int64
-	owner    *conn      // set when the session lives and dies with its connection
-	peer     netip.Addr // the client: requests from elsewhere get 454
-	media    *Media
-	control  string // the track URL, for RTP-Info
-	lab      bool
-	done     chan struct{} // closed when the actor has stopped
+	id      string
+	pid     *actor.PID
+	root    *actor.RootContext // to send the actor messages
+	owner   *conn              // set when the session lives and dies with its connection
+	peer    netip.Addr         // the client: requests from elsewhere get 454
+	media   *Media
+	control string // the track URL, for RTP-Info
+	lab     bool
+	done    chan struct{} // closed when the actor has stopped
+
+	// keepAliveEvery and lastAlive coalesce the client's signs of life
+	// into Activity messages (keepalive.go).
+	keepAliveEvery time.Duration
+	lastAlive      atomic.Int64 // unix nanoseconds of the last Activity sent
 }
 
 // New validates cfg and returns a server ready to Serve.
@@ -268,8 +275,29 @@ func (s *Server) Prepare(ctx context.Context, name string) error {
 // over reports whether n has reached limit (negative: no limit).
 func over(n, limit int) bool { return limit >= 0 && n >= limit }
 
-// Sessions is the number of live sessions.
+// Sessions is the number of live sessions, counting those being set up.
+// It never exceeds Config.MaxSessions.
 func (s *Server) Sessions() int { return int(s.nsessions.Load()) }
+
+// reserveSession takes one of the MaxSessions places for a session about
+// to be set up, or reports that none is free. The place is taken in the
+// same atomic step that sees it free: checking the count first and adding
+// to it once the session exists would let concurrent SETUPs all pass the
+// check together. Every reservation is undone by releaseSession: at once
+// if the SETUP fails, else when the session ends.
+func (s *Server) reserveSession() bool {
+	for {
+		n := s.nsessions.Load()
+		if over(int(n), s.cfg.MaxSessions) {
+			return false
+		}
+		if s.nsessions.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+func (s *Server) releaseSession() { s.nsessions.Add(-1) }
 
 // Conns is the number of open RTSP connections.
 func (s *Server) Conns() int {
@@ -353,17 +381,6 @@ func (s *Server) sharedPorts(local netip.Addr) (*sharedPorts, error) {
 	}
 	s.udp[local] = sp
 	return sp, nil
-}
-
-// udpPeers is the number of sessions registered on the shared ports.
-func (s *Server) udpPeers() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, sp := range s.udp {
-		n += sp.peers()
-	}
-	return n
 }
 
 // scheduler is the shared pacing Scheduler, started on first use with a

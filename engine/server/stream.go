@@ -15,8 +15,11 @@ import (
 	"github.com/hashicorp/go-hclog"
 )
 
-// stream implements actors.Stream for one session: its media, transport
-// and the RTP state that must survive pause and seek.
+// stream implements actors.Stream for one session: its media, its
+// transport, and what its RTP stream keeps across pause and seek (SSRC,
+// send statistics). The session actor owns it from SETUP on: only the
+// actor calls its methods, and only the sinks of the pipeline it builds
+// touch stats while that pipeline runs.
 type stream struct {
 	media   *Media
 	lab     bool
@@ -29,9 +32,16 @@ type stream struct {
 	metrics   *metrics.Metrics
 	cname     string
 
+	syncSource uint32 // SSRC (RFC sessions; the lab's is 0)
+	firstSeq   uint16 // sequence number of the first RTP packet
+
+	// The packetizer of the pipeline being built or run: each PLAY makes
+	// its own, numbering from the sequence number the session actor gives
+	// (Pipeline), so no packetizer outlives its pipeline or is read
+	// outside it.
 	rtp    *rtpjpeg.Packetizer // RFC sessions
-	labSeq uint16              // lab sessions: last sequence number sent
-	stats  send.SendStats
+	labSeq uint16              // lab sessions: LabPacketizer's counter
+	stats  send.SendStats      // the sinks publish what they sent here
 
 	// UDP transport: the server's shared port pair (shared, peer), or for
 	// the lab dialect a socket of the session's own
@@ -47,10 +57,11 @@ type stream struct {
 }
 
 func newStream(m *Media, lab bool, mtu int, factory PipelineFactory, log hclog.Logger) *stream {
-	s := &stream{media: m, lab: lab, mtu: mtu, factory: factory, log: log, cname: "actorstream"}
+	s := &stream{media: m, lab: lab, mtu: mtu, factory: factory, log: log, cname: "actorstream", firstSeq: 1}
 	if !lab {
-		// RFC 3550 §5.1: random SSRC and initial sequence number.
-		s.rtp = rtpjpeg.NewPacketizer(rand.Uint32(), uint16(rand.Uint32()), mtu)
+		// RFC 3550 §5.1: random SSRC and initial sequence number. (The
+		// lab server counts frames from 1 with SSRC 0.)
+		s.syncSource, s.firstSeq = rand.Uint32(), uint16(rand.Uint32())
 	}
 	return s
 }
@@ -66,35 +77,20 @@ func (s *stream) frameMetrics() *metrics.FrameRecorder {
 	return s.metrics.Frames(int(s.ssrc()))
 }
 
-func (s *stream) ssrc() uint32 {
-	if s.rtp == nil {
-		return 0 // the lab server's SSRC
-	}
-	return s.rtp.SSRC()
-}
+func (s *stream) ssrc() uint32 { return s.syncSource }
 
+// Pipeline builds one PLAY's pipeline, its packets numbered from spec.Seq.
 func (s *stream) Pipeline(spec actors.PlaySpec) *pipeline.Pipeline {
-	// Continue the sequence from the last packet actually sent: packets a
-	// PAUSE caught between packetizer and sink were never seen.
-	if seq, ok := s.stats.LastSeq(); ok {
-		if s.rtp != nil {
-			s.rtp = rtpjpeg.NewPacketizer(s.rtp.SSRC(), seq+1, s.mtu)
-		} else {
-			s.labSeq = seq
-		}
+	if s.lab {
+		s.labSeq = spec.Seq - 1 // LabPacketizer counts before it writes
+	} else {
+		s.rtp = rtpjpeg.NewPacketizer(s.syncSource, spec.Seq, s.mtu)
 	}
 	return s.factory(&PlayContext{PlaySpec: spec, Media: s.media, Lab: s.lab, Interleaved: s.tcp != nil, s: s})
 }
 
-func (s *stream) NextSeq() uint16 {
-	if seq, ok := s.stats.LastSeq(); ok {
-		return seq + 1
-	}
-	if s.rtp == nil {
-		return s.labSeq + 1
-	}
-	return s.rtp.NextSeq()
-}
+// LastSent is what the sinks published: an atomic, safe while they run.
+func (s *stream) LastSent() (uint16, bool) { return s.stats.LastSeq() }
 
 func (s *stream) FPS() float64 { return s.media.FPS }
 

@@ -45,10 +45,12 @@ type sharedPair struct {
 
 // rtcpPeer is what the RTCP reader needs of one session.
 type rtcpPeer struct {
-	ssrc       uint32
-	peer       netip.Addr
-	rtp, rtcp  netip.AddrPort // the client's ports
-	activity   *atomic.Int64
+	ssrc      uint32
+	peer      netip.Addr
+	rtp, rtcp netip.AddrPort // the client's ports
+	// alive tells the session of a sign of life from its client; it
+	// must not block (sessionRef.alive, which coalesces).
+	alive      func(now time.Time)
 	loss       *metrics.LossTracker
 	registered bool
 }
@@ -83,19 +85,8 @@ func (sp *sharedPorts) close() {
 	}
 }
 
-// peers is the number of sessions registered on the pairs.
-func (sp *sharedPorts) peers() int {
-	n := 0
-	for _, p := range sp.pairs {
-		p.mu.Lock()
-		n += len(p.bySSRC)
-		p.mu.Unlock()
-	}
-	return n
-}
-
-// register makes RTCP about (or from) the session count as its activity
-// until unregister.
+// register makes RTCP about (or from) the session count as a sign of life
+// of its client until unregister.
 func (p *sharedPair) register(r *rtcpPeer) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -150,14 +141,14 @@ func (p *sharedPair) readRTCP() {
 		}
 		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 		pkts, _ := rtcp.Unmarshal(buf[:n])
-		now := time.Now().UnixNano()
+		now := time.Now()
 		matched := false
 		p.mu.Lock()
 		for _, pkt := range pkts {
 			for _, r := range reportsOf(pkt) {
 				if s := p.bySSRC[r.SSRC]; s != nil && s.peer == from.Addr() {
 					matched = true
-					s.activity.Store(now)
+					s.alive(now)
 					if s.loss != nil {
 						s.loss.ReceiverReport(r.FractionLost, r.TotalLost, float64(r.Jitter)/90000)
 					}
@@ -170,7 +161,7 @@ func (p *sharedPair) readRTCP() {
 				s = same[0]
 			}
 			if s != nil {
-				s.activity.Store(now)
+				s.alive(now)
 			}
 		}
 		p.mu.Unlock()

@@ -36,8 +36,9 @@ func TestSharedPairRTCPDemux(t *testing.T) {
 	a, b, stranger := client(), client(), client()
 	addr := func(c *net.UDPConn) netip.AddrPort { return c.LocalAddr().(*net.UDPAddr).AddrPort() }
 	var actA, actB atomic.Int64
-	pa := &rtcpPeer{ssrc: 0xA, peer: lo, rtp: netip.AddrPortFrom(lo, 9), rtcp: addr(a), activity: &actA}
-	pb := &rtcpPeer{ssrc: 0xB, peer: lo, rtp: netip.AddrPortFrom(lo, 11), rtcp: addr(b), activity: &actB}
+	alive := func(v *atomic.Int64) func(time.Time) { return func(now time.Time) { v.Store(now.UnixNano()) } }
+	pa := &rtcpPeer{ssrc: 0xA, peer: lo, rtp: netip.AddrPortFrom(lo, 9), rtcp: addr(a), alive: alive(&actA)}
+	pb := &rtcpPeer{ssrc: 0xB, peer: lo, rtp: netip.AddrPortFrom(lo, 11), rtcp: addr(b), alive: alive(&actB)}
 	pair.register(pa)
 	pair.register(pb)
 	if sp.peers() != 2 {
@@ -107,4 +108,26 @@ func TestSharedPairRTCPDemux(t *testing.T) {
 	if sp.peers() != 0 {
 		t.Fatalf("%d peers after unregistering both", sp.peers())
 	}
+}
+
+// peers is the number of sessions registered on the pairs.
+func (sp *sharedPorts) peers() int {
+	n := 0
+	for _, p := range sp.pairs {
+		p.mu.Lock()
+		n += len(p.bySSRC)
+		p.mu.Unlock()
+	}
+	return n
+}
+
+// udpPeers is the number of sessions registered on the shared ports.
+func (s *Server) udpPeers() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, sp := range s.udp {
+		n += sp.peers()
+	}
+	return n
 }

@@ -26,17 +26,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/actorstream/actorstream/actors"
 )
 
 // Namespace prefixes every metric name.
 const Namespace = "actorstream"
 
-// Session states and transports, as used in label values.
+// Transports, as used in label values. Session states are actors.State
+// values, labelled with their names (init, ready, playing, stopping).
 const (
-	StateInit    = "init"
-	StateReady   = "ready"
-	StatePlaying = "playing"
-
 	TransportUDP = "udp"
 	TransportTCP = "tcp"
 	TransportLab = "lab"
@@ -51,7 +50,7 @@ const (
 const MaxReasons = 32
 
 var (
-	states     = [...]string{StateInit, StateReady, StatePlaying}
+	states     = [...]actors.State{actors.Init, actors.Ready, actors.Playing, actors.Stopping}
 	transports = [...]string{TransportUDP, TransportTCP, TransportLab}
 
 	// Methods are the RTSP methods (RFC 2326 §10, plus SET_PARAMETER and
@@ -127,11 +126,11 @@ func New() *Metrics {
 
 	m.sessions = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: Namespace, Name: "sessions",
-		Help: "RTSP sessions that exist now, by state (init, ready, playing) and transport (udp, tcp, lab).",
+		Help: "RTSP sessions that exist now, by state (init, ready, playing, stopping) and transport (udp, tcp, lab).",
 	}, []string{"state", "transport"})
 	for i, st := range states {
 		for j, tr := range transports {
-			m.sessionGauges[i][j] = m.sessions.WithLabelValues(st, tr)
+			m.sessionGauges[i][j] = m.sessions.WithLabelValues(string(st), tr)
 		}
 	}
 	m.sessionsEnded = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -261,7 +260,7 @@ func (m *Metrics) CounterFunc(name, help string, f func() float64) {
 // from == "" means the session is new; to == "" means it is gone (prefer
 // SessionEnded, which also counts the reason). Calling it with from == to
 // does nothing.
-func (m *Metrics) SessionState(transport, from, to string) {
+func (m *Metrics) SessionState(transport string, from, to actors.State) {
 	if m == nil || from == to {
 		return
 	}
@@ -280,7 +279,7 @@ func (m *Metrics) SessionState(transport, from, to string) {
 // lowercased, with runs of other characters than [a-z0-9] turned into '_';
 // at most MaxReasons distinct reasons are kept, later ones count as
 // "other".
-func (m *Metrics) SessionEnded(transport, state, reason string) {
+func (m *Metrics) SessionEnded(transport string, state actors.State, reason string) {
 	if m == nil {
 		return
 	}
@@ -290,10 +289,10 @@ func (m *Metrics) SessionEnded(transport, state, reason string) {
 	m.endReasons.counter(m.sessionsEnded, reason).Inc()
 }
 
-func (m *Metrics) sessionGauge(transport, state string) prometheus.Gauge {
+func (m *Metrics) sessionGauge(transport string, state actors.State) prometheus.Gauge {
 	i, j := index(states[:], state), index(transports[:], transport)
 	if i < 0 || j < 0 {
-		st, tr := state, transport
+		st, tr := string(state), transport
 		if i < 0 {
 			st = Other
 		}
@@ -521,7 +520,7 @@ func btoi(b bool) int {
 	return 0
 }
 
-func index(set []string, s string) int {
+func index[T comparable](set []T, s T) int {
 	for i, v := range set {
 		if v == s {
 			return i

@@ -14,22 +14,24 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/actorstream/actorstream/actors"
 )
 
 func TestSessions(t *testing.T) {
 	m := New()
-	m.SessionState(TransportUDP, "", StateReady)
-	m.SessionState(TransportUDP, StateReady, StatePlaying)
-	m.SessionState(TransportTCP, "", StateReady)
-	m.SessionState(TransportLab, "", StateReady)
-	m.SessionState(TransportLab, StateReady, StateReady) // no change
-	m.SessionEnded(TransportLab, StateReady, "teardown")
-	m.SessionEnded(TransportTCP, StateReady, "pipeline error: write: broken pipe")
-	m.SessionState("quic", "", StatePlaying)
+	m.SessionState(TransportUDP, "", actors.Ready)
+	m.SessionState(TransportUDP, actors.Ready, actors.Playing)
+	m.SessionState(TransportTCP, "", actors.Ready)
+	m.SessionState(TransportLab, "", actors.Ready)
+	m.SessionState(TransportLab, actors.Ready, actors.Ready) // no change
+	m.SessionEnded(TransportLab, actors.Ready, "teardown")
+	m.SessionEnded(TransportTCP, actors.Ready, "pipeline error: write: broken pipe")
+	m.SessionState("quic", "", actors.Playing)
 	m.SessionState(TransportUDP, "", "weird")
 
 	want := `
-# HELP actorstream_sessions RTSP sessions that exist now, by state (init, ready, playing) and transport (udp, tcp, lab).
+# HELP actorstream_sessions RTSP sessions that exist now, by state (init, ready, playing, stopping) and transport (udp, tcp, lab).
 # TYPE actorstream_sessions gauge
 actorstream_sessions{state="init",transport="lab"} 0
 actorstream_sessions{state="init",transport="tcp"} 0
@@ -42,6 +44,9 @@ actorstream_sessions{state="playing",transport="udp"} 1
 actorstream_sessions{state="ready",transport="lab"} 0
 actorstream_sessions{state="ready",transport="tcp"} 0
 actorstream_sessions{state="ready",transport="udp"} 0
+actorstream_sessions{state="stopping",transport="lab"} 0
+actorstream_sessions{state="stopping",transport="tcp"} 0
+actorstream_sessions{state="stopping",transport="udp"} 0
 # HELP actorstream_sessions_ended_total RTSP sessions that have ended, by reason.
 # TYPE actorstream_sessions_ended_total counter
 actorstream_sessions_ended_total{reason="pipeline_error"} 1
@@ -51,7 +56,7 @@ actorstream_sessions_ended_total{reason="teardown"} 1
 		"actorstream_sessions", "actorstream_sessions_ended_total"); err != nil {
 		t.Fatal(err)
 	}
-	if got := testutil.ToFloat64(m.sessionGauge(TransportUDP, StatePlaying)); got != 1 {
+	if got := testutil.ToFloat64(m.sessionGauge(TransportUDP, actors.Playing)); got != 1 {
 		t.Errorf("udp playing = %v, want 1", got)
 	}
 }
@@ -293,8 +298,8 @@ func TestOwnRegistry(t *testing.T) {
 
 func TestHandler(t *testing.T) {
 	m := New()
-	m.SessionState(TransportUDP, "", StatePlaying)
-	m.SessionEnded(TransportUDP, StatePlaying, "timeout")
+	m.SessionState(TransportUDP, "", actors.Playing)
+	m.SessionEnded(TransportUDP, actors.Playing, "timeout")
 	m.Sent(1, 100)
 	m.ReceiverReport(1, 1, 0.001)
 	m.Late(time.Millisecond)
@@ -350,8 +355,8 @@ func TestHandler(t *testing.T) {
 
 func TestNil(t *testing.T) {
 	var m *Metrics
-	m.SessionState(TransportUDP, "", StateReady)
-	m.SessionEnded(TransportUDP, StateReady, "teardown")
+	m.SessionState(TransportUDP, "", actors.Ready)
+	m.SessionEnded(TransportUDP, actors.Ready, "teardown")
 	m.Sent(1, 1)
 	m.ReceiverReport(1, 1, 1)
 	m.Late(time.Second)
@@ -385,8 +390,8 @@ func TestConcurrent(t *testing.T) {
 			for i := range 1000 {
 				m.Sent(2, 100)
 				m.Late(time.Duration(i) * time.Microsecond)
-				m.SessionState(TransportTCP, "", StateReady)
-				m.SessionEnded(TransportTCP, StateReady, fmt.Sprintf("r%d", (g*1000+i)%50))
+				m.SessionState(TransportTCP, "", actors.Ready)
+				m.SessionEnded(TransportTCP, actors.Ready, fmt.Sprintf("r%d", (g*1000+i)%50))
 				m.Request("PLAY", 200)
 				m.ConnOpened()
 				m.ConnClosed()
@@ -405,7 +410,7 @@ func TestConcurrent(t *testing.T) {
 	if got := testutil.ToFloat64(m.packetsSent); got != 16000 {
 		t.Errorf("packets = %v, want 16000", got)
 	}
-	if got := testutil.ToFloat64(m.sessionGauge(TransportTCP, StateReady)); got != 0 {
+	if got := testutil.ToFloat64(m.sessionGauge(TransportTCP, actors.Ready)); got != 0 {
 		t.Errorf("tcp ready = %v, want 0", got)
 	}
 	if n := testutil.CollectAndCount(m.sessionsEnded); n != MaxReasons+1 {
@@ -422,8 +427,8 @@ func TestNoAllocs(t *testing.T) {
 		"ReceiverReport": func() { m.ReceiverReport(3, 10, 0.001) },
 		"Reencode":       func() { m.Reencode(true) },
 		"Conn":           func() { m.ConnOpened(); m.ConnClosed() },
-		"SessionState":   func() { m.SessionState(TransportUDP, StateReady, StatePlaying) },
-		"SessionEnded":   func() { m.SessionEnded(TransportUDP, StatePlaying, "teardown") },
+		"SessionState":   func() { m.SessionState(TransportUDP, actors.Ready, actors.Playing) },
+		"SessionEnded":   func() { m.SessionEnded(TransportUDP, actors.Playing, "teardown") },
 	} {
 		if n := testing.AllocsPerRun(100, f); n != 0 {
 			t.Errorf("%s allocates %v times per call", name, n)
