@@ -226,10 +226,29 @@ func (c *conn) setup(req *rtsp.Request) *rtsp.Response {
 		c.srv.releaseSession()
 		return reply(req, code)
 	}
+	ref, err := c.startSession(req, m, control, st)
+	if err != nil {
+		return statusOf(req, err)
+	}
+	st.log.Info("session created", "media", m.Name, "transport", tr.String(), "peer", c.peer)
 
+	resp := reply(req, 200)
+	if req.Lab {
+		resp.Header.Set("Session", ref.id)
+		return resp
+	}
+	resp.Header.Set("Session", rtsp.Session{ID: ref.id, Timeout: int(c.srv.cfg.SessionTimeout / time.Second)}.String())
+	resp.Header.Set("Transport", tr.String())
+	return resp
+}
+
+// startSession spawns the actor of a new session over st, whose place
+// under MaxSessions is reserved, and sets it up. On failure the place is
+// released and st closed (by the actor, once it has taken st); the error
+// is a *actors.StatusError or means 500.
+func (c *conn) startSession(req *rtsp.Request, m *Media, control string, st *stream) (*sessionRef, error) {
 	id := newSessionID()
-	log := c.srv.log.Named("session").With("session", id)
-	st.log = log
+	st.log = c.srv.log.Named("session").With("session", id)
 	ref := &sessionRef{id: id, root: c.srv.system.Root, media: m, control: control, lab: req.Lab, peer: c.peer, done: make(chan struct{})}
 	timeout := c.srv.cfg.SessionTimeout
 	if req.Lab || st.tcp != nil {
@@ -241,73 +260,66 @@ func (c *conn) setup(req *rtsp.Request) *rtsp.Response {
 		}
 	}
 	ref.keepAliveEvery = keepAliveEvery(timeout)
+	pid, err := c.srv.system.Root.SpawnNamed(c.srv.sessionProps(ref, st, timeout), "session-"+id)
+	if err != nil {
+		c.srv.releaseSession()
+		st.Close()
+		return nil, err
+	}
+	ref.pid = pid
+
+	// From here st is the actor's: it closes it however the session ends,
+	// a refused SETUP included.
+	ch := make(chan actors.Reply, 1)
+	c.srv.system.Root.Send(pid, &actors.Setup{Stream: st, Seq: st.firstSeq, Reply: ch})
+	select {
+	case r := <-ch:
+		return ref, r.Err
+	case <-ref.done:
+		select {
+		case r := <-ch: // refused, and stopped as quickly
+			if r.Err != nil {
+				return nil, r.Err
+			}
+		default:
+		}
+		// Stopped before it took st, perhaps (a panic): Close is
+		// idempotent.
+		st.Close()
+		return nil, errors.New("session stopped during SETUP")
+	case <-time.After(replyTimeout):
+		c.srv.system.Root.Send(pid, &actors.Close{Reason: "setup timed out"})
+		return nil, errors.New("SETUP timed out")
+	}
+}
+
+// sessionProps gives the actor of the session ref over st: what it does
+// at SETUP (register) and when it ends, and the metrics it keeps.
+func (s *Server) sessionProps(ref *sessionRef, st *stream, timeout time.Duration) *actor.Props {
 	transport := metrics.TransportUDP
-	if req.Lab {
+	if ref.lab {
 		transport = metrics.TransportLab
 	} else if st.tcp != nil {
 		transport = metrics.TransportTCP
 	}
 	var state actors.State // touched only from the actor
-	props := actor.PropsFromProducer(actors.NewSession(actors.SessionConfig{
-		ID: id, Timeout: timeout, Log: log, Rand: rand.Uint32,
-		OnSetup: func() error { return c.srv.register(ref, st) },
+	return actor.PropsFromProducer(actors.NewSession(actors.SessionConfig{
+		ID: ref.id, Timeout: timeout, Log: st.log, Rand: rand.Uint32,
+		OnSetup: func() error { return s.register(ref, st) },
 		OnState: func(from, to actors.State) {
 			state = to
-			c.srv.cfg.Metrics.SessionState(transport, from, to)
+			s.cfg.Metrics.SessionState(transport, from, to)
 		},
 		OnStop: func(id, reason string) {
-			c.srv.cfg.Metrics.SessionEnded(transport, state, reason) // also leaves the state gauge
-			c.srv.sessions.Delete(id)
+			s.cfg.Metrics.SessionEnded(transport, state, reason) // also leaves the state gauge
+			s.sessions.Delete(id)
 			if ref.owner != nil {
 				ref.owner.disown(id)
 			}
-			c.srv.releaseSession()
+			s.releaseSession()
 			close(ref.done)
 		},
 	}), actor.WithGuardian(stopOnPanic))
-	pid, err := c.srv.system.Root.SpawnNamed(props, "session-"+id)
-	if err != nil {
-		c.srv.releaseSession()
-		st.Close()
-		return reply(req, 500)
-	}
-	ref.pid = pid
-
-	// From here the stream is the actor's: it closes it however the
-	// session ends, a refused SETUP included.
-	ch := make(chan actors.Reply, 1)
-	c.srv.system.Root.Send(pid, &actors.Setup{Stream: st, Seq: st.firstSeq, Reply: ch})
-	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return statusOf(req, r.Err)
-		}
-	case <-ref.done:
-		select {
-		case r := <-ch: // refused, and stopped as quickly
-			if r.Err != nil {
-				return statusOf(req, r.Err)
-			}
-		default:
-		}
-		// Stopped before it took the stream, perhaps (a panic): Close
-		// is idempotent.
-		st.Close()
-		return reply(req, 500)
-	case <-time.After(replyTimeout):
-		c.srv.system.Root.Send(pid, &actors.Close{Reason: "setup timed out"})
-		return reply(req, 500)
-	}
-	log.Info("session created", "media", m.Name, "transport", tr.String(), "peer", c.peer)
-
-	resp := reply(req, 200)
-	if req.Lab {
-		resp.Header.Set("Session", id)
-		return resp
-	}
-	resp.Header.Set("Session", rtsp.Session{ID: id, Timeout: int(c.srv.cfg.SessionTimeout / time.Second)}.String())
-	resp.Header.Set("Transport", tr.String())
-	return resp
 }
 
 // errUnavailable refuses a SETUP the server cannot complete now.
