@@ -47,10 +47,27 @@ type stageInfo struct {
 	onEvent func(Event)
 }
 
-// OnEvent sets the function that receives every stage's events. It runs
-// on the reporting stage's goroutine, so it must be quick and must not
-// block. Set it before Run.
-func (p *Pipeline) OnEvent(f func(Event)) { p.onEvent = f }
+// OnEvent adds f to the listeners that receive every stage's events, in
+// the order they were added: a factory's own listener and the server's
+// logging can both hear a pipeline. A listener runs on the reporting
+// stage's goroutine (or its executor's), so it must be quick and must not
+// block. Add listeners before Run.
+func (p *Pipeline) OnEvent(f func(Event)) {
+	if prev := p.onEvent; prev != nil {
+		p.onEvent = func(e Event) { prev(e); f(e) }
+		return
+	}
+	p.onEvent = f
+}
+
+// StageContext returns ctx as a stage named name runs with it in a
+// pipeline whose listener is onEvent (nil: none): Report and StageName
+// called with it name the stage. Run and executors make the contexts of
+// their stages with it; use it to call a stage's methods outside a
+// pipeline (a test, a benchmark) and still hear what it reports.
+func StageContext(ctx context.Context, name string, onEvent func(Event)) context.Context {
+	return context.WithValue(ctx, stageKey{}, &stageInfo{name: name, onEvent: onEvent})
+}
 
 // Report sends e from the stage that runs with ctx to its pipeline's
 // OnEvent, naming the stage. Outside a pipeline, or with no OnEvent, it

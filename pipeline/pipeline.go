@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 )
 
@@ -23,14 +24,19 @@ func (e *StageError) Error() string { return fmt.Sprintf("stage %s: %v", e.Stage
 // Unwrap returns the stage's own error.
 func (e *StageError) Unwrap() error { return e.Err }
 
-// Pipeline is a set of connected stages run as one unit. Build it with
-// From, Then and To, then call Run once.
+// Pipeline is a description of connected stages and the way they run.
+// Build it with From, Then and To, then call Run once. By default Run
+// runs every stage on a goroutine of its own, with channels between them;
+// RunOn hands the stages another executor can run (the server's shared
+// Scheduler) to that executor instead.
 type Pipeline struct {
 	onEvent func(Event)
 	stages  []stage
 	drains  []func()
-	sinks   int
 	cancel  context.CancelFunc // set by Run before any stage starts
+
+	exec  Executor // set by RunOn; nil: goroutines
+	claim *Claim   // what exec runs, when it claimed anything
 }
 
 // closeAfter closes out once its stage has returned; a stage that failed
@@ -45,11 +51,20 @@ func closeAfter[O any](p *Pipeline, out chan O, err error) error {
 	return err
 }
 
+// stage is one stage as the pipeline keeps it: what was added (value)
+// and its ports, so that an executor can see what the stage is and how
+// it is connected, and the function that runs it on a goroutine.
 type stage struct {
-	name string
-	run  func(ctx context.Context) error
-	sink bool
+	name  string
+	value any // the Source, Stage or Sink given to From, Then or To
+	// in and out are the channels the stage reads and feeds, each as a
+	// receive-only channel (so that one stage's out equals the next
+	// one's in); nil for a source's in and a sink's out.
+	in, out any
+	run     func(ctx context.Context) error
 }
+
+func (s *stage) sink() bool { return s.out == nil }
 
 // New returns an empty pipeline.
 func New() *Pipeline { return &Pipeline{} }
@@ -63,12 +78,7 @@ func (p *Pipeline) Names() []string {
 	return names
 }
 
-func (p *Pipeline) add(name string, sink bool, run func(ctx context.Context) error) {
-	p.stages = append(p.stages, stage{name: name, run: run, sink: sink})
-	if sink {
-		p.sinks++
-	}
-}
+func (p *Pipeline) add(st stage) { p.stages = append(p.stages, st) }
 
 func newPort[T any](p *Pipeline, buffer int) chan T {
 	ch := make(chan T, buffer)
@@ -93,39 +103,40 @@ func newPort[T any](p *Pipeline, buffer int) chan T {
 // From adds a source to p and returns the channel it feeds.
 func From[O any](p *Pipeline, name string, src Source[O]) <-chan O {
 	out := newPort[O](p, DefaultBuffer)
-	p.add(name, false, func(ctx context.Context) error {
+	p.add(stage{name: name, value: src, out: (<-chan O)(out), run: func(ctx context.Context) error {
 		return closeAfter(p, out, src.Run(ctx, out))
-	})
+	}})
 	return out
 }
 
 // Then adds a stage reading in and returns the channel it feeds.
 func Then[I, O any](p *Pipeline, name string, st Stage[I, O], in <-chan I) <-chan O {
 	out := newPort[O](p, DefaultBuffer)
-	p.add(name, false, func(ctx context.Context) error {
+	p.add(stage{name: name, value: st, in: in, out: (<-chan O)(out), run: func(ctx context.Context) error {
 		return closeAfter(p, out, st.Run(ctx, in, out))
-	})
+	}})
 	return out
 }
 
 // To adds a sink reading in. A pipeline ends when all its sinks return.
 func To[I any](p *Pipeline, name string, sink Sink[I], in <-chan I) {
-	p.add(name, true, func(ctx context.Context) error { return sink.Run(ctx, in) })
+	p.add(stage{name: name, value: sink, in: in, run: func(ctx context.Context) error { return sink.Run(ctx, in) }})
 }
 
-// Go adds a stage without ports to p: run does its own input and output,
-// for instance a stream that a shared scheduler drives, which needs no
-// goroutine or channel hop of its own per frame. It counts as a sink:
-// the pipeline ends when it returns.
-func Go(p *Pipeline, name string, run func(ctx context.Context) error) {
-	p.add(name, true, run)
-}
-
-// Run runs every stage until the sinks finish, ctx ends, or a stage fails;
-// then it stops the others and waits for them. It returns the first stage
-// failure as a *StageError, or ctx's error if ctx ended first, or nil.
+// Run runs the pipeline until the sinks finish, ctx ends, or a stage
+// fails; then it stops the other stages and waits for them. What an
+// executor claimed (see RunOn) runs on that executor; every other stage
+// on a goroutine of its own. It returns the first stage failure as a
+// *StageError, or ctx's error if ctx ended first, or nil.
 func (p *Pipeline) Run(ctx context.Context) error {
-	if p.sinks == 0 {
+	tasks := p.tasks()
+	sinks := 0
+	for _, t := range tasks {
+		if t.sink {
+			sinks++
+		}
+	}
+	if sinks == 0 {
 		return errors.New("pipeline: no sink")
 	}
 	parent := ctx
@@ -137,7 +148,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		wg        sync.WaitGroup
 		once      sync.Once
 		firstErr  error
-		sinksLeft = p.sinks
+		sinksLeft = sinks
 		sinksDone bool // every sink returned nil before the parent ended
 		mu        sync.Mutex
 	)
@@ -145,11 +156,11 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		once.Do(func() { firstErr = err })
 		cancel()
 	}
-	for _, s := range p.stages {
+	for _, t := range tasks {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := s.run(context.WithValue(ctx, stageKey{}, &stageInfo{name: s.name, onEvent: p.onEvent}))
+			err := t.run(ctx)
 			if err != nil {
 				// A stage stopped by the pipeline's context (cancelled by
 				// Run, by the parent, or by the parent's deadline) has not
@@ -157,10 +168,10 @@ func (p *Pipeline) Run(ctx context.Context) error {
 				if errors.Is(err, context.Canceled) || (ctx.Err() != nil && errors.Is(err, ctx.Err())) {
 					return
 				}
-				fail(&StageError{Stage: s.name, Err: err})
+				fail(t.named(err))
 				return
 			}
-			if s.sink {
+			if t.sink {
 				mu.Lock()
 				sinksLeft--
 				done := sinksLeft == 0
@@ -188,4 +199,55 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		return parent.Err()
 	}
 	return nil
+}
+
+// task is what Run starts a goroutine for: one stage, or everything an
+// executor claimed.
+type task struct {
+	name  string
+	run   func(ctx context.Context) error
+	sink  bool
+	claim bool // the executor's errors may already name their stage
+}
+
+// named is err as Run returns it: a *StageError naming the stage.
+func (t task) named(err error) error {
+	var se *StageError
+	if t.claim && errors.As(err, &se) {
+		return err
+	}
+	return &StageError{Stage: t.name, Err: err}
+}
+
+// tasks lists what Run starts: the claim, if any, then every stage it
+// did not claim, in the order they were added.
+func (p *Pipeline) tasks() []task {
+	var tasks []task
+	claimed := make([]bool, len(p.stages))
+	if c := p.claim; c != nil {
+		names := make([]string, len(c.Stages))
+		sink := false
+		for i, e := range c.Stages {
+			claimed[e.index] = true
+			names[i] = e.Name
+			sink = sink || p.stages[e.index].sink()
+		}
+		tasks = append(tasks, task{name: strings.Join(names, "+"), run: c.Run, sink: sink, claim: true})
+	}
+	for i := range p.stages {
+		if claimed[i] {
+			continue
+		}
+		s := &p.stages[i]
+		tasks = append(tasks, task{name: s.name, sink: s.sink(), run: func(ctx context.Context) error {
+			return s.run(p.stageContext(ctx, s.name))
+		}})
+	}
+	return tasks
+}
+
+// stageContext is ctx as the stage named name runs with it: Report and
+// StageName find the stage's name and the pipeline's listener there.
+func (p *Pipeline) stageContext(ctx context.Context, name string) context.Context {
+	return StageContext(ctx, name, p.onEvent)
 }

@@ -149,7 +149,10 @@ type catalog struct {
 	fps     float64 // 0: 20 for lab files, 25 for raw ones
 	loop    bool
 	quality int
-	log     hclog.Logger
+	// inMemory is the size up to which files are played from memory:
+	// MaxInMemory, lowered by tests to play a small file from disk.
+	inMemory int64
+	log      hclog.Logger
 
 	mu    sync.Mutex
 	files map[string]*Media
@@ -162,7 +165,8 @@ func newCatalog(dir string, fps float64, loop bool, log hclog.Logger) (*catalog,
 		return nil, fmt.Errorf("media root: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &catalog{ctx: ctx, cancel: cancel, root: root, fps: fps, loop: loop, quality: 85, log: log, files: make(map[string]*Media), lives: make(map[string]*Media)}, nil
+	return &catalog{ctx: ctx, cancel: cancel, root: root, fps: fps, loop: loop, quality: 85, inMemory: MaxInMemory,
+		log: log, files: make(map[string]*Media), lives: make(map[string]*Media)}, nil
 }
 
 // cleanName turns a request path into a name under the root, or fails.
@@ -235,7 +239,7 @@ func (c *catalog) load(name string) (*Media, error) {
 		file: f, size: st.Size(), modTime: st.ModTime(),
 		Conform: send.NewConformCache(c.quality), log: c.log, ctx: c.ctx,
 	}
-	if m.size <= MaxInMemory {
+	if m.size <= c.inMemory {
 		if m.frames, err = readFrames(f, ix); err != nil {
 			f.Close()
 			return nil, fmt.Errorf("%s: %w", name, err)

@@ -1,71 +1,129 @@
 package server
 
 import (
-	"context"
+	"errors"
 
 	"github.com/actorstream/actorstream/actors"
 	"github.com/actorstream/actorstream/pipeline"
+	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
 	"github.com/actorstream/actorstream/pipeline/stages/send"
 )
 
-// PipelineFactory builds the media pipeline of one PLAY of one session.
-// Config.Pipeline replaces the default (DefaultPipeline) for every session;
-// the PlayContext offers the default pieces to compose with.
+// PipelineFactory builds the media pipeline of one PLAY of one session:
+// a description of stages (see package pipeline), which the server then
+// runs. Config.Pipeline replaces the default (DefaultPipeline) for every
+// session; the PlayContext offers the default pieces to compose with.
+//
+// Whatever a factory builds, the server logs what its stages report
+// (dropped frames...) and, for RFC 2326 sessions over UDP, offers it to
+// its shared Scheduler: a pipeline whose pacer is fed by a steppable
+// source and feeds a steppable sink (pipeline.PacedSource, Pacing,
+// PacedSink: PacketSource → Pacer → UDPSink, or stages of one's own with
+// those methods) has that segment stepped from the Scheduler's heap, with
+// no goroutine or channel per session; anything else runs on goroutines,
+// and a debug log line and the pipeline_goroutine_fallbacks_total metric
+// say which stage prevented the Scheduler. A factory that calls
+// p.RunOn(pipeline.Goroutines) keeps its pipelines on goroutines.
 type PipelineFactory func(pc *PlayContext) *pipeline.Pipeline
 
-// DefaultPipeline is FileReader → Framer → (Conformer) → Packetizer →
-// Pacer → sink; for media in memory, whose packets every session shares,
-// PacketSource → Pacer → sink.
+// DefaultPipeline is the design card's pipeline:
+//
+//	disk:   FileReader → Framer → Conformer → Packetizer → Pacer → UDPSink | InterleavedSink
+//	memory: PacketSource → Pacer → UDPSink | InterleavedSink
+//
+// Files of at most MaxInMemory bytes are played from memory, read, split,
+// conformed and packetized once for every session (SharedPackets); the
+// lab dialect, whose packets are not shared, plays them from a
+// MemorySource instead of FileReader → Framer (see Frames), and without
+// the Conformer. Over UDP the Scheduler steps PacketSource → Pacer →
+// UDPSink; the disk path runs on goroutines.
 func DefaultPipeline(pc *PlayContext) *pipeline.Pipeline {
 	p := pipeline.New()
-	if pc.Scheduled(p) {
-		return p
+	batches := pc.SharedPackets(p)
+	if batches == nil {
+		batches = pc.Packets(p, pc.Frames(p))
 	}
-	if batches := pc.SharedPackets(p); batches != nil {
-		pc.Send(p, batches)
-		return p
-	}
-	pc.Send(p, pc.Packets(p, pc.Frames(p)))
+	pc.Send(p, batches)
 	return p
 }
 
-// Scheduled adds PacketSource → Pacer → UDPSink to p as one stage that
-// the server's shared Scheduler runs (no goroutines or channel hops per
-// session and frame), when SharedPackets would share the media's packets
-// and the session's transport is UDP; it reports whether it did.
-func (pc *PlayContext) Scheduled(p *pipeline.Pipeline) bool {
+// runOnExecutors wraps a factory so that every pipeline it builds logs
+// its stages' events and runs on the session's executor (see executor)
+// where that executor can step it.
+func runOnExecutors(factory PipelineFactory) PipelineFactory {
+	return func(pc *PlayContext) *pipeline.Pipeline {
+		p := factory(pc)
+		if p == nil {
+			return nil
+		}
+		p.OnEvent(pc.logEvent)
+		exec := pc.executor()
+		if exec == nil || p.Executor() != nil { // none offered, or the factory chose
+			return p
+		}
+		if err := p.RunOn(exec); err != nil {
+			var fe *pipeline.FallbackError
+			stage := ""
+			if errors.As(err, &fe) {
+				stage = fe.Stage
+			}
+			pc.s.log.Debug("pipeline runs on goroutines: the scheduler cannot step it", "stage", stage, "reason", err)
+			pc.s.metrics.PipelineFallback()
+		}
+		return p
+	}
+}
+
+// executor is what the server offers to run this PLAY's pipeline: its
+// Scheduler, on the shard that serves the session's socket, for RFC 2326
+// sessions over UDP (which send from the server's shared ports); nil for
+// the others (TCP, the lab dialect), which run on goroutines.
+func (pc *PlayContext) executor() pipeline.Executor {
 	s := pc.s
-	if pc.Lab || pc.Media.live != nil || s.tcp != nil || s.scheduler == nil {
-		return false
+	if s.shared == nil || s.scheduler == nil {
+		return nil
 	}
-	src := pc.packetSource()
-	if src == nil {
-		return false
-	}
-	pacer, sink := pc.pacer(), pc.udpSink()
 	sched := s.scheduler()
-	shard := 0
-	if s.shared != nil {
-		shard = s.shared.shard // one shard per socket
-		// A shard sends one batch at a time: all its sessions build
-		// theirs in the same few buffers, which stay in the core's cache,
-		// and copy whole packets there (one iovec per frame for the
-		// kernel) rather than point at the shared payloads.
-		src.Pool, src.SharePayloads = s.shared.batches, false
+	if sched == nil {
+		return nil
 	}
-	pipeline.Go(p, "pacedsend", func(ctx context.Context) error { return sched.PlayOn(ctx, shard, src, sink, pacer) })
-	return true
+	return sched.Shard(s.shared.shard)
+}
+
+// logEvent logs what a stage of the session's pipeline reports, as the
+// server always has: a dropped frame at warn ("frame dropped", its index
+// and why; a damaged record of the file, which has no index, as "corrupt
+// frame skipped"); packets a sink could not send, and warnings, at trace
+// (a client gone is the session timeout's business, not the log's).
+func (pc *PlayContext) logEvent(e pipeline.Event) {
+	log := pc.s.log
+	switch e.Kind {
+	case pipeline.Drop:
+		var frame *pipeline.FrameError
+		var corrupt *mjpeg.FrameError
+		switch {
+		case errors.As(e.Err, &frame):
+			log.Warn("frame dropped", "frame", frame.Index, "error", frame.Err, "stage", e.Stage)
+		case errors.As(e.Err, &corrupt):
+			log.Warn("corrupt frame skipped", "error", e.Err, "stage", e.Stage)
+		default:
+			log.Trace("packets dropped", "packets", e.N, "error", e.Err, "stage", e.Stage)
+		}
+	case pipeline.Warning:
+		log.Trace("send error ignored", "error", e.Err, "stage", e.Stage)
+	}
 }
 
 // SharedPackets adds a PacketSource to p and returns its batches when the
 // media's RTP packets can be shared: a file held in memory (MaxInMemory)
 // played in the RFC dialect. The file was then read, split, conformed and
-// packetized once for all sessions; each session copies a frame's packets
-// and writes its own 12-byte headers. The batches are split
-// (pipeline.Batch.Payloads): the payloads are the shared packets' own
-// bytes, sent without a copy by UDPSink and InterleavedSink (and by any
-// sink that honours Payloads). Otherwise SharedPackets adds nothing and
-// returns nil: use Frames and Packets.
+// packetized once for all sessions, and each session's PacketSource
+// writes its own 12-byte headers. On goroutines its batches are split
+// (pipeline.Batch.Payloads: the payloads are the shared packets' own
+// bytes, which UDPSink and InterleavedSink send without copying them);
+// stepped by the Scheduler, it copies each packet whole into the shard's
+// buffers instead (PacketSource.UseStepPool says why). Otherwise
+// SharedPackets adds nothing and returns nil: use Frames and Packets.
 func (pc *PlayContext) SharedPackets(p *pipeline.Pipeline) <-chan *pipeline.Batch {
 	src := pc.packetSource()
 	if src == nil {
@@ -88,7 +146,6 @@ func (pc *PlayContext) packetSource() *send.PacketSource {
 	return &send.PacketSource{
 		Table: cache, RTP: s.rtp, BaseTime: pc.BaseTime, StartIndex: pc.StartIndex, FPS: pc.Media.FPS, Loop: pc.Media.Loop,
 		SharePayloads: true,
-		OnError:       func(i int, err error) { s.log.Warn("frame dropped", "frame", i, "error", err) },
 	}
 }
 
@@ -124,7 +181,6 @@ func (pc *PlayContext) Frames(p *pipeline.Pipeline) <-chan *pipeline.Frame {
 		}
 		return pipeline.From(p, "memorysource", &send.MemorySource{
 			Table: table, FPS: m.FPS, StartIndex: pc.StartIndex, Loop: m.Loop,
-			OnError: func(i int, err error) { pc.s.log.Warn("frame dropped", "frame", i, "error", err) },
 		})
 	}
 	src := pc.StartIndex % m.Frames()
@@ -133,7 +189,6 @@ func (pc *PlayContext) Frames(p *pipeline.Pipeline) <-chan *pipeline.Frame {
 	})
 	frames := pipeline.Then(p, "framer", &send.Framer{
 		Format: m.Format, FPS: m.FPS, StartIndex: pc.StartIndex,
-		OnError: func(err error) { pc.s.log.Warn("corrupt frame skipped", "error", err) },
 	}, chunks)
 	if pc.Lab {
 		return frames // the lab client shows what the file holds
@@ -142,7 +197,6 @@ func (pc *PlayContext) Frames(p *pipeline.Pipeline) <-chan *pipeline.Frame {
 		Cache: m.Conform, Frames: m.Frames(),
 		OnReencode: func(i int) { m.noteReencode(pc.s.log, i) },
 		OnCache:    pc.s.metrics.Reencode,
-		OnError:    func(i int, err error) { pc.s.log.Warn("frame dropped", "frame", i, "error", err) },
 	}, frames)
 }
 
@@ -150,14 +204,10 @@ func (pc *PlayContext) Frames(p *pipeline.Pipeline) <-chan *pipeline.Frame {
 func (pc *PlayContext) Packets(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) <-chan *pipeline.Batch {
 	s := pc.s
 	if pc.Lab {
-		return pipeline.Then(p, "packetizer", &send.LabPacketizer{
-			Seq:     &s.labSeq,
-			OnError: func(i int, err error) { s.log.Warn("frame dropped", "frame", i, "error", err) },
-		}, frames)
+		return pipeline.Then(p, "packetizer", &send.LabPacketizer{Seq: &s.labSeq}, frames)
 	}
 	return pipeline.Then(p, "packetizer", &send.Packetizer{
 		RTP: s.rtp, MTU: s.mtu, BaseTime: pc.BaseTime, StartIndex: pc.StartIndex, FPS: pc.Media.FPS,
-		OnError: func(i int, err error) { s.log.Warn("frame dropped", "frame", i, "error", err) },
 	}, frames)
 }
 
@@ -168,7 +218,7 @@ func (pc *PlayContext) Send(p *pipeline.Pipeline, batches <-chan *pipeline.Batch
 	if s.tcp != nil {
 		pipeline.To(p, "interleavedsink", &send.InterleavedSink{
 			Conn: s.tcp, Channel: s.channels[0], RTCPChannel: s.channels[1],
-			SSRC: s.rtp.SSRC(), CNAME: s.cname, Stats: &s.stats, OnSent: s.frameMetrics().Sent,
+			SSRC: s.rtp.SSRC(), CNAME: s.cname, Sent: &s.stats, OnSent: s.frameMetrics().Sent,
 		}, paced)
 		return
 	}
@@ -188,8 +238,7 @@ func (pc *PlayContext) pacer() *send.Pacer {
 func (pc *PlayContext) udpSink() *send.UDPSink {
 	s := pc.s
 	sink := &send.UDPSink{
-		Conn: s.rtpConn, Dest: s.rtpDest, SSRC: s.ssrc(), CNAME: s.cname, Stats: &s.stats, OnSent: s.frameMetrics().Sent,
-		OnError: func(err error) { s.log.Trace("send error ignored", "error", err) },
+		Conn: s.rtpConn, Dest: s.rtpDest, SSRC: s.ssrc(), CNAME: s.cname, Sent: &s.stats, OnSent: s.frameMetrics().Sent,
 	}
 	if s.rtcpConn != nil && s.rtcpDest.IsValid() {
 		sink.RTCPConn, sink.RTCPDest = s.rtcpConn, s.rtcpDest

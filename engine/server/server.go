@@ -23,7 +23,7 @@ import (
 	"github.com/actorstream/actorstream/internal/auth"
 	"github.com/actorstream/actorstream/internal/logbridge"
 	"github.com/actorstream/actorstream/internal/metrics"
-	"github.com/actorstream/actorstream/pipeline/stages/send"
+	"github.com/actorstream/actorstream/pipeline/scheduler"
 )
 
 // Config configures a Server. The zero value of each field is usable.
@@ -53,6 +53,8 @@ type Config struct {
 	// Metrics, when set, counts what the server does (see -metrics-addr).
 	Metrics *metrics.Metrics
 	// Pipeline builds each PLAY's media pipeline; default DefaultPipeline.
+	// The server runs what it builds on its shared Scheduler where it can
+	// (see PipelineFactory).
 	Pipeline PipelineFactory
 	Log      hclog.Logger
 }
@@ -113,7 +115,7 @@ type Server struct {
 	perIP     map[netip.Addr]int
 	closing   atomic.Bool
 	connWG    sync.WaitGroup
-	sched     *send.Scheduler // shared pacing of UDP sessions; see scheduler
+	sched     *scheduler.Scheduler // shared pacing of UDP sessions; see scheduler
 	udp       map[netip.Addr]*sharedPorts
 }
 
@@ -146,6 +148,8 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Every pipeline a factory builds runs on its session's executor.
+	cfg.Pipeline = runOnExecutors(cfg.Pipeline)
 	actorLog := cfg.Log.Named("actor")
 	sys := actor.NewActorSystem(
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logbridge.NewLogger(actorLog) }),
@@ -383,13 +387,14 @@ func (s *Server) sharedPorts(local netip.Addr) (*sharedPorts, error) {
 	return sp, nil
 }
 
-// scheduler is the shared pacing Scheduler, started on first use with a
-// shard per core.
-func (s *Server) scheduler() *send.Scheduler {
+// scheduler is the shared pacing Scheduler, the executor of UDP
+// sessions' paced segments, started on first use with a shard per core
+// (one per shared port pair: a socket's sessions are paced by one shard).
+func (s *Server) scheduler() *scheduler.Scheduler {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.sched == nil {
-		s.sched = send.NewScheduler(runtime.GOMAXPROCS(0))
+		s.sched = scheduler.New(runtime.GOMAXPROCS(0))
 	}
 	return s.sched
 }

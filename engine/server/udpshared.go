@@ -14,7 +14,6 @@ import (
 	"github.com/pion/rtcp"
 
 	"github.com/actorstream/actorstream/internal/metrics"
-	"github.com/actorstream/actorstream/pipeline"
 )
 
 // sharedPorts are the server's RTP/RTCP port pairs for one local address,
@@ -33,8 +32,7 @@ type sharedPorts struct {
 // each RTCP packet to the session it is about.
 type sharedPair struct {
 	rtp, rtcp *net.UDPConn
-	shard     int                 // the Scheduler shard that paces its sessions
-	batches   *pipeline.BatchPool // for that shard's batches
+	shard     int // the Scheduler shard that paces its sessions
 
 	mu     sync.Mutex
 	bySSRC map[uint32]*rtcpPeer         // our media SSRC → session
@@ -63,7 +61,7 @@ func newSharedPorts(local netip.Addr, n int) (*sharedPorts, error) {
 			sp.close()
 			return nil, err
 		}
-		p := &sharedPair{rtp: rtp, rtcp: rtcpConn, shard: i, batches: pipeline.NewBatchPool(2),
+		p := &sharedPair{rtp: rtp, rtcp: rtcpConn, shard: i,
 			bySSRC: map[uint32]*rtcpPeer{}, byAddr: map[netip.AddrPort]*rtcpPeer{}, byIP: map[netip.Addr][]*rtcpPeer{},
 			done: make(chan struct{})}
 		go p.readRTCP()

@@ -7,8 +7,9 @@
 // Every method is safe to call from any goroutine and does nothing on a nil
 // *Metrics, so the server can call them unconditionally and leave the
 // pointer nil when metrics are off. The methods on per-packet or per-frame
-// paths (Sent, Late, ReceiverReport, Reencode, ConnOpened, ConnClosed,
-// SessionState, SessionEnded with a known reason) do not allocate.
+// paths (Sent, Late, ReceiverReport, Reencode, PipelineFallback,
+// ConnOpened, ConnClosed, SessionState, SessionEnded with a known reason)
+// do not allocate.
 //
 // Label values are bounded: states, transports and methods outside the
 // known sets become "other", statuses outside 100..599 become "other", and
@@ -111,6 +112,8 @@ type Metrics struct {
 	reencodeHit  prometheus.Counter
 	reencodeMiss prometheus.Counter
 
+	pipelineFallbacks prometheus.Counter
+
 	requests *prometheus.CounterVec
 
 	authFailures *prometheus.CounterVec
@@ -178,6 +181,11 @@ func New() *Metrics {
 	m.reencodeHit = reencode.WithLabelValues("hit")
 	m.reencodeMiss = reencode.WithLabelValues("miss")
 
+	m.pipelineFallbacks = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "pipeline_goroutine_fallbacks_total",
+		Help: "PLAYs whose pipeline the shared pacing Scheduler was offered but could not step (a stage without the stepping methods, such as a channel stage of a custom pipeline, or the disk path's Packetizer), so that it ran on goroutines.",
+	})
+
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: Namespace, Name: "rtsp_requests_total",
 		Help: "RTSP requests answered, by method and response status.",
@@ -200,6 +208,7 @@ func New() *Metrics {
 		m.receiverReports, m.fractionLost, m.jitter, m.packetsLost,
 		m.lateness,
 		reencode,
+		m.pipelineFallbacks,
 		m.requests,
 		m.authFailures,
 		m.conns,
@@ -345,6 +354,15 @@ func (m *Metrics) Reencode(hit bool) {
 	} else {
 		m.reencodeMiss.Inc()
 	}
+}
+
+// PipelineFallback counts a PLAY whose pipeline the shared Scheduler was
+// offered but could not step, so that it ran on goroutines.
+func (m *Metrics) PipelineFallback() {
+	if m == nil {
+		return
+	}
+	m.pipelineFallbacks.Inc()
 }
 
 // Request counts an answered RTSP request. Methods outside the RTSP set

@@ -223,6 +223,20 @@ actorstream_reencode_cache_total{result="miss"} 1
 	}
 }
 
+func TestPipelineFallback(t *testing.T) {
+	m := New()
+	m.PipelineFallback()
+	m.PipelineFallback()
+	want := `
+# HELP actorstream_pipeline_goroutine_fallbacks_total PLAYs whose pipeline the shared pacing Scheduler was offered but could not step (a stage without the stepping methods, such as a channel stage of a custom pipeline, or the disk path's Packetizer), so that it ran on goroutines.
+# TYPE actorstream_pipeline_goroutine_fallbacks_total counter
+actorstream_pipeline_goroutine_fallbacks_total 2
+`
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "actorstream_pipeline_goroutine_fallbacks_total"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestRequest(t *testing.T) {
 	m := New()
 	m.Request("OPTIONS", 200)
@@ -361,6 +375,7 @@ func TestNil(t *testing.T) {
 	m.ReceiverReport(1, 1, 1)
 	m.Late(time.Second)
 	m.Reencode(true)
+	m.PipelineFallback()
 	m.Request("PLAY", 200)
 	m.AuthFailure("x")
 	m.ConnOpened()
@@ -422,13 +437,14 @@ func TestNoAllocs(t *testing.T) {
 	m := New()
 	m.SessionEnded(TransportUDP, "", "teardown") // first use of a reason may allocate
 	for name, f := range map[string]func(){
-		"Sent":           func() { m.Sent(10, 12000) },
-		"Late":           func() { m.Late(3 * time.Millisecond) },
-		"ReceiverReport": func() { m.ReceiverReport(3, 10, 0.001) },
-		"Reencode":       func() { m.Reencode(true) },
-		"Conn":           func() { m.ConnOpened(); m.ConnClosed() },
-		"SessionState":   func() { m.SessionState(TransportUDP, actors.Ready, actors.Playing) },
-		"SessionEnded":   func() { m.SessionEnded(TransportUDP, actors.Playing, "teardown") },
+		"Sent":             func() { m.Sent(10, 12000) },
+		"Late":             func() { m.Late(3 * time.Millisecond) },
+		"ReceiverReport":   func() { m.ReceiverReport(3, 10, 0.001) },
+		"Reencode":         func() { m.Reencode(true) },
+		"PipelineFallback": func() { m.PipelineFallback() },
+		"Conn":             func() { m.ConnOpened(); m.ConnClosed() },
+		"SessionState":     func() { m.SessionState(TransportUDP, actors.Ready, actors.Playing) },
+		"SessionEnded":     func() { m.SessionEnded(TransportUDP, actors.Playing, "teardown") },
 	} {
 		if n := testing.AllocsPerRun(100, f); n != 0 {
 			t.Errorf("%s allocates %v times per call", name, n)

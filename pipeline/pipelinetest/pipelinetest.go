@@ -132,14 +132,24 @@ func RunSink[I any](t testing.TB, sink pipeline.Sink[I], in ...I) {
 // max values within [Timeout]. The caller owns the outputs.
 func RunSource[O any](t testing.TB, src pipeline.Source[O], max int) []O {
 	t.Helper()
+	outs, _ := RunSourceEvents(t, src, max)
+	return outs
+}
+
+// RunSourceEvents is RunSource that also returns the events the source
+// reported.
+func RunSourceEvents[O any](t testing.TB, src pipeline.Source[O], max int) ([]O, *Events) {
+	t.Helper()
 	var outs []O
+	events := &Events{}
 	p := pipeline.New()
+	p.OnEvent(events.Record)
 	ch := pipeline.From(p, StageUnderTest, src)
 	pipeline.To(p, collectName, collector(&outs, max), ch)
 	if !run(t, p, "source") {
-		return nil
+		return nil, events
 	}
-	return outs
+	return outs, events
 }
 
 // collector is a sink appending what it receives to *outs; with max > 0 it
@@ -201,6 +211,14 @@ func (l *Events) Record(e pipeline.Event) {
 	l.mu.Lock()
 	l.events = append(l.events, e)
 	l.mu.Unlock()
+}
+
+// Context returns ctx as the stage named stage would run with it in a
+// pipeline listened to by l: for calling a stage's methods directly (a
+// stepping method such as SendBatch, or Run with channels of one's own)
+// and recording what it reports.
+func (l *Events) Context(ctx context.Context, stage string) context.Context {
+	return pipeline.StageContext(ctx, stage, l.Record)
 }
 
 // All returns a copy of the events recorded so far, in order.

@@ -2,11 +2,14 @@ package send
 
 import (
 	"context"
+
 	"github.com/actorstream/actorstream/pipeline"
 )
 
 // Conformer makes every frame carriable by RFC 2435, re-encoding through a
-// shared ConformCache the frames that are not.
+// shared ConformCache the frames that are not. A frame it cannot make
+// carriable is dropped and reported with pipeline.ReportDrop (a
+// *pipeline.FrameError naming it).
 type Conformer struct {
 	Cache *ConformCache
 	// Frames is the number of frames in the source, so that looped
@@ -14,8 +17,6 @@ type Conformer struct {
 	Frames int
 	// OnReencode, when set, is told each time a frame is re-encoded.
 	OnReencode func(index int)
-	// OnError, when set, hears about frames that were dropped as unusable.
-	OnError func(index int, err error)
 	// OnCache, when set, is told for each re-encoded frame whether it came
 	// from the cache (hit) or was made now (miss).
 	OnCache func(hit bool)
@@ -38,9 +39,7 @@ func (c *Conformer) Run(ctx context.Context, in <-chan *pipeline.Frame, out chan
 				fr.Release()
 				return ctx.Err()
 			}
-			if c.OnError != nil {
-				c.OnError(fr.Index, err)
-			}
+			pipeline.ReportDrop(ctx, 1, &pipeline.FrameError{Index: fr.Index, Err: err})
 			fr.Release()
 			continue
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/codec/rtpjpeg"
+	"github.com/actorstream/actorstream/pipeline/pipelinetest"
 )
 
 // svNotCarriable returns JPEGs RFC 2435 cannot carry but Conform can fix,
@@ -163,17 +164,11 @@ func TestConformer(t *testing.T) {
 		frames = append(frames, svFrame(i, src[i%len(src)]))
 	}
 	var reencoded []int
-	var dropped []int
+	var events pipelinetest.Events
 	c := &Conformer{Cache: cache, Frames: len(src),
 		OnReencode: func(i int) { reencoded = append(reencoded, i) },
-		OnError: func(i int, err error) {
-			if !errors.Is(err, rtpjpeg.ErrMalformed) {
-				t.Errorf("OnError(%d, %v): want ErrMalformed", i, err)
-			}
-			dropped = append(dropped, i)
-		},
 	}
-	got, err := svRun(t, context.Background(), c, frames)
+	got, err := svRun(t, events.Context(context.Background(), "conformer"), c, frames)
 	if err != nil {
 		t.Fatalf("Run = %v", err)
 	}
@@ -206,7 +201,7 @@ func TestConformer(t *testing.T) {
 	if len(reencoded) != 1 || reencoded[0] != 1 {
 		t.Errorf("OnReencode calls %v, want [1]", reencoded)
 	}
-	if len(dropped) != 2 || dropped[0] != 3 || dropped[1] != 7 {
-		t.Errorf("OnError indexes %v, want [3 7]", dropped)
+	if dropped := svDropped(t, &events, rtpjpeg.ErrMalformed); len(dropped) != 2 || dropped[0] != 3 || dropped[1] != 7 {
+		t.Errorf("dropped frames %v, want [3 7]", dropped)
 	}
 }

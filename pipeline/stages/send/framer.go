@@ -8,15 +8,16 @@ import (
 )
 
 // Framer cuts a chunked MJPEG byte stream into frames and stamps each with
-// its index and presentation time (Index / FPS).
+// its index and presentation time (Index / FPS). A corrupt record is
+// skipped without taking an index and reported with pipeline.ReportDrop;
+// its error is the splitter's *mjpeg.FrameError, which says where in the
+// file it lies (the record has no frame index).
 type Framer struct {
 	Format     mjpeg.Format
 	FPS        float64
 	StartIndex int                 // index of the first frame that comes out
 	MaxFrame   int                 // largest frame accepted; 0 means the splitter's default
 	Pool       *pipeline.FramePool // nil means a private pool
-	// OnError, when set, hears about corrupt frames that were skipped.
-	OnError func(error)
 }
 
 // Run splits chunks into frames until in closes.
@@ -40,9 +41,7 @@ func (f *Framer) Run(ctx context.Context, in <-chan *pipeline.Chunk, out chan<- 
 		for {
 			data, _, ok, err := split.Next()
 			if err != nil {
-				if f.OnError != nil {
-					f.OnError(err)
-				}
+				pipeline.ReportDrop(ctx, 1, err)
 				continue
 			}
 			if !ok {

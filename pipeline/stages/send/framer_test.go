@@ -10,6 +10,7 @@ import (
 
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
+	"github.com/actorstream/actorstream/pipeline/pipelinetest"
 )
 
 // svChunks cuts stream into unpooled chunks of size n; the first is marked
@@ -39,11 +40,14 @@ func TestFramerFrames(t *testing.T) {
 	for _, s := range streams {
 		for _, size := range []int{1, 7, 4096, len(s.data)} {
 			t.Run(s.format.String()+"/"+strconv.Itoa(size), func(t *testing.T) {
-				f := &Framer{Format: s.format, FPS: 25, StartIndex: 10,
-					OnError: func(err error) { t.Errorf("OnError(%v) on a clean stream", err) }}
-				got, err := svRun(t, context.Background(), f, svChunks(s.data, size, 0))
+				var events pipelinetest.Events
+				f := &Framer{Format: s.format, FPS: 25, StartIndex: 10}
+				got, err := svRun(t, events.Context(context.Background(), "framer"), f, svChunks(s.data, size, 0))
 				if err != nil {
 					t.Fatalf("Run = %v", err)
+				}
+				if n := events.Sum("", pipeline.Drop); n != 0 {
+					t.Errorf("%d drops on a clean stream:\n%s", n, events.String())
 				}
 				if len(got) != len(frames) {
 					t.Fatalf("%d frames, want %d", len(got), len(frames))
@@ -89,12 +93,13 @@ func TestFramerRestart(t *testing.T) {
 			// ordinary chunks.
 			chunks = append(chunks, svChunks(tc.stream, 333, 0)...)
 
-			var errs []error
-			f := &Framer{Format: tc.format, FPS: 10, OnError: func(err error) { errs = append(errs, err) }}
-			got, err := svRun(t, context.Background(), f, chunks)
+			var events pipelinetest.Events
+			f := &Framer{Format: tc.format, FPS: 10}
+			got, err := svRun(t, events.Context(context.Background(), "framer"), f, chunks)
 			if err != nil {
 				t.Fatalf("Run = %v", err)
 			}
+			errs := svDropErrors(&events)
 			want := append([][]byte{frames[0], frames[1]}, frames...)
 			if len(got) != len(want) {
 				t.Fatalf("%d frames, want %d (errors: %v)", len(got), len(want), errs)
@@ -116,27 +121,29 @@ func TestFramerRestart(t *testing.T) {
 	}
 }
 
-// TestFramerCorrupt: a damaged record is reported through OnError and
-// skipped; the frames around it still come through.
+// TestFramerCorrupt: a damaged record is skipped and reported as a drop
+// whose error says where it lies (a *mjpeg.FrameError); the frames around
+// it still come through.
 func TestFramerCorrupt(t *testing.T) {
 	frames := svFrames(t, 3)
 	bad := svLabStream(frames[:1])
 	bad = append(bad, "00010not a jpeg"...) // a record whose body is no JPEG
 	bad = append(bad, svLabStream(frames[1:])...)
 
-	var errs []error
-	f := &Framer{Format: mjpeg.FormatLab, FPS: 25, OnError: func(err error) { errs = append(errs, err) }}
-	got, err := svRun(t, context.Background(), f, svChunks(bad, 64, 0))
+	var events pipelinetest.Events
+	f := &Framer{Format: mjpeg.FormatLab, FPS: 25}
+	got, err := svRun(t, events.Context(context.Background(), "framer"), f, svChunks(bad, 64, 0))
 	if err != nil {
 		t.Fatalf("Run = %v", err)
 	}
+	errs := svDropErrors(&events)
 	if len(errs) == 0 {
-		t.Error("OnError was not called for the damaged record")
+		t.Error("no drop was reported for the damaged record")
 	}
 	var fe *mjpeg.FrameError
 	for _, e := range errs {
 		if !errors.As(e, &fe) {
-			t.Errorf("OnError(%v): not a *mjpeg.FrameError", e)
+			t.Errorf("drop for %v: not a *mjpeg.FrameError", e)
 		}
 	}
 	if len(got) != 3 {

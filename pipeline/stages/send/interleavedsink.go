@@ -2,6 +2,7 @@ package send
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/actorstream/actorstream/pipeline"
@@ -16,23 +17,32 @@ type InterleavedWriter interface {
 }
 
 // InterleavedSink sends batches as interleaved frames on the RTSP
-// connection: RTP on Channel, RTCP Sender Reports on RTCPChannel.
+// connection: RTP on Channel, RTCP Sender Reports on RTCPChannel. Packets
+// the connection has no room for (a slow reader) are dropped and
+// reported with pipeline.ReportDrop (ErrBackedUp), N packets per batch.
 type InterleavedSink struct {
 	Conn        InterleavedWriter
 	Channel     uint8
 	RTCPChannel uint8
 	SSRC        uint32
 	CNAME       string
-	Stats       *SendStats
-	SRInterval  time.Duration
-	// OnDrop, when set, is told how many packets were dropped because the
-	// connection was backed up.
-	OnDrop func(n int)
+	// Sent is what the session has sent, as for UDPSink: required.
+	Sent       *SendStats
+	SRInterval time.Duration
 	// OnSent, when set, is told per batch how many packets and bytes went out.
 	OnSent func(packets, bytes int)
 
 	whole []byte // a split packet put together
+	stats sinkCounters
 }
+
+// ErrBackedUp is why InterleavedSink drops packets: the RTSP connection
+// has no room for them (its reader is slower than the stream).
+var ErrBackedUp = errors.New("RTSP connection backed up")
+
+// Stats returns what the sink has sent and dropped so far; it is safe to
+// call from any goroutine while the sink runs.
+func (s *InterleavedSink) Stats() SinkStats { return s.stats.load() }
 
 // Run sends batches until in closes.
 func (s *InterleavedSink) Run(ctx context.Context, in <-chan *pipeline.Batch) error {
@@ -62,18 +72,22 @@ func (s *InterleavedSink) Run(ctx context.Context, in <-chan *pipeline.Batch) er
 					s.whole = pkt
 				}
 				if s.Conn.WriteInterleaved(s.Channel, pkt) {
-					s.Stats.Sent(pkt, b.Timestamp, now)
+					s.Sent.Sent(pkt, b.Timestamp, now)
 					sent, bytes = sent+1, bytes+len(pkt)
 				} else {
 					dropped++
 				}
 			}
 			b.Release()
-			if sent > 0 && s.OnSent != nil {
-				s.OnSent(sent, bytes)
+			if sent > 0 {
+				s.stats.sent(sent, bytes)
+				if s.OnSent != nil {
+					s.OnSent(sent, bytes)
+				}
 			}
-			if dropped > 0 && s.OnDrop != nil {
-				s.OnDrop(dropped)
+			if dropped > 0 {
+				s.stats.dropped.Add(uint64(dropped))
+				pipeline.ReportDrop(ctx, uint64(dropped), ErrBackedUp)
 			}
 			if !sentSR {
 				s.sendSR()
@@ -84,10 +98,10 @@ func (s *InterleavedSink) Run(ctx context.Context, in <-chan *pipeline.Batch) er
 }
 
 func (s *InterleavedSink) sendSR() {
-	if s.Stats.Packets.Load() == 0 {
+	if s.Sent.Packets.Load() == 0 {
 		return
 	}
-	if sr, err := SenderReport(s.SSRC, s.CNAME, s.Stats, time.Now()); err == nil {
+	if sr, err := SenderReport(s.SSRC, s.CNAME, s.Sent, time.Now()); err == nil {
 		s.Conn.WriteInterleaved(s.RTCPChannel, sr)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/actorstream/actorstream/pipeline"
+	"github.com/actorstream/actorstream/pipeline/pipelinetest"
 	"github.com/pion/rtcp"
 )
 
@@ -46,7 +48,8 @@ func (w *svInterleaved) get(channel uint8) [][]byte {
 
 // TestInterleavedSink: RTP packets go out on Channel in order, an SR goes
 // out on RTCPChannel after the first batch, and packets the connection
-// refuses are reported via OnDrop (per batch) and not counted as sent.
+// refuses are dropped, reported (one Drop event per batch, ErrBackedUp)
+// and counted in Stats, and not counted as sent.
 func TestInterleavedSink(t *testing.T) {
 	const ssrc = 0x01020304
 	tests := []struct {
@@ -61,11 +64,11 @@ func TestInterleavedSink(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := &svInterleaved{refuse: tt.refuse}
 			var stats SendStats
-			var drops []int
-			s := &InterleavedSink{Conn: w, Channel: 4, RTCPChannel: 5, SSRC: ssrc, CNAME: "c", Stats: &stats,
+			var events pipelinetest.Events
+			s := &InterleavedSink{Conn: w, Channel: 4, RTCPChannel: 5, SSRC: ssrc, CNAME: "c", Sent: &stats,
 				SRInterval: time.Hour, // only the early SR within the test
-				OnDrop:     func(n int) { drops = append(drops, n) }}
-			in, wait := svRunSink(context.Background(), s)
+			}
+			in, wait := svRunSink(events.Context(context.Background(), "sink"), s)
 
 			var sent [][]byte
 			var wantDrops []int
@@ -101,8 +104,22 @@ func TestInterleavedSink(t *testing.T) {
 					t.Errorf("packet %d differs", i)
 				}
 			}
+			var drops []int
+			for _, e := range events.All() {
+				if e.Kind != pipeline.Drop || !errors.Is(e.Err, ErrBackedUp) {
+					t.Errorf("event %+v, want drops for ErrBackedUp only", e)
+				}
+				drops = append(drops, int(e.N))
+			}
 			if !slices.Equal(drops, wantDrops) {
-				t.Errorf("OnDrop calls %v, want %v", drops, wantDrops)
+				t.Errorf("drops reported %v, want %v", drops, wantDrops)
+			}
+			wantDropped := 0
+			for _, n := range wantDrops {
+				wantDropped += n
+			}
+			if st := s.Stats(); st.Packets != uint64(len(sent)) || st.Dropped != uint64(wantDropped) || st.Bytes != uint64(octets+12*len(sent)) {
+				t.Errorf("Stats %+v, want %d packets of %d bytes sent, %d dropped", st, len(sent), octets+12*len(sent), wantDropped)
 			}
 			if stats.Packets.Load() != uint64(len(sent)) || stats.Octets.Load() != uint64(octets) {
 				t.Errorf("stats %d packets %d octets, want %d, %d", stats.Packets.Load(), stats.Octets.Load(), len(sent), octets)
@@ -138,7 +155,7 @@ func TestInterleavedSinkPeriodicSR(t *testing.T) {
 		w := &svInterleaved{}
 		var stats SendStats
 		ctx, cancel := context.WithCancel(context.Background())
-		s := &InterleavedSink{Conn: w, Channel: 0, RTCPChannel: 1, Stats: &stats, SRInterval: time.Second}
+		s := &InterleavedSink{Conn: w, Channel: 0, RTCPChannel: 1, Sent: &stats, SRInterval: time.Second}
 		in, wait := svRunSink(ctx, s)
 		in <- svBatch(0, 2)
 		synctest.Wait()

@@ -3,6 +3,7 @@ package send
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 
@@ -16,14 +17,18 @@ const LabMaxDatagram = 20480
 // LabPacketizer packs frames the way the original lab server does: one
 // whole JPEG per datagram after a bare 12-byte RTP header (PT 26, M 0,
 // SSRC 0, timestamp = wall-clock seconds), sequence numbers counting frames
-// and continuing across pause and play.
+// and continuing across pause and play. A frame too large for the lab
+// client is dropped and reported with pipeline.ReportDrop (a
+// *pipeline.FrameError naming it, ErrLabFrameTooLarge).
 type LabPacketizer struct {
 	Seq  *uint16 // sequence number of the last packet sent; the session keeps it
 	Now  func() time.Time
 	Pool *pipeline.BatchPool
-	// OnError, when set, hears about frames too large for the lab client.
-	OnError func(index int, err error)
 }
+
+// ErrLabFrameTooLarge is why LabPacketizer drops a frame: with its
+// header it would not fit the lab client's LabMaxDatagram.
+var ErrLabFrameTooLarge = errors.New("frame exceeds the lab client's datagram")
 
 // Run packs frames until in closes.
 func (p *LabPacketizer) Run(ctx context.Context, in <-chan *pipeline.Frame, out chan<- *pipeline.Batch) error {
@@ -41,9 +46,8 @@ func (p *LabPacketizer) Run(ctx context.Context, in <-chan *pipeline.Frame, out 
 		}
 		size := 12 + len(fr.Data)
 		if size > LabMaxDatagram {
-			if p.OnError != nil {
-				p.OnError(fr.Index, fmt.Errorf("frame of %d bytes exceeds the lab client's %d-byte datagram", len(fr.Data), LabMaxDatagram))
-			}
+			pipeline.ReportDrop(ctx, 1, &pipeline.FrameError{Index: fr.Index,
+				Err: fmt.Errorf("%w: %d bytes, at most %d", ErrLabFrameTooLarge, size, LabMaxDatagram)})
 			fr.Release()
 			continue
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/actorstream/actorstream/pipeline"
+	"github.com/actorstream/actorstream/pipeline/pipelinetest"
 )
 
 // TestLabPacketizer checks the datagrams the original lab client expects:
@@ -25,14 +26,13 @@ func TestLabPacketizer(t *testing.T) {
 		{Data: []byte("x"), Index: 43, PTS: 1720 * time.Millisecond},
 	}
 	seq := uint16(65534) // the last packet sent: the next ones are 65535, 0, 1
-	var dropped []int
-	p := &LabPacketizer{Seq: &seq, Now: func() time.Time { return now },
-		OnError: func(i int, err error) { dropped = append(dropped, i) }}
-	batches, err := svRun(t, context.Background(), p, frames)
+	var events pipelinetest.Events
+	p := &LabPacketizer{Seq: &seq, Now: func() time.Time { return now }}
+	batches, err := svRun(t, events.Context(context.Background(), "packetizer"), p, frames)
 	if err != nil {
 		t.Fatalf("Run = %v", err)
 	}
-	if len(dropped) != 1 || dropped[0] != 42 {
+	if dropped := svDropped(t, &events, ErrLabFrameTooLarge); len(dropped) != 1 || dropped[0] != 42 {
 		t.Errorf("dropped %v, want [42]", dropped)
 	}
 	kept := []*pipeline.Frame{frames[0], frames[1], frames[3]}

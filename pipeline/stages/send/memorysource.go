@@ -23,16 +23,15 @@ type FrameTable interface {
 // Framer's, and again from the first frame when Loop is set. It stands in
 // for FileReader → Framer (→ Conformer) when the media is in memory: the
 // file is read, split and conformed once for all sessions instead of once
-// per session.
+// per session. A frame the table cannot give (one that cannot be
+// conformed) is skipped and reported with pipeline.ReportDrop (a
+// *pipeline.FrameError naming it).
 type MemorySource struct {
 	Table      FrameTable
 	FPS        float64
 	StartIndex int                 // index of the first frame that comes out; frame StartIndex % Len is played first
 	Loop       bool                // after the last frame, go on with the first
 	Pool       *pipeline.FramePool // nil means a private pool
-	// OnError, when set, hears about frames that were skipped because the
-	// table could not give them (a frame that cannot be conformed).
-	OnError func(index int, err error)
 }
 
 // Run emits frames until the end of the table (or forever with Loop).
@@ -56,9 +55,7 @@ func (s *MemorySource) Run(ctx context.Context, out chan<- *pipeline.Frame) erro
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if s.OnError != nil {
-				s.OnError(index, err)
-			}
+			pipeline.ReportDrop(ctx, 1, &pipeline.FrameError{Index: index, Err: err})
 			if skipped++; skipped >= n {
 				return errors.New("no frame of the media can be played")
 			}

@@ -57,6 +57,8 @@ func TestMemorySourceLoops(t *testing.T) {
 }
 
 // failingTable cannot give some frames.
+var errCannotConform = errors.New("cannot conform")
+
 type failingTable struct {
 	MemoryTable
 	bad map[int]bool
@@ -64,7 +66,7 @@ type failingTable struct {
 
 func (f failingTable) Frame(ctx context.Context, i int) ([]byte, error) {
 	if f.bad[i] {
-		return nil, errors.New("cannot conform")
+		return nil, errCannotConform
 	}
 	return f.MemoryTable.Frame(ctx, i)
 }
@@ -74,11 +76,10 @@ func (f failingTable) Frame(ctx context.Context, i int) ([]byte, error) {
 // instead of spinning.
 func TestMemorySourceSkipsFramesItCannotGet(t *testing.T) {
 	table := failingTable{testTable(t, 4), map[int]bool{1: true}}
-	var reported []int
-	src := &MemorySource{Table: table, FPS: 25, OnError: func(i int, _ error) { reported = append(reported, i) }}
-	out := pipelinetest.RunSource(t, src, 0)
+	src := &MemorySource{Table: table, FPS: 25}
+	out, events := pipelinetest.RunSourceEvents(t, src, 0)
 	defer pipelinetest.Release(out...)
-	if len(out) != 3 || out[1].Index != 2 || len(reported) != 1 || reported[0] != 1 {
+	if reported := svDropped(t, events, errCannotConform); len(out) != 3 || out[1].Index != 2 || len(reported) != 1 || reported[0] != 1 {
 		t.Fatalf("%d frames (second has index %d), reported %v; want 3 frames and frame 1 reported", len(out), out[1].Index, reported)
 	}
 

@@ -11,7 +11,13 @@ import (
 // Pacer releases each batch at its presentation time: Start + (PTS −
 // StartPTS). Deadlines come from the stream clock, never from sleeping a
 // fixed period after the work, so time spent elsewhere never accumulates
-// into drift. A late batch goes out at once.
+// into drift. A late batch goes out at once; one due within
+// pipeline.EarlySlack goes at once too (pipeline.Hold), on either
+// executor.
+//
+// Its rules are Due and Released (pipeline.Pacing): Run applies them on
+// a goroutine between two channels, and the server's Scheduler applies
+// the same methods when it steps PacketSource → Pacer → UDPSink.
 type Pacer struct {
 	Start    time.Time     // wall-clock time at which StartPTS is due
 	StartPTS time.Duration // presentation time of the first batch
@@ -35,9 +41,10 @@ func (p *Pacer) Due(pts time.Duration) time.Time { return p.Start.Add(pts - p.St
 
 // Released does the Pacer's bookkeeping for a batch released at now that
 // was due at due: Late, Position, and moving the schedule after a stall.
-// The shared Scheduler paces with the same rules through it.
+// A batch released before its time (within pipeline.EarlySlack) is on
+// time: its lateness is 0.
 func (p *Pacer) Released(b *pipeline.Batch, due, now time.Time) {
-	late := now.Sub(due)
+	late := max(now.Sub(due), 0)
 	if p.Late != nil {
 		p.Late(late)
 	}
@@ -53,7 +60,8 @@ func (p *Pacer) Released(b *pipeline.Batch, due, now time.Time) {
 	}
 }
 
-// Run paces batches until in closes.
+// Run paces batches until in closes: Due, Hold, Released for each, in a
+// loop.
 func (p *Pacer) Run(ctx context.Context, in <-chan *pipeline.Batch, out chan<- *pipeline.Batch) error {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -63,7 +71,7 @@ func (p *Pacer) Run(ctx context.Context, in <-chan *pipeline.Batch, out chan<- *
 			return ctx.Err()
 		}
 		due := p.Due(b.PTS)
-		if wait := time.Until(due); wait > 0 {
+		if wait := pipeline.Hold(time.Until(due)); wait > 0 {
 			timer.Reset(wait)
 			select {
 			case <-timer.C:

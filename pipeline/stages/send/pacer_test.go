@@ -130,6 +130,42 @@ func TestPacerNotEarly(t *testing.T) {
 	})
 }
 
+// TestPacerEarlySlack: the early-release policy every executor shares
+// (pipeline.Hold): a batch due within pipeline.EarlySlack goes at once
+// and counts as on time; one due a nanosecond later than that waits
+// until exactly its time.
+func TestPacerEarlySlack(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		dueIn  time.Duration
+		wantAt time.Duration
+	}{
+		{"due within the slack: at once", pipeline.EarlySlack, 0},
+		{"due just beyond it: on time", pipeline.EarlySlack + time.Nanosecond, pipeline.EarlySlack + time.Nanosecond},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				t0 := time.Now()
+				var late []time.Duration
+				p := &Pacer{Start: t0.Add(tt.dueIn), Late: func(d time.Duration) { late = append(late, d) }}
+				in := make(chan *pipeline.Batch, 1)
+				in <- &pipeline.Batch{}
+				close(in)
+				out := make(chan *pipeline.Batch, 1)
+				if err := p.Run(context.Background(), in, out); err != nil {
+					t.Fatal(err)
+				}
+				if at := time.Since(t0); at != tt.wantAt {
+					t.Errorf("released at %v, want %v", at, tt.wantAt)
+				}
+				if len(late) != 1 || late[0] != 0 {
+					t.Errorf("Late %v, want [0]", late)
+				}
+			})
+		})
+	}
+}
+
 // TestPacerCancelWhileWaiting: a PAUSE cancels the pipeline while the pacer
 // waits for a batch's time; Run must return at once (not when the batch
 // was due) and release the batch, whose Position never advances.

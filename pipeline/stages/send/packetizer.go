@@ -10,7 +10,8 @@ import (
 // Packetizer turns frames into batches of RFC 2435 RTP packets. The
 // rtpjpeg.Packetizer carries the SSRC and sequence number, which the
 // session keeps across pipelines so they stay continuous over pause and
-// seek.
+// seek. A frame it cannot parse is dropped and reported with
+// pipeline.ReportDrop (a *pipeline.FrameError naming it).
 type Packetizer struct {
 	RTP        *rtpjpeg.Packetizer
 	MTU        int    // maximum RTP packet size
@@ -18,9 +19,6 @@ type Packetizer struct {
 	StartIndex int
 	FPS        float64
 	Pool       *pipeline.BatchPool // nil means a private pool
-	// OnError, when set, hears about frames dropped because they could not
-	// be parsed.
-	OnError func(index int, err error)
 }
 
 // Run packetizes frames until in closes.
@@ -38,9 +36,7 @@ func (p *Packetizer) Run(ctx context.Context, in <-chan *pipeline.Frame, out cha
 		b := pool.Get()
 		if err := p.packetize(&j, fr, b); err != nil {
 			b.Release()
-			if p.OnError != nil {
-				p.OnError(fr.Index, err)
-			}
+			pipeline.ReportDrop(ctx, 1, &pipeline.FrameError{Index: fr.Index, Err: err})
 			fr.Release()
 			continue
 		}

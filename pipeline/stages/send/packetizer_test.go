@@ -11,6 +11,7 @@ import (
 
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/codec/rtpjpeg"
+	"github.com/actorstream/actorstream/pipeline/pipelinetest"
 )
 
 // TestPacketizer runs the stage over frames of one and of many packets and
@@ -18,7 +19,7 @@ import (
 // frame's timestamp computed from its index, valid RTP packets of at most
 // MTU bytes, sequence numbers contiguous across frames (and wrapping), the
 // marker on each frame's last packet only, and a payload that reassembles
-// into the frame's scan. An unparseable frame is dropped through OnError
+// into the frame's scan. An unparseable frame is dropped (ReportDrop)
 // without consuming sequence numbers.
 func TestPacketizer(t *testing.T) {
 	const (
@@ -49,19 +50,13 @@ func TestPacketizer(t *testing.T) {
 
 			const firstSeq = 65530 // wraps within the first frame
 			rp := rtpjpeg.NewPacketizer(ssrc, firstSeq, mtu)
-			var dropped []int
-			p := &Packetizer{RTP: rp, MTU: tt.mtu, BaseTime: base, StartIndex: start, FPS: fps,
-				OnError: func(i int, err error) {
-					if !errors.Is(err, rtpjpeg.ErrMalformed) {
-						t.Errorf("OnError(%d, %v): want ErrMalformed", i, err)
-					}
-					dropped = append(dropped, i)
-				}}
-			batches, err := svRun(t, context.Background(), p, inputs)
+			var events pipelinetest.Events
+			p := &Packetizer{RTP: rp, MTU: tt.mtu, BaseTime: base, StartIndex: start, FPS: fps}
+			batches, err := svRun(t, events.Context(context.Background(), "packetizer"), p, inputs)
 			if err != nil {
 				t.Fatalf("Run = %v", err)
 			}
-			if len(dropped) != 1 || dropped[0] != 7 {
+			if dropped := svDropped(t, &events, rtpjpeg.ErrMalformed); len(dropped) != 1 || dropped[0] != 7 {
 				t.Errorf("dropped %v, want [7]", dropped)
 			}
 			if len(batches) != len(wantFrames) {

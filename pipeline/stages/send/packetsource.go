@@ -19,13 +19,20 @@ type PacketTable interface {
 }
 
 // PacketSource plays a PacketTable as one session's RTP stream: for each
-// frame from StartIndex on, a batch of the frame's shared packets copied
-// and restamped with the session's SSRC, sequence numbers and timestamp.
-// It is FileReader → Framer → Conformer → Packetizer for media in memory
-// with the per-session work cut down to a copy and a 12-byte header per
-// packet: the file was read, split, conformed and packetized once for
-// everyone. Batches are numbered, timed and stamped exactly as the
-// Packetizer's.
+// frame from StartIndex on, a batch of the frame's shared packets,
+// restamped with the session's SSRC, sequence numbers and timestamp. It
+// is FileReader → Framer → Conformer → Packetizer for media in memory
+// with the per-session work cut down to 12-byte headers: the file was
+// read, split, conformed and packetized once for everyone. Batches are
+// numbered, timed and stamped exactly as the Packetizer's.
+//
+// It runs on either executor: Run pushes batches into a channel on a
+// goroutine; the server's Scheduler steps it instead (NextPTS, Ready,
+// Wait, Next: pipeline.PacedSource) and gives it the pacing shard's
+// batch pool (UseStepPool).
+//
+// A frame the table cannot give is skipped and reported with
+// pipeline.ReportDrop (a *pipeline.FrameError naming it).
 type PacketSource struct {
 	Table      PacketTable
 	RTP        *rtpjpeg.Packetizer // the session's stream: SSRC and next sequence number
@@ -34,19 +41,29 @@ type PacketSource struct {
 	FPS        float64
 	Loop       bool
 	// SharePayloads makes split batches (pipeline.Batch.Payloads): only
-	// the 12-byte headers are the session's own, the payloads point into
-	// the table. For sinks that send split packets (UDPSink,
-	// InterleavedSink); off, each packet is copied whole.
+	// the 12-byte headers are copied into the batch, the payloads point
+	// into the table, for sinks that send split packets (UDPSink,
+	// InterleavedSink). Off, each packet is copied whole into the batch.
+	// UseStepPool turns it off.
 	SharePayloads bool
 	Pool          *pipeline.BatchPool // nil means a private pool
-	// OnError, when set, hears about frames skipped because they could not
-	// be packetized.
-	OnError func(index int, err error)
 
 	started bool
 	index   int                          // of the next frame
 	n       int                          // frames in the table
 	ready   interface{ Ready(int) bool } // Table, when it can tell
+}
+
+// UseStepPool makes the batches in pool, the buffers of the executor
+// that steps the source (the Scheduler's shard, which sends each batch
+// before it makes the next), and copies each packet whole into them
+// (SharePayloads off). Measured, the copy costs less than it saves: the
+// shard's few buffers stay in its core's cache, and whole packets lie
+// back to back in them, so UDPSink hands the kernel one iovec per GSO
+// send (it merges adjacent ones) instead of a header and a payload iovec
+// per packet (BENCHMARKS.md, "batches built in the shard's hot pool").
+func (s *PacketSource) UseStepPool(pool *pipeline.BatchPool) {
+	s.Pool, s.SharePayloads = pool, false
 }
 
 // rtpHeaderLen is the size of the RTP headers rtpjpeg writes (no CSRC,
@@ -70,9 +87,9 @@ func (s *PacketSource) Run(ctx context.Context, out chan<- *pipeline.Batch) erro
 	}
 }
 
-// The pull side, for the shared Scheduler: Next makes the next batch
-// when asked instead of Run pushing them into a channel. Run is Next in a
-// loop; use one or the other.
+// The stepping side (pipeline.PacedSource), for the Scheduler: Next
+// makes the next batch when asked instead of Run pushing them into a
+// channel. Run is Next in a loop; use one or the other.
 
 // NextPTS is the presentation time of the batch Next returns next.
 func (s *PacketSource) NextPTS() time.Duration {
@@ -119,9 +136,7 @@ func (s *PacketSource) Next(ctx context.Context) (*pipeline.Batch, error) {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			if s.OnError != nil {
-				s.OnError(index, err)
-			}
+			pipeline.ReportDrop(ctx, 1, &pipeline.FrameError{Index: index, Err: err})
 			s.index++
 			if skipped++; skipped >= s.n {
 				return nil, errors.New("no frame of the media can be played")
@@ -144,7 +159,8 @@ func (s *PacketSource) init() {
 	}
 }
 
-// batch copies and restamps frame index's packets into a pooled batch.
+// batch makes frame index's batch: its packets (or their headers, with
+// SharePayloads) copied into a pooled batch and restamped.
 func (s *PacketSource) batch(index int, pkts [][]byte) *pipeline.Batch {
 	b := s.Pool.Get()
 	b.Index, b.PTS = index, pipeline.PTS(index, s.FPS)

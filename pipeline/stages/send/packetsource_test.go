@@ -100,11 +100,9 @@ func TestPacketSourceIsThePacketizer(t *testing.T) {
 // last frame; a frame that cannot be packetized is skipped and reported.
 func TestPacketSourceEndsWithoutLoop(t *testing.T) {
 	table := MemoryTable{svJPEG(t, 64, 48, 1, false), []byte("not a JPEG"), svJPEG(t, 64, 48, 2, false)}
-	var bad []int
-	got := pipelinetest.RunSource(t, &PacketSource{Table: NewPacketCache(table, 1400), RTP: rtpjpeg.NewPacketizer(1, 1, 1400), FPS: 25,
-		OnError: func(i int, _ error) { bad = append(bad, i) }}, 0)
+	got, events := pipelinetest.RunSourceEvents(t, &PacketSource{Table: NewPacketCache(table, 1400), RTP: rtpjpeg.NewPacketizer(1, 1, 1400), FPS: 25}, 0)
 	defer pipelinetest.Release(got...)
-	if len(got) != 2 || got[0].Index != 0 || got[1].Index != 2 || len(bad) != 1 || bad[0] != 1 {
+	if bad := svDropped(t, events, rtpjpeg.ErrMalformed); len(got) != 2 || got[0].Index != 0 || got[1].Index != 2 || len(bad) != 1 || bad[0] != 1 {
 		t.Fatalf("%d batches, errors for %v; want frames 0 and 2, and frame 1 reported", len(got), bad)
 	}
 }

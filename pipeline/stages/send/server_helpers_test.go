@@ -3,8 +3,8 @@ package send
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"github.com/actorstream/actorstream/internal/testmedia"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -12,7 +12,9 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/actorstream/actorstream/internal/testmedia"
 	"github.com/actorstream/actorstream/pipeline"
+	"github.com/actorstream/actorstream/pipeline/pipelinetest"
 )
 
 // Shared fixtures of the server stages' tests (FileReader → Framer →
@@ -128,4 +130,39 @@ func svRun[I, O any](t testing.TB, ctx context.Context, st pipeline.Stage[I, O],
 // svFrame makes an unpooled frame.
 func svFrame(index int, data []byte) *pipeline.Frame {
 	return &pipeline.Frame{Data: data, Index: index}
+}
+
+// svDropped returns the frame indexes of the Drop events recorded in ev
+// (one frame each, named by a *pipeline.FrameError), failing the test for
+// a drop that is not about one frame or whose cause is not want (nil:
+// any cause).
+func svDropped(t testing.TB, ev *pipelinetest.Events, want error) []int {
+	t.Helper()
+	var indexes []int
+	for _, e := range ev.All() {
+		if e.Kind != pipeline.Drop {
+			continue
+		}
+		var fe *pipeline.FrameError
+		if e.N != 1 || !errors.As(e.Err, &fe) {
+			t.Errorf("drop event %+v: want N 1 and a *pipeline.FrameError", e)
+			continue
+		}
+		if want != nil && !errors.Is(e.Err, want) {
+			t.Errorf("frame %d dropped for %v, want %v", fe.Index, e.Err, want)
+		}
+		indexes = append(indexes, fe.Index)
+	}
+	return indexes
+}
+
+// svDropErrors returns the Err of every Drop event recorded in ev.
+func svDropErrors(ev *pipelinetest.Events) []error {
+	var errs []error
+	for _, e := range ev.All() {
+		if e.Kind == pipeline.Drop {
+			errs = append(errs, e.Err)
+		}
+	}
+	return errs
 }

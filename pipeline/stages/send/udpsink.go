@@ -16,6 +16,13 @@ const DefaultSRInterval = 5 * time.Second
 
 // UDPSink sends each batch's packets to one client over UDP, and RTCP
 // Sender Reports from the RTCP socket every SRInterval.
+//
+// It runs on either executor: Run reads batches from a channel on a
+// goroutine; the server's Scheduler calls SendBatch instead
+// (pipeline.PacedSink). A packet the kernel refuses (the client gone,
+// ICMP port unreachable) is dropped and reported with
+// pipeline.ReportDrop; a refused Sender Report is a Warning. Neither
+// ends the stream: the session timeout decides when a client is gone.
 type UDPSink struct {
 	Conn *net.UDPConn   // the session's RTP socket
 	Dest netip.AddrPort // the client's RTP port
@@ -24,11 +31,12 @@ type UDPSink struct {
 	RTCPDest netip.AddrPort // the client's RTCP port
 	SSRC     uint32
 	CNAME    string
-	Stats    *SendStats // required; shared with the session
+	// Sent is what the session has sent, for its Sender Reports and to
+	// continue the sequence in its next pipeline: required, and kept by
+	// the session across pipelines.
+	Sent *SendStats
 
 	SRInterval time.Duration // 0 means DefaultSRInterval
-	// OnError, when set, hears about send errors that were ignored.
-	OnError func(error)
 	// OnSent, when set, is told per batch how many packets and bytes went out.
 	OnSent func(packets, bytes int)
 	// NoGSO sends one datagram per system call even where the kernel
@@ -38,15 +46,19 @@ type UDPSink struct {
 	gso    udpGSO // per-socket GSO state; see udpsink_gso_*.go
 	whole  []byte // a split packet put together, for the per-packet path
 	lastSR time.Time
+	stats  sinkCounters
 }
 
+// Stats returns what the sink has sent and dropped so far; it is safe to
+// call from any goroutine while the sink runs.
+func (s *UDPSink) Stats() SinkStats { return s.stats.load() }
+
 // SendBatch sends b's packets now and, when one is due, a Sender Report:
-// the sink driven by the shared Scheduler rather than by Run's channel.
-// It does not release b. An error is the sink's end (its socket closed);
-// failed sends to a gone client are reported through OnError and are not
-// errors.
-func (s *UDPSink) SendBatch(b *pipeline.Batch, now time.Time) error {
-	if err := s.send(b); err != nil {
+// the sink stepped by the Scheduler rather than fed by Run's channel. It
+// does not release b. An error is the sink's end (its socket closed);
+// failed sends to a gone client are drops, not errors.
+func (s *UDPSink) SendBatch(ctx context.Context, b *pipeline.Batch, now time.Time) error {
+	if err := s.send(ctx, b); err != nil {
 		return err
 	}
 	interval := s.SRInterval
@@ -54,7 +66,7 @@ func (s *UDPSink) SendBatch(b *pipeline.Batch, now time.Time) error {
 		interval = DefaultSRInterval
 	}
 	if s.RTCPConn != nil && (s.lastSR.IsZero() || now.Sub(s.lastSR) >= interval) {
-		s.sendSR()
+		s.sendSR(ctx)
 		s.lastSR = now
 	}
 	return nil
@@ -78,12 +90,12 @@ func (s *UDPSink) Run(ctx context.Context, in <-chan *pipeline.Batch) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-tick:
-			s.sendSR()
+			s.sendSR(ctx)
 		case b, ok := <-in:
 			if !ok {
 				return nil
 			}
-			err := s.send(b)
+			err := s.send(ctx, b)
 			b.Release()
 			if err != nil {
 				return err
@@ -91,7 +103,7 @@ func (s *UDPSink) Run(ctx context.Context, in <-chan *pipeline.Batch) error {
 			// An early SR lets receivers map RTP time to wall-clock time
 			// right away instead of after the first interval.
 			if !sentSR && s.RTCPConn != nil {
-				s.sendSR()
+				s.sendSR(ctx)
 				sentSR = true
 			}
 		}
@@ -102,12 +114,15 @@ func (s *UDPSink) Run(ctx context.Context, in <-chan *pipeline.Batch) error {
 // one per run of equal-sized packets (a frame is usually one run, as
 // the packetizer fills each packet to the MTU but the last). Whatever
 // GSO cannot take goes out one packet at a time.
-func (s *UDPSink) send(b *pipeline.Batch) error {
+func (s *UDPSink) send(ctx context.Context, b *pipeline.Batch) error {
 	now := time.Now()
 	sent, bytes := 0, 0
 	defer func() {
-		if s.OnSent != nil && sent > 0 {
-			s.OnSent(sent, bytes)
+		if sent > 0 {
+			s.stats.sent(sent, bytes)
+			if s.OnSent != nil {
+				s.OnSent(sent, bytes)
+			}
 		}
 	}()
 	for i := 0; i < len(b.Packets); {
@@ -119,7 +134,7 @@ func (s *UDPSink) send(b *pipeline.Batch) error {
 				for k := i; k < i+n; k++ {
 					runBytes += b.Len(k)
 				}
-				s.Stats.SentRun(b.Packets[i+n-1], n, runBytes-n*rtpHeaderLen, b.Timestamp, now)
+				s.Sent.SentRun(b.Packets[i+n-1], n, runBytes-n*rtpHeaderLen, b.Timestamp, now)
 				sent, bytes = sent+n, bytes+runBytes
 				i += n
 				continue
@@ -129,11 +144,11 @@ func (s *UDPSink) send(b *pipeline.Batch) error {
 			}
 			// A refused GSO send (errNoGSO) is no error of the stream.
 			// Anything else, such as ECONNREFUSED left by an ICMP error
-			// about an earlier datagram, is reported as below; either
-			// way nothing of the run went out, so it goes again packet
-			// by packet.
-			if !errors.Is(err, errNoGSO) && s.OnError != nil {
-				s.OnError(err)
+			// about an earlier datagram, is a warning; either way
+			// nothing of the run went out, so it goes again packet by
+			// packet.
+			if !errors.Is(err, errNoGSO) {
+				pipeline.Report(ctx, pipeline.Event{Kind: pipeline.Warning, Err: err})
 			}
 		}
 		for k := i; k < i+n; k++ {
@@ -149,12 +164,11 @@ func (s *UDPSink) send(b *pipeline.Batch) error {
 				// ICMP port unreachable (ECONNREFUSED) and friends: the
 				// client may be gone or not yet listening. The session
 				// timeout, not a send error, decides when it is gone.
-				if s.OnError != nil {
-					s.OnError(err)
-				}
+				s.stats.dropped.Add(1)
+				pipeline.ReportDrop(ctx, 1, err)
 				continue
 			}
-			s.Stats.SentHeader(b.Packets[k], len(pkt), b.Timestamp, now)
+			s.Sent.SentHeader(b.Packets[k], len(pkt), b.Timestamp, now)
 			sent, bytes = sent+1, bytes+len(pkt)
 		}
 		i += n
@@ -195,15 +209,15 @@ func gsoRun(b *pipeline.Batch, from int) int {
 	return len(b.Packets) - from
 }
 
-func (s *UDPSink) sendSR() {
-	if s.Stats.Packets.Load() == 0 {
+func (s *UDPSink) sendSR(ctx context.Context) {
+	if s.Sent.Packets.Load() == 0 {
 		return
 	}
-	sr, err := SenderReport(s.SSRC, s.CNAME, s.Stats, time.Now())
+	sr, err := SenderReport(s.SSRC, s.CNAME, s.Sent, time.Now())
 	if err == nil {
 		_, err = s.RTCPConn.WriteToUDPAddrPort(sr, s.RTCPDest)
 	}
-	if err != nil && s.OnError != nil {
-		s.OnError(err)
+	if err != nil {
+		pipeline.Report(ctx, pipeline.Event{Kind: pipeline.Warning, Err: err})
 	}
 }

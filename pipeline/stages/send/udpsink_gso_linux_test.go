@@ -2,9 +2,11 @@ package send
 
 import (
 	"bytes"
+	"context"
 	"testing"
 	"unsafe"
 
+	"github.com/actorstream/actorstream/pipeline/pipelinetest"
 	"golang.org/x/sys/unix"
 )
 
@@ -47,12 +49,13 @@ func TestUDPSinkGSOFallback(t *testing.T) {
 		t.Skipf("SO_NO_CHECK: %v %v", err, serr)
 	}
 	var stats SendStats
-	s := &UDPSink{Conn: conn, Dest: svAddr(rx), Stats: &stats,
-		OnError: func(err error) { t.Errorf("OnError(%v): a refused GSO is no send error", err) }}
+	s := &UDPSink{Conn: conn, Dest: svAddr(rx), Sent: &stats}
+	var events pipelinetest.Events
+	ctx := events.Context(context.Background(), "sink")
 	for k := range 3 {
 		b := svSizedBatch(k, svSizes(19, 1400, 900)...)
 		wait := svCollect(t, rx, len(b.Packets))
-		if err := s.send(b); err != nil {
+		if err := s.send(ctx, b); err != nil {
 			t.Fatal(err)
 		}
 		got := wait()
@@ -69,6 +72,9 @@ func TestUDPSinkGSOFallback(t *testing.T) {
 		}
 	}
 	if n := stats.Packets.Load(); n != 60 {
-		t.Errorf("Stats.Packets = %d, want 60", n)
+		t.Errorf("Sent.Packets = %d, want 60", n)
+	}
+	if len(events.All()) != 0 {
+		t.Errorf("a refused GSO is no send error, yet:\n%s", events.String())
 	}
 }

@@ -2,6 +2,7 @@ package send
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"net/netip"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/actorstream/actorstream/pipeline"
+	"github.com/actorstream/actorstream/pipeline/pipelinetest"
 )
 
 // svListenOn is svListenUDP on a given local address; it skips the test
@@ -130,9 +132,15 @@ func TestUDPSinkGSODelivers(t *testing.T) {
 				}
 				var stats SendStats
 				var onSent []int
-				s := &UDPSink{Conn: conn, Dest: dest, Stats: &stats, NoGSO: strings.HasPrefix(path, "per-packet"),
-					OnError: func(err error) { t.Errorf("OnError(%v) on a healthy path", err) },
-					OnSent:  func(p, b int) { onSent = append(onSent, p, b) }}
+				s := &UDPSink{Conn: conn, Dest: dest, Sent: &stats, NoGSO: strings.HasPrefix(path, "per-packet"),
+					OnSent: func(p, b int) { onSent = append(onSent, p, b) }}
+				var events pipelinetest.Events
+				ctx := events.Context(context.Background(), "sink")
+				defer func() {
+					if len(events.All()) != 0 {
+						t.Errorf("events on a healthy path:\n%s", events.String())
+					}
+				}()
 				for k, sh := range shapes {
 					whole := svSizedBatch(k, sh.sizes...)
 					want := make([][]byte, len(whole.Packets))
@@ -143,7 +151,7 @@ func TestUDPSinkGSODelivers(t *testing.T) {
 					wait := svCollect(t, rx, len(want))
 					before := stats.Packets.Load()
 					onSent = onSent[:0]
-					if err := s.send(b); err != nil {
+					if err := s.send(ctx, b); err != nil {
 						t.Fatalf("%s: send = %v", sh.name, err)
 					}
 					got := wait()
@@ -157,7 +165,7 @@ func TestUDPSinkGSODelivers(t *testing.T) {
 						}
 					}
 					if n := stats.Packets.Load() - before; n != uint64(len(want)) {
-						t.Errorf("%s: Stats counted %d packets, want %d", sh.name, n, len(want))
+						t.Errorf("%s: Sent counted %d packets, want %d", sh.name, n, len(want))
 					}
 					if w := []int{len(want), b.Bytes()}; fmt.Sprint(onSent) != fmt.Sprint(w) {
 						t.Errorf("%s: OnSent calls %v, want one with %v", sh.name, onSent, w)
@@ -206,7 +214,7 @@ func TestGSORun(t *testing.T) {
 // nobody reads: the kernel drops what overflows its receive buffer.
 func svFrameFixtureSplit(t testing.TB, noGSO, split bool) (*UDPSink, *pipeline.Batch) {
 	conn, rx := svListenUDP(t), svListenUDP(t)
-	return &UDPSink{Conn: conn, Dest: svAddr(rx), Stats: new(SendStats), NoGSO: noGSO},
+	return &UDPSink{Conn: conn, Dest: svAddr(rx), Sent: new(SendStats), NoGSO: noGSO},
 		svSplit(svSizedBatch(1, svSizes(19, 1400, 1000)...), split)
 }
 
@@ -216,11 +224,11 @@ func TestUDPSinkFrameAllocs(t *testing.T) {
 	for _, path := range []string{"gso", "per-packet", "gso-split", "per-packet-split"} {
 		t.Run(path, func(t *testing.T) {
 			s, b := svFrameFixtureSplit(t, strings.HasPrefix(path, "per-packet"), strings.HasSuffix(path, "-split"))
-			if err := s.send(b); err != nil { // first use sets up the socket
+			if err := s.send(context.Background(), b); err != nil { // first use sets up the socket
 				t.Fatal(err)
 			}
 			if n := testing.AllocsPerRun(100, func() {
-				if err := s.send(b); err != nil {
+				if err := s.send(context.Background(), b); err != nil {
 					t.Fatal(err)
 				}
 			}); n != 0 {
@@ -240,7 +248,7 @@ func BenchmarkUDPSinkFrame(b *testing.B) {
 			b.SetBytes(int64(batch.Bytes()))
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := s.send(batch); err != nil {
+				if err := s.send(context.Background(), batch); err != nil {
 					b.Fatal(err)
 				}
 			}

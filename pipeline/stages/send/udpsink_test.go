@@ -13,6 +13,7 @@ import (
 	"github.com/pion/rtcp"
 
 	"github.com/actorstream/actorstream/pipeline"
+	"github.com/actorstream/actorstream/pipeline/pipelinetest"
 )
 
 // These tests use real sockets on 127.0.0.1. Loopback UDP does not lose
@@ -71,19 +72,28 @@ func svRunSink(ctx context.Context, s interface {
 }
 
 // TestUDPSinkDelivers: every packet reaches the client's RTP port in order
-// and intact; Stats counts packets and payload octets; the first batch is
+// and intact; Sent counts packets and payload octets and Stats packets
+// and bytes; nothing is reported (no drop, no warning); the first batch is
 // followed by an RTCP SR on the RTCP port, with the SSRC and the counts.
 func TestUDPSinkDelivers(t *testing.T) {
 	const ssrc = 0xDEADBEEF
 	conn, rtpRx, rtcpTx, rtcpRx := svListenUDP(t), svListenUDP(t), svListenUDP(t), svListenUDP(t)
 	var stats SendStats
 	s := &UDPSink{Conn: conn, Dest: svAddr(rtpRx), RTCPConn: rtcpTx, RTCPDest: svAddr(rtcpRx),
-		SSRC: ssrc, CNAME: "test", Stats: &stats,
-		OnError: func(err error) { t.Errorf("OnError(%v) on a healthy path", err) }}
-	in, wait := svRunSink(context.Background(), s)
+		SSRC: ssrc, CNAME: "test", Sent: &stats}
+	var events pipelinetest.Events
+	in, wait := svRunSink(events.Context(context.Background(), "sink"), s)
 
 	var sent [][]byte
 	wantOctets := 0
+	defer func() {
+		if len(events.All()) != 0 {
+			t.Errorf("events on a healthy path:\n%s", events.String())
+		}
+		if st := s.Stats(); st.Packets != uint64(len(sent)) || st.Bytes != uint64(wantOctets+12*len(sent)) || st.Dropped != 0 {
+			t.Errorf("Stats %+v, want %d packets, %d bytes, none dropped", st, len(sent), wantOctets+12*len(sent))
+		}
+	}()
 	for k, n := range []int{1, 3, 10} {
 		b := svBatch(k, n)
 		for _, p := range b.Packets {
@@ -102,10 +112,10 @@ func TestUDPSinkDelivers(t *testing.T) {
 		}
 	}
 	if got := stats.Packets.Load(); got != uint64(len(sent)) {
-		t.Errorf("Stats.Packets = %d, want %d", got, len(sent))
+		t.Errorf("Sent.Packets = %d, want %d", got, len(sent))
 	}
 	if got := stats.Octets.Load(); got != uint64(wantOctets) {
-		t.Errorf("Stats.Octets = %d, want %d", got, wantOctets)
+		t.Errorf("Sent.Octets = %d, want %d", got, wantOctets)
 	}
 
 	pkts, err := rtcp.Unmarshal(svReadDatagram(t, rtcpRx))
@@ -128,7 +138,7 @@ func TestUDPSinkDelivers(t *testing.T) {
 func TestUDPSinkNoRTCP(t *testing.T) {
 	conn, rx := svListenUDP(t), svListenUDP(t)
 	var stats SendStats
-	in, wait := svRunSink(context.Background(), &UDPSink{Conn: conn, Dest: svAddr(rx), Stats: &stats})
+	in, wait := svRunSink(context.Background(), &UDPSink{Conn: conn, Dest: svAddr(rx), Sent: &stats})
 	in <- svBatch(0, 2)
 	in <- svBatch(1, 1)
 	close(in)
@@ -179,13 +189,16 @@ func svClientGone(t *testing.T, noGSO bool, batch func(k int) *pipeline.Batch) {
 
 	errs := make(chan error, 100)
 	var stats SendStats
-	s := &UDPSink{Conn: conn, Dest: dest, Stats: &stats, NoGSO: noGSO, OnError: func(err error) {
+	s := &UDPSink{Conn: conn, Dest: dest, Sent: &stats, NoGSO: noGSO}
+	// A refused GSO send is a warning (its packets go again one by one),
+	// a refused packet a drop: either way an event, never the sink's end.
+	ctx := pipeline.StageContext(context.Background(), "sink", func(e pipeline.Event) {
 		select {
-		case errs <- err:
+		case errs <- e.Err:
 		default:
 		}
-	}}
-	in, wait := svRunSink(context.Background(), s)
+	})
+	in, wait := svRunSink(ctx, s)
 	// Keep sending until an error has been reported, then some more: each
 	// send after the error proves the sink went back to its input.
 	sawErr := false
@@ -195,7 +208,7 @@ func svClientGone(t *testing.T, noGSO bool, batch func(k int) *pipeline.Batch) {
 		case err := <-errs:
 			sawErr = true
 			if !errors.Is(err, svErrConnRefused) {
-				t.Errorf("OnError(%v), want ECONNREFUSED", err)
+				t.Errorf("reported %v, want ECONNREFUSED", err)
 			}
 			var se *os.SyscallError
 			if !noGSO && (!errors.As(err, &se) || se.Syscall != "sendmsg") {
@@ -223,7 +236,7 @@ func TestUDPSinkClosedConn(t *testing.T) {
 	conn, rx := svListenUDP(t), svListenUDP(t)
 	conn.Close()
 	var stats SendStats
-	in, wait := svRunSink(context.Background(), &UDPSink{Conn: conn, Dest: svAddr(rx), Stats: &stats})
+	in, wait := svRunSink(context.Background(), &UDPSink{Conn: conn, Dest: svAddr(rx), Sent: &stats})
 	pool := pipeline.NewBatchPool(1)
 	b := pool.Get()
 	copy(b.Slot(20), "xxxxxxxxxxxxxxxxxxxx")
@@ -245,7 +258,7 @@ func TestUDPSinkCancel(t *testing.T) {
 	conn, rx := svListenUDP(t), svListenUDP(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var stats SendStats
-	_, wait := svRunSink(ctx, &UDPSink{Conn: conn, Dest: svAddr(rx), RTCPConn: conn, Stats: &stats})
+	_, wait := svRunSink(ctx, &UDPSink{Conn: conn, Dest: svAddr(rx), RTCPConn: conn, Sent: &stats})
 	cancel()
 	if err := wait(); !errors.Is(err, context.Canceled) {
 		t.Errorf("Run = %v, want context.Canceled", err)
@@ -258,18 +271,18 @@ func svSendFixture(t testing.TB) (*UDPSink, *pipeline.Batch) {
 	conn, rx := svListenUDP(t), svListenUDP(t)
 	// Datagrams beyond the receive buffer are dropped silently by the
 	// kernel, which is fine: nobody reads them.
-	return &UDPSink{Conn: conn, Dest: svAddr(rx), Stats: new(SendStats)}, svBatch(1, 10)
+	return &UDPSink{Conn: conn, Dest: svAddr(rx), Sent: new(SendStats)}, svBatch(1, 10)
 }
 
 // TestUDPSinkSendAllocs: sending a batch (WriteToUDPAddrPort per packet,
 // stats update) allocates nothing.
 func TestUDPSinkSendAllocs(t *testing.T) {
 	s, b := svSendFixture(t)
-	if err := s.send(b); err != nil {
+	if err := s.send(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
 	if n := testing.AllocsPerRun(100, func() {
-		if err := s.send(b); err != nil {
+		if err := s.send(context.Background(), b); err != nil {
 			t.Fatal(err)
 		}
 	}); n != 0 {
@@ -283,7 +296,7 @@ func BenchmarkUDPSinkSend(b *testing.B) {
 	b.SetBytes(int64(batch.Bytes()))
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := s.send(batch); err != nil {
+		if err := s.send(context.Background(), batch); err != nil {
 			b.Fatal(err)
 		}
 	}

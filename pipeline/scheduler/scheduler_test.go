@@ -1,9 +1,10 @@
-package send
+package scheduler_test
 
 import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/codec/rtpjpeg"
+	"github.com/actorstream/actorstream/pipeline/scheduler"
+	"github.com/actorstream/actorstream/pipeline/stages/send"
 )
 
 // fakePaced is a PacedSource of batches at fixed presentation times whose
@@ -62,7 +65,7 @@ func (f *fakePaced) Next(context.Context) (*pipeline.Batch, error) {
 	f.next++
 	return b, nil
 }
-func (f *fakePaced) SendBatch(b *pipeline.Batch, now time.Time) error {
+func (f *fakePaced) SendBatch(_ context.Context, b *pipeline.Batch, now time.Time) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.sent = append(f.sent, sentAt{b.Index, now})
@@ -81,18 +84,18 @@ func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 // follow; a source's end ends its Play with nil.
 func TestSchedulerPacesEveryStream(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := NewScheduler(1)
+		s := scheduler.New(1)
 		defer s.Close()
 		t0 := time.Now()
 		a := newFakePaced(0, ms(40), ms(80), ms(120))
 		b := newFakePaced(ms(1000), ms(1033), ms(1066))
 		var posA atomic.Int64
 		var lateA []time.Duration
-		pa := &Pacer{Start: t0.Add(ms(10)), Position: &posA, Late: func(d time.Duration) { lateA = append(lateA, d) }}
-		pb := &Pacer{Start: t0.Add(ms(5)), StartPTS: ms(1000)}
+		pa := &send.Pacer{Start: t0.Add(ms(10)), Position: &posA, Late: func(d time.Duration) { lateA = append(lateA, d) }}
+		pb := &send.Pacer{Start: t0.Add(ms(5)), StartPTS: ms(1000)}
 		errs := make(chan error, 2)
-		go func() { errs <- s.Play(context.Background(), a, a, pa) }()
-		go func() { errs <- s.Play(context.Background(), b, b, pb) }()
+		go func() { errs <- s.Play(context.Background(), a, pa, a) }()
+		go func() { errs <- s.Play(context.Background(), b, pb, b) }()
 		for range 2 {
 			if err := <-errs; err != nil {
 				t.Fatalf("Play = %v, want nil at the end of the source", err)
@@ -121,7 +124,7 @@ func TestSchedulerPacesEveryStream(t *testing.T) {
 // stream's sink hears nothing more, and the other streams go on.
 func TestSchedulerCancel(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := NewScheduler(2)
+		s := scheduler.New(2)
 		defer s.Close()
 		t0 := time.Now()
 		var pts []time.Duration
@@ -131,9 +134,9 @@ func TestSchedulerCancel(t *testing.T) {
 		a, b := newFakePaced(pts...), newFakePaced(pts...)
 		ctx, cancel := context.WithCancel(context.Background())
 		errA := make(chan error, 1)
-		go func() { errA <- s.Play(ctx, a, a, &Pacer{Start: t0}) }()
+		go func() { errA <- s.Play(ctx, a, &send.Pacer{Start: t0}, a) }()
 		errB := make(chan error, 1)
-		go func() { errB <- s.Play(context.Background(), b, b, &Pacer{Start: t0}) }()
+		go func() { errB <- s.Play(context.Background(), b, &send.Pacer{Start: t0}, b) }()
 		time.Sleep(ms(255))
 		cancel()
 		if err := <-errA; !errors.Is(err, context.Canceled) {
@@ -159,15 +162,15 @@ func TestSchedulerCancel(t *testing.T) {
 // after a stall).
 func TestSchedulerSlowSourceDelaysNobody(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := NewScheduler(1)
+		s := scheduler.New(1)
 		defer s.Close()
 		t0 := time.Now()
 		slow := newFakePaced(0, ms(40), ms(80))
 		slow.ready.Store(false)
 		fast := newFakePaced(0, ms(40), ms(80), ms(120))
 		done := make(chan error, 2)
-		go func() { done <- s.Play(context.Background(), slow, slow, &Pacer{Start: t0}) }()
-		go func() { done <- s.Play(context.Background(), fast, fast, &Pacer{Start: t0}) }()
+		go func() { done <- s.Play(context.Background(), slow, &send.Pacer{Start: t0}, slow) }()
+		go func() { done <- s.Play(context.Background(), fast, &send.Pacer{Start: t0}, fast) }()
 		time.Sleep(ms(300))
 		if got := fast.sentTimes(); len(got) != 4 || got[3].at.Sub(t0) != ms(120) {
 			t.Fatalf("fast stream: %v, want 4 batches, the last at 120ms", got)
@@ -192,11 +195,11 @@ func TestSchedulerSlowSourceDelaysNobody(t *testing.T) {
 // TestSchedulerSinkError: a sink error ends that stream's Play with it.
 func TestSchedulerSinkError(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := NewScheduler(1)
+		s := scheduler.New(1)
 		defer s.Close()
 		f := newFakePaced(0, ms(40), ms(80))
 		f.fail = errors.New("socket closed")
-		if err := s.Play(context.Background(), f, f, &Pacer{Start: time.Now()}); err == nil || err.Error() != "socket closed" {
+		if err := s.Play(context.Background(), f, &send.Pacer{Start: time.Now()}, f); err == nil || err.Error() != "socket closed" {
 			t.Fatalf("Play = %v, want the sink's error", err)
 		}
 		if n := len(f.sentTimes()); n != 1 {
@@ -205,29 +208,27 @@ func TestSchedulerSinkError(t *testing.T) {
 	})
 }
 
-// TestSchedulerStepAllocatesNothing: a step of a real PacketSource into a
-// real UDPSink allocates nothing.
+// TestSchedulerStepAllocatesNothing: a step of a real PacketSource
+// through a real Pacer into a real UDPSink, in the shard's pool as
+// scheduled, allocates nothing.
 func TestSchedulerStepAllocatesNothing(t *testing.T) {
-	conn, rx := svListenUDP(t), svListenUDP(t)
-	sink := &UDPSink{Conn: conn, Dest: svAddr(rx), Stats: new(SendStats)}
-	src := &PacketSource{Table: NewPacketCache(MemoryTable{svJPEG(t, 320, 240, 1, true)}, 1400), RTP: rtpjpegPacketizer(), FPS: 25, Loop: true, SharePayloads: true}
-	sh := &shard{wake: make(chan struct{}, 1)}
-	ps := &pacedStream{ctx: context.Background(), src: src, sink: sink, pacer: &Pacer{Start: time.Now()}, shard: sh, done: make(chan struct{})}
+	conn, rx := listenUDP(t), listenUDP(t)
+	sink := &send.UDPSink{Conn: conn, Dest: rx.LocalAddr().(*net.UDPAddr).AddrPort(), Sent: new(send.SendStats)}
+	src := &send.PacketSource{Table: send.NewPacketCache(send.MemoryTable{noiseJPEG(t, 320, 240, 1)}, 1400), RTP: rtpjpeg.NewPacketizer(1, 1, 1400), FPS: 25, Loop: true, SharePayloads: true}
 	if err := src.Wait(context.Background()); err != nil { // packetize the frame once
 		t.Fatal(err)
 	}
-	step := func() {
-		sh.step(ps, time.Now())
-		sh.mu.Lock()
-		sh.pop()
-		sh.mu.Unlock()
-	}
+	step := scheduler.Stepper(src, &send.Pacer{Start: time.Now()}, sink)
 	for range 4 {
 		step()
+	}
+	if src.SharePayloads {
+		t.Fatal("the scheduled source still shares payloads: UseStepPool was not applied")
 	}
 	if a := testing.AllocsPerRun(100, step); a != 0 {
 		t.Fatalf("%.1f allocations per step, want 0", a)
 	}
+	if st := sink.Stats(); st.Packets == 0 || st.Dropped != 0 {
+		t.Fatalf("sink stats %+v: nothing sent, or drops on loopback", st)
+	}
 }
-
-func rtpjpegPacketizer() *rtpjpeg.Packetizer { return rtpjpeg.NewPacketizer(1, 1, 1400) }
