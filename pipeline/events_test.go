@@ -34,3 +34,30 @@ func TestReportNamesTheStage(t *testing.T) {
 	}
 	pipeline.Report(context.Background(), pipeline.Event{Kind: pipeline.Drop}) // no pipeline: no effect, no panic
 }
+
+// TestOnEventAddsListeners: every listener hears every event, in the
+// order the listeners were added; StageContext gives a stage's context
+// outside a pipeline.
+func TestOnEventAddsListeners(t *testing.T) {
+	var order []string
+	p := pipeline.New()
+	p.OnEvent(func(e pipeline.Event) { order = append(order, "first:"+e.Stage) })
+	p.OnEvent(func(e pipeline.Event) { order = append(order, "second:"+e.Stage) })
+	pipeline.To(p, "sink", pipeline.SinkFunc[int](func(ctx context.Context, in <-chan int) error {
+		pipeline.ReportDrop(ctx, 1, &pipeline.FrameError{Index: 4, Err: errors.New("bad")})
+		return nil
+	}), make(chan int))
+	if err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(order) != 2 || order[0] != "first:sink" || order[1] != "second:sink" {
+		t.Fatalf("listeners heard %v", order)
+	}
+
+	var got pipeline.Event
+	ctx := pipeline.StageContext(context.Background(), "mine", func(e pipeline.Event) { got = e })
+	pipeline.Report(ctx, pipeline.Event{Kind: pipeline.Warning})
+	if got.Stage != "mine" || got.Kind != pipeline.Warning || pipeline.StageName(ctx) != "mine" {
+		t.Fatalf("event %+v, stage name %q", got, pipeline.StageName(ctx))
+	}
+}
