@@ -69,7 +69,9 @@ func runOnExecutors(factory PipelineFactory) PipelineFactory {
 			}
 			pc.s.log.Debug("pipeline runs on goroutines: the scheduler cannot step it", "stage", stage, "reason", err)
 			pc.s.metrics.PipelineFallback()
+			return p
 		}
+		pc.s.log.Debug("pipeline stepped by the scheduler", "stages", p.Claimed())
 		return p
 	}
 }
