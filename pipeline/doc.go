@@ -1,7 +1,10 @@
 // Package pipeline is the media plumbing of actorstream: stages joined by
-// channels, run together, stopped together. It is the stable surface for
-// people who build their own pipelines (transcode, record, relay, overlay)
-// and for people who write stages.
+// ports, run together, stopped together. A Pipeline is a description —
+// the stage values From, Then and To were given and the channels between
+// them — and Run executes it, by default with a goroutine per stage (see
+// "Two executors" for the other one). It is the stable surface for people
+// who build their own pipelines (transcode, record, relay, overlay) and
+// for people who write stages.
 //
 // # What a stage is
 //
@@ -33,7 +36,7 @@
 //			return ctx.Err() // nil after a normal close
 //		}
 //		if bad(f) {
-//			pipeline.Report(ctx, pipeline.Event{Kind: pipeline.Drop, N: 1, Err: why})
+//			pipeline.ReportDrop(ctx, 1, &pipeline.FrameError{Index: f.Index, Err: why})
 //			f.Release() // dropped: we owned it, so we release it
 //			continue
 //		}
@@ -48,7 +51,7 @@
 // its reusable buffers, so one value runs in one pipeline at a time (the
 // engine builds new values per PLAY); a bad configuration fails Run at
 // once with an error; a value dropped is one Drop event with N 1 and an
-// Err saying why, and is counted by a Dropped method; outputs the engine
+// Err saying why (see "Progress and drops"); outputs the engine
 // sends over RTP must stay carriable by RFC 2435 (3 components, 4:2:0 or
 // 4:2:2, sizes multiples of 8), which image/jpeg's encoder gives for
 // YCbCr and RGBA images (not for image.Gray).
@@ -93,12 +96,83 @@
 //	err := p.Run(ctx)
 //
 // Inserting a stage is calling Then between two others; replacing one is
-// passing a different value of the same ports. Go adds a stage without
-// ports, one that does its own input and output (for instance a stream a
-// shared scheduler drives). Run starts one goroutine per
-// stage and returns when every sink has returned, or when a stage fails,
-// or when ctx ends; in every case it stops the other stages and waits for
-// them before it returns.
+// passing a different value of the same ports. The pipeline keeps each
+// value and how it is connected: that is what lets an executor other than
+// goroutines run part of it (see "Two executors"). Run returns when every
+// sink has returned, or when a stage fails, or when ctx ends; in every
+// case it stops the other stages and waits for them before it returns.
+//
+// # Two executors
+//
+// Run executes the description on goroutines unless the pipeline was
+// given another Executor with RunOn, once built:
+//
+//   - Goroutines (the default): a goroutine per stage, a channel between
+//     each two. Any stage anyone writes runs this way.
+//   - The Scheduler (package pipeline/scheduler): one deadline heap per
+//     core steps many pipelines' paced segments — no goroutine, channel or
+//     timer per pipeline. RunOn(sched) lets it claim, by interface
+//     assertion on the stage values, a source that is a PacedSource
+//     feeding only a stage that is a Pacing, feeding only a sink that is a
+//     PacedSink. Every other stage of the pipeline still runs on a
+//     goroutine; when nothing can be claimed (a channel stage between the
+//     source and the pacer, a sink without SendBatch...), RunOn returns a
+//     *FallbackError naming the stage in the way and Run runs everything on
+//     goroutines.
+//
+// Both executors apply the same rules: the Pacing methods decide when a
+// batch is due and what to note once it is released (the Pacer's Run is
+// those methods in a loop), Hold is the one early-release policy (a batch
+// due within EarlySlack goes at once, otherwise at its time), and the
+// stepping methods of a source or sink are what its Run does per value.
+// So a pipeline sends the same packets at the same times on either.
+//
+// # Writing a stage for both executors
+//
+// A stage needs only its Run to work everywhere. To be stepped by the
+// Scheduler as well, a source of batches adds the PacedSource methods and
+// a sink of batches adds SendBatch (PacedSink), with Run written as those
+// methods in a loop:
+//
+//	// SendBatch sends b now. It must not keep or release b: its caller
+//	// releases it once SendBatch returns.
+//	func (s *MySink) SendBatch(ctx context.Context, b *pipeline.Batch, now time.Time) error {
+//		for i := range b.Packets {
+//			pkt := b.Packet(i, s.joined) // whole, even when split; in place when not
+//			if b.Split() {
+//				s.joined = pkt
+//			}
+//			if err := s.write(pkt); err != nil {
+//				pipeline.ReportDrop(ctx, 1, err) // report and go on: not the stream's end
+//			}
+//		}
+//		return nil
+//	}
+//
+//	// Run is SendBatch in a loop: the stage on goroutines.
+//	func (s *MySink) Run(ctx context.Context, in <-chan *pipeline.Batch) error {
+//		for {
+//			b, ok := pipeline.Recv(ctx, in)
+//			if !ok {
+//				return ctx.Err()
+//			}
+//			err := s.SendBatch(ctx, b, time.Now())
+//			b.Release()
+//			if err != nil {
+//				return err
+//			}
+//		}
+//	}
+//
+// The stepping methods get the same context as Run would (the stage's:
+// Report and ReportDrop name it), are never called concurrently, and must
+// not block for long: a stepped sink holds up every stream on its core
+// while it runs, and a stepped source that would wait says so with Ready
+// and waits in Wait, off the heap. A source that can build its batches in
+// the executor's buffers implements StepPoolUser. StageContext gives a
+// stage's context outside a pipeline, to test the stepping methods
+// directly; package pipeline/scheduler's newcomer_test.go runs such a sink
+// on both executors.
 //
 // # Start, pause, seek, stop
 //
@@ -151,17 +225,37 @@
 //
 // # The engine's pipelines
 //
-// engine.DefaultPipeline builds the server's per-PLAY pipeline
-// (FileReader → Framer → Conformer → Packetizer → Pacer → UDPSink or
-// InterleavedSink) from the pieces engine.PlayContext offers: Frames,
-// Packets and Send. A function of the same type in engine.Config.Pipeline
-// replaces it for every session, e.g. to put an Overlay between frames and
-// packets. For files held in memory the default shares work between
-// sessions: the file is read, split, conformed and packetized once
-// (stages.MemorySource, stages.PacketCache), each session's PacketSource
-// only restamps 12-byte headers (SharedPackets), and over UDP one
-// stages.Scheduler per server paces every session's PacketSource → Pacer →
-// UDPSink from a deadline heap per core (Scheduled), without goroutines or
-// channel hops per session and frame. The client's output (engine.ClientConfig.Output) receives the
-// frames the client reassembled and adds displays, recorders or writers.
+// engine/server.DefaultPipeline builds the server's per-PLAY pipeline
+// from the pieces server.PlayContext offers (SharedPackets, Frames,
+// Packets, Send), stage for stage the design card's:
+//
+//	file over MaxInMemory (disk), on goroutines:
+//	  send.FileReader → send.Framer → send.Conformer → send.Packetizer → send.Pacer → send.UDPSink | send.InterleavedSink
+//	       chunks            frames         carriable         RTP batches        on time
+//
+//	file in memory, RTSP over UDP, stepped by the server's scheduler.Scheduler:
+//	  send.PacketSource ──→ send.Pacer ──→ send.UDPSink
+//	   PacedSource            Pacing         PacedSink
+//	   (shared send.PacketCache: the file read, split, conformed and
+//	    packetized once; per session only a copy and a 12-byte header)
+//
+//	file in memory over TCP, or a fallback: the same stages on goroutines
+//	  send.PacketSource → send.Pacer → send.UDPSink | send.InterleavedSink
+//
+//	lab dialect: send.MemorySource (or FileReader → Framer) → send.LabPacketizer → send.Pacer → send.UDPSink
+//
+// A function of the same type in server.Config.Pipeline replaces it for
+// every session, e.g. to put an Overlay between frames and packets. The
+// server offers whatever a factory builds to its Scheduler (on the shard
+// that serves the session's UDP socket) for RFC 2326 sessions over UDP:
+// a factory that swaps the source or the sink for other steppable ones
+// keeps the Scheduler, one that puts a channel stage into the paced
+// segment runs on goroutines, which the server logs at debug, naming the
+// stage, and counts in actorstream_pipeline_goroutine_fallbacks_total.
+// Stepped, PacketSource builds its batches in the shard's buffers and
+// copies each packet whole (PacketSource.UseStepPool says why); on
+// goroutines its batches are split, payloads pointing into the cache.
+//
+// The client's output (client.Config.Output) receives the frames the
+// client reassembled and adds displays, recorders or writers.
 package pipeline
