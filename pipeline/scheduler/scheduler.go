@@ -56,24 +56,26 @@ type heapEntry struct {
 	ps  *pacedStream
 }
 
-// pacedStream is one Play in the scheduler.
+// pacedStream is one Play in the scheduler. The fields a step reads come
+// first, so that a step touches as few of the stream's cache lines as it
+// can (among thousands of streams, they are cold).
 type pacedStream struct {
-	ctx    context.Context // the Play's: its end stops the stream
-	src    pipeline.PacedSource
-	pacing pipeline.Pacing
-	sink   pipeline.PacedSink
-	shard  *shard
-	// The contexts the source and the sink run with, and the names their
-	// errors carry: a claimed pipeline's stage contexts (so that their
-	// reports name them) and stage names; ctx and none for a bare Play.
-	srcCtx, sinkCtx   context.Context
-	srcName, sinkName string
-
 	mu      sync.Mutex // held while a step runs
-	due     time.Time  // of the batch Next returns next
 	stopped bool
-	done    chan struct{} // closed when the stream ends by itself
-	err     error
+	due     time.Time // of the batch Next returns next
+	src     pipeline.PacedSource
+	pacing  pipeline.Pacing
+	sink    pipeline.PacedSink
+	// The contexts the source and the sink run with: a claimed
+	// pipeline's stage contexts (so that their reports name them); the
+	// Play's context for a bare Play.
+	srcCtx, sinkCtx context.Context
+	shard           *shard
+
+	ctx               context.Context // the Play's: its end stops the stream
+	srcName, sinkName string          // what a failure is put down to (a claim's stage names)
+	done              chan struct{}   // closed when the stream ends by itself
+	err               error
 }
 
 // New starts a scheduler with the given number of shards (each a

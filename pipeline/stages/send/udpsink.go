@@ -43,10 +43,10 @@ type UDPSink struct {
 	// could segment a frame itself (UDP GSO, Linux only).
 	NoGSO bool
 
-	gso    udpGSO // per-socket GSO state; see udpsink_gso_*.go
-	whole  []byte // a split packet put together, for the per-packet path
+	stats  sinkCounters // beside the fields every batch reads, not after gso's iovecs
 	lastSR time.Time
-	stats  sinkCounters
+	whole  []byte // a split packet put together, for the per-packet path
+	gso    udpGSO // per-socket GSO state; see udpsink_gso_*.go
 }
 
 // Stats returns what the sink has sent and dropped so far; it is safe to
