@@ -8,7 +8,12 @@ import (
 )
 
 // Claim implements pipeline.Executor: it takes a pipeline's paced
-// segment (see Segment) and plays it on the next shard, round robin.
+// segment — a source that is a pipeline.PacedSource, read only by a stage
+// that is a pipeline.Pacing, read only by a sink that is a
+// pipeline.PacedSink — and plays it on the next shard, round robin.
+// Without one, it returns a *pipeline.FallbackError naming the stage in
+// the way (a channel stage on either side of the pacer, a sink that
+// cannot be stepped...).
 func (s *Scheduler) Claim(stages []pipeline.Element) (*pipeline.Claim, error) {
 	return s.claim(stages, -1)
 }
@@ -29,7 +34,7 @@ func (e shardExecutor) Claim(stages []pipeline.Element) (*pipeline.Claim, error)
 
 // claim claims the paced segment of stages for shard n (-1: round robin).
 func (s *Scheduler) claim(stages []pipeline.Element, n int) (*pipeline.Claim, error) {
-	src, pacer, sink, err := Segment(stages)
+	src, pacer, sink, err := segment(stages)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +54,7 @@ func (s *Scheduler) claim(stages []pipeline.Element, n int) (*pipeline.Claim, er
 	}, nil
 }
 
-// Segment finds what a Scheduler steps in a pipeline: a source that is a
+// segment finds what a Scheduler steps in a pipeline: a source that is a
 // pipeline.PacedSource, read only by a stage that is a pipeline.Pacing,
 // read only by a sink that is a pipeline.PacedSink — the card's
 // PacketSource → Pacer → UDPSink, or any stages of one's own with those
@@ -57,7 +62,7 @@ func (s *Scheduler) claim(stages []pipeline.Element, n int) (*pipeline.Claim, er
 // stage that prevents it: the one beside a Pacing stage that cannot be
 // stepped (a channel stage between the source and the pacer, a sink
 // without SendBatch...).
-func Segment(stages []pipeline.Element) (src, pacer, sink pipeline.Element, err error) {
+func segment(stages []pipeline.Element) (src, pacer, sink pipeline.Element, err error) {
 	err = &pipeline.FallbackError{Reason: "no stage paces batches (implements pipeline.Pacing)"}
 	for _, p := range stages {
 		if _, ok := p.Value.(pipeline.Pacing); !ok {
