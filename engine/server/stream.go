@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/actorstream/actorstream/pipeline/scheduler"
+
 	"github.com/actorstream/actorstream/actors"
 	"github.com/actorstream/actorstream/internal/metrics"
 	"github.com/actorstream/actorstream/pipeline"
@@ -28,7 +30,7 @@ type stream struct {
 	log     hclog.Logger
 	// scheduler gives the server's shared pacing Scheduler (started on
 	// first use); nil: every session paces itself.
-	scheduler func() *send.Scheduler
+	scheduler func() *scheduler.Scheduler
 	metrics   *metrics.Metrics
 	cname     string
 

@@ -27,15 +27,17 @@ func (s *SendStats) Sent(pkt []byte, ts uint32, now time.Time) {
 // SentHeader records one RTP packet of n bytes whose header (at least its
 // first 4 bytes) is head: a split packet (pipeline.Batch.Payloads).
 func (s *SendStats) SentHeader(head []byte, n int, ts uint32, now time.Time) {
-	s.Packets.Add(1)
-	if n > 12 {
-		s.Octets.Add(uint64(n - 12))
-	}
-	s.lastTS.Store(ts)
-	s.lastWall.Store(now.UnixNano())
+	// The sequence number first: LastSeq reads Packets as "one was sent",
+	// and must then find that packet's number, not the one before it.
 	if len(head) >= 4 {
 		s.lastSeq.Store(uint32(head[2])<<8 | uint32(head[3]))
 	}
+	s.lastTS.Store(ts)
+	s.lastWall.Store(now.UnixNano())
+	if n > 12 {
+		s.Octets.Add(uint64(n - 12))
+	}
+	s.Packets.Add(1)
 }
 
 // SentRun records packets RTP packets sent together at now with
@@ -43,13 +45,13 @@ func (s *SendStats) SentHeader(head []byte, n int, ts uint32, now time.Time) {
 // has the header lastHead: what SentHeader per packet would record, at
 // the cost of one update.
 func (s *SendStats) SentRun(lastHead []byte, packets, octets int, ts uint32, now time.Time) {
-	s.Packets.Add(uint64(packets))
-	s.Octets.Add(uint64(octets))
-	s.lastTS.Store(ts)
-	s.lastWall.Store(now.UnixNano())
-	if len(lastHead) >= 4 {
+	if len(lastHead) >= 4 { // first, as in SentHeader
 		s.lastSeq.Store(uint32(lastHead[2])<<8 | uint32(lastHead[3]))
 	}
+	s.lastTS.Store(ts)
+	s.lastWall.Store(now.UnixNano())
+	s.Octets.Add(uint64(octets))
+	s.Packets.Add(uint64(packets))
 }
 
 // LastSeq is the sequence number of the last packet sent; ok is false
