@@ -37,8 +37,11 @@ func (f *fakeT) failures() string {
 }
 
 // shortTimeouts makes the Run helpers give up quickly for the test.
+// The grace stays long: a loaded machine (the race detector, CI) may take
+// well over 50 ms to return from Run after the deadline, which would turn
+// "did not finish" into "did not return" for a well-behaved stage.
 func shortTimeouts(t *testing.T) {
-	timeout, grace = 50*time.Millisecond, 50*time.Millisecond
+	timeout, grace = 50*time.Millisecond, time.Second
 	t.Cleanup(func() { timeout, grace = Timeout, Grace })
 }
 
