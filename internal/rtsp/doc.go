@@ -9,7 +9,8 @@
 // Such a message has no terminator on the wire, so the Reader completes it
 // when the peer stops sending for a short grace period (see Reader).
 //
-// Everything here is stdlib-only and must never panic on network input:
-// malformed input is reported as a *ParseError carrying the status code a
+// Session descriptions (SDP, sdp.go) are read and written with pion/sdp;
+// everything else is stdlib-only. Nothing here may panic on network input:
+// a malformed message is reported as a *ParseError carrying the status code a
 // server should answer with.
 package rtsp

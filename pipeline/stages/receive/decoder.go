@@ -11,18 +11,24 @@ import (
 )
 
 // Decoder decodes JPEG frames into pictures for displays that need pixels.
-// A frame that does not decode completely is dropped and counted: showing
-// half a picture would be worse than repeating the previous one.
+// A frame that does not decode completely is dropped, reported (a Drop
+// event whose Err is a *pipeline.FrameError) and counted: showing half a
+// picture would be worse than repeating the previous one.
 type Decoder struct {
-	// OnError, when set, hears about frames that failed to decode.
-	OnError func(index int, err error)
-
-	r       bytes.Reader
-	dropped atomic.Uint64
+	r                bytes.Reader
+	decoded, dropped atomic.Uint64
 }
 
-// Dropped is the number of frames that failed to decode.
-func (d *Decoder) Dropped() uint64 { return d.dropped.Load() }
+// DecoderStats is what a Decoder has done so far.
+type DecoderStats struct {
+	Decoded uint64 `json:"decoded"`
+	Dropped uint64 `json:"dropped"` // did not decode
+}
+
+// Stats may be called from any goroutine, also while Run runs.
+func (d *Decoder) Stats() DecoderStats {
+	return DecoderStats{Decoded: d.decoded.Load(), Dropped: d.dropped.Load()}
+}
 
 // Run decodes frames until in closes.
 func (d *Decoder) Run(ctx context.Context, in <-chan *pipeline.Frame, out chan<- *pipeline.Picture) error {
@@ -37,12 +43,11 @@ func (d *Decoder) Run(ctx context.Context, in <-chan *pipeline.Frame, out chan<-
 		pic, err := d.decode(f)
 		if err != nil {
 			d.dropped.Add(1)
-			if d.OnError != nil {
-				d.OnError(f.Index, err)
-			}
+			pipeline.ReportDrop(ctx, 1, &pipeline.FrameError{Index: f.Index, Err: err})
 			f.Release()
 			continue
 		}
+		d.decoded.Add(1)
 		if !pipeline.Send(ctx, out, pic) {
 			pic.Release()
 			return ctx.Err()

@@ -1,10 +1,12 @@
 package receive
 
 import (
-	"context"
+	"errors"
+	"slices"
 	"testing"
 
 	"github.com/actorstream/actorstream/pipeline"
+	"github.com/actorstream/actorstream/pipeline/pipelinetest"
 )
 
 func TestDecoder(t *testing.T) {
@@ -20,26 +22,24 @@ func TestDecoder(t *testing.T) {
 		{"not a JPEG", []byte("hello, world"), false},
 		{"empty", nil, false},
 	}
-	in := make(chan *pipeline.Frame, len(tests))
+	in := make([]*pipeline.Frame, len(tests))
 	for i, tt := range tests {
-		in <- &pipeline.Frame{Data: tt.data, Index: i}
+		in[i] = &pipeline.Frame{Data: tt.data, Index: i}
 	}
-	close(in)
-	out := make(chan *pipeline.Picture, len(tests))
-	var failed []int
-	d := &Decoder{OnError: func(index int, err error) { failed = append(failed, index) }}
-	if err := d.Run(context.Background(), in, out); err != nil {
-		t.Fatalf("Run = %v", err)
+	d := &Decoder{}
+	got, events := pipelinetest.RunStageEvents(t, d, in...)
+	var failed, wantFailed []int
+	for _, e := range events.All() {
+		var fe *pipeline.FrameError
+		if e.Kind != pipeline.Drop || e.N != 1 || !errors.As(e.Err, &fe) || fe.Err == nil {
+			t.Errorf("unexpected event %+v", e)
+			continue
+		}
+		failed = append(failed, fe.Index)
 	}
-	close(out)
-	var got []*pipeline.Picture
-	for p := range out {
-		got = append(got, p)
-	}
-	wantDropped := 0
 	for i, tt := range tests {
 		if !tt.ok {
-			wantDropped++
+			wantFailed = append(wantFailed, i)
 			continue
 		}
 		if len(got) == 0 || got[0].Frame.Index != i {
@@ -60,7 +60,8 @@ func TestDecoder(t *testing.T) {
 	if len(got) != 0 {
 		t.Errorf("%d pictures from frames that should not decode", len(got))
 	}
-	if d.Dropped() != uint64(wantDropped) || len(failed) != wantDropped {
-		t.Errorf("Dropped = %d, OnError %v; want %d", d.Dropped(), failed, wantDropped)
+	if st := d.Stats(); st.Dropped != uint64(len(wantFailed)) || st.Decoded != uint64(len(tests)-len(wantFailed)) ||
+		!slices.Equal(failed, wantFailed) {
+		t.Errorf("Stats %+v, drops reported for frames %v; want frames %v dropped", st, failed, wantFailed)
 	}
 }

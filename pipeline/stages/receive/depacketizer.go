@@ -2,6 +2,7 @@ package receive
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"time"
 
@@ -11,13 +12,21 @@ import (
 	"github.com/actorstream/actorstream/pipeline/codec/rtpjpeg"
 )
 
+// Why a Depacketizer drops what it drops (the Err of its Drop events).
+var (
+	// ErrNotRTP: a packet whose RTP header does not parse. (Malformed
+	// payloads are reported with rtpjpeg's ErrBadPacket or ErrUnsupported.)
+	ErrNotRTP = errors.New("stages: not an RTP packet")
+	// ErrIncompleteFrame: a frame a fragment of which never came.
+	ErrIncompleteFrame = errors.New("stages: frame incomplete (a fragment was lost)")
+)
+
 // Depacketizer reassembles JPEG frames from RTP packets in sequence order
 // (RFC 2435, or the lab's whole JPEG per packet). Frames with a missing
-// fragment are dropped and counted, never emitted.
+// fragment are dropped, never emitted; each drop, of a frame or of a
+// malformed packet, is a Drop event and is counted in Stats.
 type Depacketizer struct {
 	Pool *pipeline.FramePool // nil means a private pool
-	// OnError, when set, hears about packets rejected as malformed.
-	OnError func(err error)
 
 	d       rtpjpeg.Depacketizer
 	h       rtp.Header // reused: Unmarshal keeps its CSRC capacity
@@ -29,16 +38,16 @@ type Depacketizer struct {
 	framesOut, framesDropped, badPackets atomic.Uint64
 }
 
-// DepacketizerCounters is what a Depacketizer has done so far.
-type DepacketizerCounters struct {
+// DepacketizerStats is what a Depacketizer has done so far.
+type DepacketizerStats struct {
 	FramesOut     uint64 `json:"frames_out"`
 	FramesDropped uint64 `json:"frames_dropped"` // incomplete: a fragment was lost
 	BadPackets    uint64 `json:"bad_packets"`    // not RTP, or a malformed payload
 }
 
-// Counters may be called from any goroutine.
-func (d *Depacketizer) Counters() DepacketizerCounters {
-	return DepacketizerCounters{
+// Stats may be called from any goroutine, also while Run runs.
+func (d *Depacketizer) Stats() DepacketizerStats {
+	return DepacketizerStats{
 		FramesOut:     d.framesOut.Load(),
 		FramesDropped: d.framesDropped.Load(),
 		BadPackets:    d.badPackets.Load(),
@@ -56,7 +65,14 @@ func (d *Depacketizer) Run(ctx context.Context, in <-chan *pipeline.Packet, out 
 		if !ok {
 			return ctx.Err()
 		}
-		f := d.push(pk, pool)
+		incomplete := d.framesDropped.Load()
+		f, err := d.push(pk, pool)
+		if err != nil {
+			pipeline.ReportDrop(ctx, 1, err)
+		}
+		if n := d.framesDropped.Load() - incomplete; n > 0 {
+			pipeline.ReportDrop(ctx, n, ErrIncompleteFrame)
+		}
 		if f == nil {
 			continue
 		}
@@ -67,32 +83,30 @@ func (d *Depacketizer) Run(ctx context.Context, in <-chan *pipeline.Packet, out 
 	}
 }
 
-// push consumes pk and returns the frame it completed, if any.
-func (d *Depacketizer) push(pk *pipeline.Packet, pool *pipeline.FramePool) *pipeline.Frame {
+// push consumes pk and returns the frame it completed, if any; err says
+// why pk was dropped as malformed.
+func (d *Depacketizer) push(pk *pipeline.Packet, pool *pipeline.FramePool) (*pipeline.Frame, error) {
 	if pk == nil {
-		return nil
+		return nil, nil
 	}
 	defer pk.Release()
 	if pk.RTCP {
-		return nil // the jitter check consumes RTCP; tolerate it anyway
+		return nil, nil // the jitter check consumes RTCP; tolerate it anyway
 	}
 	payload, ok := d.payload(pk.Data)
 	if !ok {
 		d.badPackets.Add(1)
-		return nil
+		return nil, ErrNotRTP
 	}
 	jpeg, err := d.d.Push(&d.h, payload)
 	st := d.d.Stats()
 	d.framesDropped.Store(st.FramesDropped)
 	if err != nil {
 		d.badPackets.Add(1)
-		if d.OnError != nil {
-			d.OnError(err)
-		}
-		return nil
+		return nil, err
 	}
 	if jpeg == nil {
-		return nil
+		return nil, nil
 	}
 	// Accumulating signed 32-bit steps keeps the PTS right across any
 	// number of timestamp wraps.
@@ -107,7 +121,7 @@ func (d *Depacketizer) push(pk *pipeline.Packet, pool *pipeline.FramePool) *pipe
 	f.PTS = time.Duration(d.pts * int64(time.Second) / pipeline.ClockRate)
 	d.index++
 	d.framesOut.Add(1)
-	return f
+	return f, nil
 }
 
 // payload parses the RTP header of b into d.h and returns the payload

@@ -2,8 +2,8 @@ package receive
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
+	"errors"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/codec/rtpjpeg"
+	"github.com/actorstream/actorstream/pipeline/pipelinetest"
 )
 
 // dpJPEG encodes a deterministic w×h picture (shifted by seed) with Go's
@@ -78,21 +79,18 @@ func dpSamePixels(a, b image.Image) bool {
 // dpRun feeds packets through the stage's Run and collects its frames.
 func dpRun(t *testing.T, d *Depacketizer, pkts [][]byte) []*pipeline.Frame {
 	t.Helper()
-	in := make(chan *pipeline.Packet, len(pkts))
-	for _, p := range pkts {
-		in <- &pipeline.Packet{Data: bytes.Clone(p)}
-	}
-	close(in)
-	out := make(chan *pipeline.Frame, len(pkts))
-	if err := d.Run(context.Background(), in, out); err != nil {
-		t.Fatalf("Run = %v", err)
-	}
-	close(out)
-	var frames []*pipeline.Frame
-	for f := range out {
-		frames = append(frames, f)
-	}
+	frames, _ := dpRunEvents(t, d, pkts)
 	return frames
+}
+
+// dpRunEvents is dpRun that also returns what the depacketizer reported.
+func dpRunEvents(t *testing.T, d *Depacketizer, pkts [][]byte) ([]*pipeline.Frame, *pipelinetest.Events) {
+	t.Helper()
+	in := make([]*pipeline.Packet, len(pkts))
+	for i, p := range pkts {
+		in[i] = &pipeline.Packet{Data: bytes.Clone(p)}
+	}
+	return pipelinetest.RunStageEvents(t, d, in...)
 }
 
 func TestDepacketizerRoundTrip(t *testing.T) {
@@ -129,7 +127,7 @@ func TestDepacketizerRoundTrip(t *testing.T) {
 				}
 			}
 			d := &Depacketizer{}
-			frames := dpRun(t, d, pkts)
+			frames, events := dpRunEvents(t, d, pkts)
 			if len(frames) != len(tt.want) {
 				t.Fatalf("%d frames out, want %d", len(frames), len(tt.want))
 			}
@@ -146,9 +144,17 @@ func TestDepacketizerRoundTrip(t *testing.T) {
 					t.Errorf("frame %d (source %d) decodes to different pixels", k, src)
 				}
 			}
-			c := d.Counters()
+			c := d.Stats()
 			if c.FramesOut != uint64(len(tt.want)) || c.FramesDropped != tt.dropped || c.BadPackets != 0 {
 				t.Errorf("counters %+v, want %d out, %d dropped", c, len(tt.want), tt.dropped)
+			}
+			if n := events.Sum(pipelinetest.StageUnderTest, pipeline.Drop); n != tt.dropped {
+				t.Errorf("%d drops reported, want %d:\n%s", n, tt.dropped, events)
+			}
+			for _, e := range events.All() {
+				if e.Kind == pipeline.Drop && !errors.Is(e.Err, ErrIncompleteFrame) {
+					t.Errorf("drop reported with %v", e.Err)
+				}
 			}
 		})
 	}
@@ -198,13 +204,17 @@ func TestDepacketizerBadPackets(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var errs int
-			d := &Depacketizer{OnError: func(error) { errs++ }}
-			if frames := dpRun(t, d, [][]byte{tt.pkt}); len(frames) != 0 {
+			d := &Depacketizer{}
+			frames, events := dpRunEvents(t, d, [][]byte{tt.pkt})
+			if len(frames) != 0 {
 				t.Errorf("%d frames from a bad packet", len(frames))
 			}
-			if c := d.Counters(); c.BadPackets != 1 || c.FramesOut != 0 {
+			if c := d.Stats(); c.BadPackets != 1 || c.FramesOut != 0 {
 				t.Errorf("counters %+v, want 1 bad packet", c)
+			}
+			drops := events.All()
+			if len(drops) != 1 || drops[0].Kind != pipeline.Drop || drops[0].N != 1 || drops[0].Err == nil {
+				t.Errorf("want one Drop event saying why, got:\n%s", events)
 			}
 		})
 	}
@@ -213,7 +223,7 @@ func TestDepacketizerBadPackets(t *testing.T) {
 		t.Error("frames from nothing")
 	}
 	d := &Depacketizer{}
-	if f := d.push(&pipeline.Packet{Data: []byte{0x80, 200, 0, 0}, RTCP: true}, pipeline.NewFramePool(1)); f != nil {
+	if f, _ := d.push(&pipeline.Packet{Data: []byte{0x80, 200, 0, 0}, RTCP: true}, pipeline.NewFramePool(1)); f != nil {
 		t.Error("a frame from RTCP")
 	}
 }
@@ -238,7 +248,7 @@ func dpSteady(t testing.TB) (d *Depacketizer, step func() int) {
 			binary.BigEndian.PutUint16(pk.Data[2:], seq)
 			binary.BigEndian.PutUint32(pk.Data[4:], ts)
 			seq++
-			if f := d.push(pk, frames); f != nil {
+			if f, _ := d.push(pk, frames); f != nil {
 				f.Release()
 			}
 		}
@@ -257,14 +267,14 @@ func TestDepacketizerAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(50, func() { step() }); n != 0 {
 		t.Errorf("a frame's packets allocate %v times", n)
 	}
-	if c := d.Counters(); c.FramesOut != 52 || c.FramesDropped != 0 {
+	if c := d.Stats(); c.FramesOut != 52 || c.FramesDropped != 0 {
 		t.Errorf("counters %+v", c)
 	}
 	// The header is really parsed by pion: a CSRC list is skipped.
 	h := rxRTP(9, 0, 0)[:12]
 	h[0] |= 1
 	pkt := append(append(h, 0, 0, 0, 1), dpJPEG(t, 16, 16, 0)...)
-	if f := d.push(&pipeline.Packet{Data: pkt}, pipeline.NewFramePool(1)); f == nil || binary.BigEndian.Uint16(f.Data) != 0xFFD8 {
+	if f, _ := d.push(&pipeline.Packet{Data: pkt}, pipeline.NewFramePool(1)); f == nil || binary.BigEndian.Uint16(f.Data) != 0xFFD8 {
 		t.Error("lab payload after a CSRC was not found")
 	}
 }

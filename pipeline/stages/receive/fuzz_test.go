@@ -117,7 +117,7 @@ func FuzzJitterCheck(f *testing.F) {
 			return
 		}
 		stats := new(ReceiverStats)
-		j := &JitterCheck{Window: 1 + int(script[0]%64), MaxDelay: time.Duration(1+script[0]>>6) * 20 * time.Millisecond, Stats: stats}
+		j := &JitterCheck{Window: 1 + int(script[0]%64), MaxDelay: time.Duration(1+script[0]>>6) * 20 * time.Millisecond, Receiver: stats}
 		j.setup()
 		fp := newFuzzPackets(t, len(script))
 		var model seqModel
@@ -218,8 +218,8 @@ func FuzzJitterCheck(f *testing.F) {
 		if fp.out > validRTP {
 			t.Fatalf("handed out %d of %d RTP packets", fp.out, validRTP)
 		}
-		if j.Invalid() < uint64(junk) {
-			t.Fatalf("Invalid %d < %d junk datagrams", j.Invalid(), junk)
+		if j.Stats().Invalid < uint64(junk) {
+			t.Fatalf("Invalid %d < %d junk datagrams", j.Stats().Invalid, junk)
 		}
 		snap := stats.Snapshot()
 		if snap.PacketsReceived > uint64(validRTP) {
@@ -274,7 +274,7 @@ func FuzzReceiverRTCP(f *testing.F) {
 	f.Add([]byte{0x80, 203, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		stats := new(ReceiverStats)
-		j := &JitterCheck{Stats: stats}
+		j := &JitterCheck{Receiver: stats}
 		j.setup()
 		fp := newFuzzPackets(t, 1)
 		at := rxEpoch.Add(time.Hour)
@@ -298,8 +298,8 @@ func FuzzReceiverRTCP(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if j.Invalid() != 0 {
-			t.Fatalf("pion parses %d packets, the check counts %d invalid", len(pkts), j.Invalid())
+		if j.Stats().Invalid != 0 {
+			t.Fatalf("pion parses %d packets, the check counts %d invalid", len(pkts), j.Stats().Invalid)
 		}
 		var last *rtcp.SenderReport
 		sawBye := false

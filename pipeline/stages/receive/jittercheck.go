@@ -3,6 +3,7 @@ package receive
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"sync/atomic"
 	"time"
 
@@ -21,9 +22,19 @@ const (
 	rtcpBYE = 203
 )
 
+// Why JitterCheck drops a packet (the Err of its Drop events).
+var (
+	ErrDuplicate       = errors.New("stages: duplicate RTP packet")
+	ErrLate            = errors.New("stages: RTP packet too late to be used")
+	ErrInvalidDatagram = errors.New("stages: datagram neither RTP nor RTCP")
+)
+
 // JitterCheck puts RTP packets back in sequence order, drops duplicates and
 // packets that come too late to be used, and feeds the receiver statistics.
-// RTCP packets end here: Sender Reports and BYEs update Stats.
+// RTCP packets end here: Sender Reports and BYEs update Receiver. Each
+// packet dropped is a Drop event (ErrDuplicate, ErrLate, ErrInvalidDatagram);
+// packets given up on as lost never arrived, so they are only counted
+// (JitterCheck.Stats, and the receiver statistics).
 //
 // A missing packet is waited for until Window later packets have arrived or
 // the first packet queued behind it has waited MaxDelay; then it is counted
@@ -33,9 +44,9 @@ const (
 // follows is taken as a sender restart: the queue is flushed and ordering
 // continues from there, instead of dropping the new stream as late forever.
 type JitterCheck struct {
-	Window   int           // reorder window in packets; 0 means DefaultReorderWindow
-	MaxDelay time.Duration // 0 means DefaultMaxDelay
-	Stats    *ReceiverStats
+	Window   int            // reorder window in packets; 0 means DefaultReorderWindow
+	MaxDelay time.Duration  // 0 means DefaultMaxDelay
+	Receiver *ReceiverStats // the RFC 3550 statistics the check feeds (RTCP reports, UI)
 
 	// ring holds the packets waiting for release; the packet with extended
 	// sequence number e sits in ring[e % len(ring)]. Every queued e is in
@@ -67,13 +78,22 @@ type JitterCheck struct {
 	invalid atomic.Uint64
 }
 
-// Skipped is the number of packets given up on as lost. It equals the
-// statistics' cumulative loss unless late packets or duplicates arrived or
-// the sender restarted (which resets the RFC 3550 counts).
-func (j *JitterCheck) Skipped() uint64 { return j.skipped.Load() }
+// JitterCheckStats is what a JitterCheck has done so far.
+type JitterCheckStats struct {
+	// Skipped is the number of packets given up on as lost. It equals the
+	// receiver statistics' cumulative loss unless late packets or
+	// duplicates arrived or the sender restarted (which resets the RFC
+	// 3550 counts).
+	Skipped uint64 `json:"skipped"`
+	// Invalid is the number of datagrams that were neither RTP nor RTCP.
+	Invalid uint64 `json:"invalid"`
+}
 
-// Invalid is the number of datagrams that were neither RTP nor RTCP.
-func (j *JitterCheck) Invalid() uint64 { return j.invalid.Load() }
+// Stats may be called from any goroutine, also while Run runs. (The RFC
+// 3550 counts are in the ReceiverStats the check feeds.)
+func (j *JitterCheck) Stats() JitterCheckStats {
+	return JitterCheckStats{Skipped: j.skipped.Load(), Invalid: j.invalid.Load()}
+}
 
 // Run orders packets until in closes; what is still queued then is
 // released in order.
@@ -101,7 +121,9 @@ func (j *JitterCheck) Run(ctx context.Context, in <-chan *pipeline.Packet, out c
 				return nil
 			}
 			now = time.Now()
-			j.push(pk, now)
+			if err := j.push(pk, now); err != nil {
+				pipeline.ReportDrop(ctx, 1, err)
+			}
 		case now = <-timer.C:
 			armed = false
 		}
@@ -139,9 +161,9 @@ func (j *JitterCheck) setup() {
 		j.maxAge = DefaultMaxDelay
 	}
 	j.badSeq = -1
-	if j.Stats == nil {
+	if j.Receiver == nil {
 		// Required, but a missing one must not crash the player.
-		j.Stats = new(ReceiverStats)
+		j.Receiver = new(ReceiverStats)
 	}
 }
 
@@ -162,25 +184,29 @@ func (j *JitterCheck) reset() {
 }
 
 // push takes one packet. RTCP and invalid packets are consumed; RTP
-// packets are queued for pop or dropped as duplicates or late. Queueing
-// is all push does, so that one packet may release several (via pop).
-func (j *JitterCheck) push(pk *pipeline.Packet, now time.Time) {
+// packets are queued for pop or dropped as duplicates or late, which the
+// error says. Queueing is all push does, so that one packet may release
+// several (via pop).
+func (j *JitterCheck) push(pk *pipeline.Packet, now time.Time) error {
 	if pk == nil {
-		return
+		return nil
 	}
 	if pk.Received.IsZero() {
 		pk.Received = now
 	}
 	if pk.RTCP {
-		j.rtcp(pk.Data, pk.Received)
+		ok := j.rtcp(pk.Data, pk.Received)
 		pk.Release()
-		return
+		if !ok {
+			return ErrInvalidDatagram
+		}
+		return nil
 	}
 	b := pk.Data
 	if len(b) < 12 || b[0]>>6 != 2 {
 		j.invalid.Add(1)
 		pk.Release()
-		return
+		return ErrInvalidDatagram
 	}
 	seq := binary.BigEndian.Uint16(b[2:])
 	ts := binary.BigEndian.Uint32(b[4:])
@@ -208,8 +234,8 @@ func (j *JitterCheck) push(pk *pipeline.Packet, now time.Time) {
 			j.pending = pk
 			j.pendingExt = j.next + int64(uint16(seq-uint16(j.next)))
 			j.high = j.pendingExt
-			j.Stats.Received(seq, ts, ssrc, pk.Received, ArrivalInOrder)
-			return
+			j.Receiver.Received(seq, ts, ssrc, pk.Received, ArrivalInOrder)
+			return nil
 		} else {
 			kind = ArrivalLate
 			if j.next-ext > maxMisorder {
@@ -226,18 +252,23 @@ func (j *JitterCheck) push(pk *pipeline.Packet, now time.Time) {
 	if kind != ArrivalLate {
 		j.badSeq = -1
 	}
-	j.Stats.Received(seq, ts, ssrc, pk.Received, kind)
-	if kind == ArrivalDuplicate || kind == ArrivalLate {
+	j.Receiver.Received(seq, ts, ssrc, pk.Received, kind)
+	switch kind {
+	case ArrivalDuplicate:
 		pk.Release()
-		return
+		return ErrDuplicate
+	case ArrivalLate:
+		pk.Release()
+		return ErrLate
 	}
 	j.high = max(j.high, ext)
 	if ext >= j.next+w {
 		j.pending, j.pendingExt = pk, ext
-		return
+		return nil
 	}
 	j.ring[ext%w] = pk
 	j.queued++
+	return nil
 }
 
 // pop returns the next packet to release at now, or nil when the head of
@@ -351,29 +382,31 @@ func (j *JitterCheck) deadline() (time.Time, bool) {
 	return j.oldest().Add(j.maxAge), true
 }
 
-// rtcp reads the Sender Reports and BYEs of a compound RTCP packet. It
-// parses by hand, because only four fields matter and pion's parser
-// allocates a value per packet.
-func (j *JitterCheck) rtcp(b []byte, at time.Time) {
+// rtcp reads the Sender Reports and BYEs of a compound RTCP packet; ok is
+// false (and the datagram counted invalid) when it is not RTCP. It parses
+// by hand, because only four fields matter and pion's parser allocates a
+// value per packet.
+func (j *JitterCheck) rtcp(b []byte, at time.Time) (ok bool) {
 	for len(b) >= 4 {
 		if b[0]>>6 != 2 {
 			j.invalid.Add(1)
-			return
+			return false
 		}
 		n := (int(binary.BigEndian.Uint16(b[2:])) + 1) * 4
 		if n > len(b) {
 			j.invalid.Add(1)
-			return
+			return false
 		}
 		switch b[1] {
 		case rtcpSR:
 			if n >= 28 {
-				j.Stats.SenderReport(binary.BigEndian.Uint32(b[4:]), binary.BigEndian.Uint64(b[8:]),
+				j.Receiver.SenderReport(binary.BigEndian.Uint32(b[4:]), binary.BigEndian.Uint64(b[8:]),
 					binary.BigEndian.Uint32(b[16:]), at)
 			}
 		case rtcpBYE:
-			j.Stats.Goodbye()
+			j.Receiver.Goodbye()
 		}
 		b = b[n:]
 	}
+	return true
 }

@@ -3,6 +3,7 @@ package receive
 import (
 	"context"
 	"encoding/binary"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/pion/rtcp"
 
 	"github.com/actorstream/actorstream/pipeline"
+	"github.com/actorstream/actorstream/pipeline/pipelinetest"
 )
 
 // rxEpoch is an arbitrary arrival time origin for hand-driven tests.
@@ -135,13 +137,13 @@ func TestJitterCheckOrdering(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			stats := new(ReceiverStats)
-			j := &JitterCheck{Window: tt.window, MaxDelay: 100 * time.Millisecond, Stats: stats}
+			j := &JitterCheck{Window: tt.window, MaxDelay: 100 * time.Millisecond, Receiver: stats}
 			jcDrive(t, j, tt.evs)
 			snap := stats.Snapshot()
-			if j.Skipped() != tt.skipped || snap.Duplicates != tt.dup || snap.Late != tt.late ||
+			if j.Stats().Skipped != tt.skipped || snap.Duplicates != tt.dup || snap.Late != tt.late ||
 				snap.Reordered != tt.reordered || snap.PacketsLost != tt.lost {
 				t.Errorf("skipped %d dup %d late %d reordered %d lost %d; want %d %d %d %d %d",
-					j.Skipped(), snap.Duplicates, snap.Late, snap.Reordered, snap.PacketsLost,
+					j.Stats().Skipped, snap.Duplicates, snap.Late, snap.Reordered, snap.PacketsLost,
 					tt.skipped, tt.dup, tt.late, tt.reordered, tt.lost)
 			}
 		})
@@ -171,7 +173,7 @@ func TestJitterCheckLossMatchesDrops(t *testing.T) {
 		}
 	}
 	stats := new(ReceiverStats)
-	j := &JitterCheck{Window: 8, Stats: stats}
+	j := &JitterCheck{Window: 8, Receiver: stats}
 	j.setup()
 	var got []uint16
 	for i, s := range seqs {
@@ -190,8 +192,8 @@ func TestJitterCheckLossMatchesDrops(t *testing.T) {
 		t.Fatalf("released %d packets out of order or incomplete", len(got))
 	}
 	snap := stats.Snapshot()
-	if j.Skipped() != uint64(dropped) || snap.PacketsLost != int64(dropped) {
-		t.Errorf("skipped %d, stats lost %d; %d were dropped", j.Skipped(), snap.PacketsLost, dropped)
+	if j.Stats().Skipped != uint64(dropped) || snap.PacketsLost != int64(dropped) {
+		t.Errorf("skipped %d, stats lost %d; %d were dropped", j.Stats().Skipped, snap.PacketsLost, dropped)
 	}
 	if snap.HighestSeq != 60000+n-1 {
 		t.Errorf("extended highest %d, want %d", snap.HighestSeq, 60000+n-1)
@@ -215,7 +217,7 @@ func TestJitterCheckRTCP(t *testing.T) {
 		t.Fatal(err)
 	}
 	stats := new(ReceiverStats)
-	j := &JitterCheck{Stats: stats}
+	j := &JitterCheck{Receiver: stats}
 	j.setup()
 	now := rxEpoch
 	var got []uint16
@@ -245,7 +247,7 @@ func TestJitterCheckRTCP(t *testing.T) {
 	if rr := stats.Report(now); rr.LastSenderReport != 0x22223333 || rr.SSRC != 0xABCD {
 		t.Errorf("LSR %#x SSRC %#x after SR", rr.LastSenderReport, rr.SSRC)
 	}
-	if j.Invalid() == 0 {
+	if j.Stats().Invalid == 0 {
 		t.Error("junk not counted")
 	}
 }
@@ -254,7 +256,7 @@ func TestJitterCheckRTCP(t *testing.T) {
 // PT 26, sequence from 1, wall-clock-second timestamps) passes unchanged.
 func TestJitterCheckLabStream(t *testing.T) {
 	stats := new(ReceiverStats)
-	j := &JitterCheck{Stats: stats}
+	j := &JitterCheck{Receiver: stats}
 	j.setup()
 	var got []uint16
 	for i := range 60 {
@@ -277,7 +279,7 @@ func TestJitterCheckLabStream(t *testing.T) {
 // packet is either released by the check or handed out exactly once.
 func TestJitterCheckRandomInput(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	j := &JitterCheck{Window: 5, Stats: new(ReceiverStats)}
+	j := &JitterCheck{Window: 5, Receiver: new(ReceiverStats)}
 	j.setup()
 	seen := map[*pipeline.Packet]bool{}
 	for i := range 20000 {
@@ -307,7 +309,7 @@ func TestJitterCheckRunMaxDelay(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		in := make(chan *pipeline.Packet)
 		out := make(chan *pipeline.Packet, 8)
-		j := &JitterCheck{Window: 32, MaxDelay: 100 * time.Millisecond, Stats: new(ReceiverStats)}
+		j := &JitterCheck{Window: 32, MaxDelay: 100 * time.Millisecond, Receiver: new(ReceiverStats)}
 		errc := make(chan error)
 		go func() { errc <- j.Run(context.Background(), in, out) }()
 
@@ -341,8 +343,8 @@ func TestJitterCheckRunMaxDelay(t *testing.T) {
 		if a, b := rxSeq(<-out), rxSeq(<-out); a != 6 || b != 7 {
 			t.Errorf("flushed %d %d, want 6 7", a, b)
 		}
-		if j.Skipped() != 2 {
-			t.Errorf("skipped %d, want 2", j.Skipped())
+		if j.Stats().Skipped != 2 {
+			t.Errorf("skipped %d, want 2", j.Stats().Skipped)
 		}
 	})
 }
@@ -354,7 +356,7 @@ func TestJitterCheckRunCancel(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		in := make(chan *pipeline.Packet)
 		out := make(chan *pipeline.Packet, 8)
-		j := &JitterCheck{Stats: new(ReceiverStats)}
+		j := &JitterCheck{Receiver: new(ReceiverStats)}
 		errc := make(chan error)
 		go func() { errc <- j.Run(ctx, in, out) }()
 		in <- rxPacket(rxRTP(1, 0, 1), time.Now())
@@ -373,7 +375,7 @@ func TestJitterCheckRunCancel(t *testing.T) {
 // TestJitterCheckAllocs: the steady per-packet path allocates nothing.
 func TestJitterCheckAllocs(t *testing.T) {
 	pool := pipeline.NewPacketPool(4, 1500)
-	j := &JitterCheck{Stats: new(ReceiverStats)}
+	j := &JitterCheck{Receiver: new(ReceiverStats)}
 	j.setup()
 	var seq uint16
 	now := rxEpoch
@@ -399,7 +401,7 @@ func TestJitterCheckAllocs(t *testing.T) {
 
 func BenchmarkJitterCheck(b *testing.B) {
 	pool := pipeline.NewPacketPool(4, 1500)
-	j := &JitterCheck{Stats: new(ReceiverStats)}
+	j := &JitterCheck{Receiver: new(ReceiverStats)}
 	j.setup()
 	hdr := rxRTP(0, 0, 0)[:12]
 	var seq uint16
@@ -424,5 +426,39 @@ func BenchmarkJitterCheck(b *testing.B) {
 		for p := j.pop(now); p != nil; p = j.pop(now) {
 			p.Release()
 		}
+	}
+}
+
+// TestJitterCheckReportsDrops: every packet the check drops is a Drop
+// event saying why; the lost packet it skips is only counted.
+func TestJitterCheckReportsDrops(t *testing.T) {
+	now := time.Now()
+	var in []*pipeline.Packet
+	for _, seq := range []uint16{1, 3, 4, 5, 2, 5} { // 2 is lost, then comes late; 5 twice
+		in = append(in, rxPacket(rxRTP(seq, uint32(seq)*3600, 7), now))
+	}
+	in = append(in, rxPacket(make([]byte, 20), now), &pipeline.Packet{Data: []byte{0, 200, 0, 0}, RTCP: true, Received: now})
+	j := &JitterCheck{Window: 2, Receiver: new(ReceiverStats)}
+	out, events := pipelinetest.RunStageEvents(t, j, in...)
+	var seqs []uint16
+	for _, pk := range out {
+		seqs = append(seqs, rxSeq(pk))
+	}
+	if !slices.Equal(seqs, []uint16{1, 3, 4, 5}) {
+		t.Errorf("released %v", seqs)
+	}
+	why := map[error]uint64{}
+	for _, e := range events.All() {
+		if e.Kind != pipeline.Drop {
+			t.Errorf("unexpected event %+v", e)
+		}
+		why[e.Err] += e.N
+	}
+	want := map[error]uint64{ErrLate: 1, ErrDuplicate: 1, ErrInvalidDatagram: 2}
+	if !maps.Equal(why, want) {
+		t.Errorf("drops %v, want %v", why, want)
+	}
+	if st := j.Stats(); st != (JitterCheckStats{Skipped: 1, Invalid: 2}) {
+		t.Errorf("Stats %+v", st)
 	}
 }

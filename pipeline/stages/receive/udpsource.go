@@ -33,15 +33,26 @@ type UDPSource struct {
 	// buffers. Buffers smaller than a datagram truncate it.
 	Pool *pipeline.PacketPool
 	// Peer, when valid, is the only host whose datagrams are accepted;
-	// others are dropped and counted (anyone can send to an open port).
+	// others are dropped (anyone can send to an open port): each is a Drop
+	// event (ErrNotFromPeer) and is counted in Stats.
 	Peer netip.Addr
 
 	filtered atomic.Uint64
 }
 
-// Filtered is the number of datagrams dropped because they came from a
-// host other than Peer.
-func (s *UDPSource) Filtered() uint64 { return s.filtered.Load() }
+// ErrNotFromPeer is why UDPSource drops a datagram from a host other than
+// its Peer.
+var ErrNotFromPeer = errors.New("stages: datagram from a host other than the peer")
+
+// UDPSourceStats is what a UDPSource has done so far.
+type UDPSourceStats struct {
+	// Filtered is the number of datagrams dropped because they came from
+	// a host other than Peer.
+	Filtered uint64 `json:"filtered"`
+}
+
+// Stats may be called from any goroutine, also while Run runs.
+func (s *UDPSource) Stats() UDPSourceStats { return UDPSourceStats{Filtered: s.filtered.Load()} }
 
 // Run reads both sockets until ctx ends (it returns ctx.Err()) or a socket
 // is closed (it returns nil); any other read error is returned. Each
@@ -113,6 +124,7 @@ func (s *UDPSource) readLoop(ctx context.Context, conn *net.UDPConn, rtcp bool, 
 			return err
 		}
 		if !ok {
+			pipeline.ReportDrop(ctx, 1, ErrNotFromPeer)
 			continue // pk is reused for the next read
 		}
 		if !pipeline.Send(ctx, out, pk) {

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/actorstream/actorstream/pipeline"
+	"github.com/actorstream/actorstream/pipeline/pipelinetest"
 )
 
 func udpListen(t *testing.T, addr string) *net.UDPConn {
@@ -86,25 +87,41 @@ func TestUDPSourceFlags(t *testing.T) {
 	}
 }
 
-// TestUDPSourcePeer: with Peer set, datagrams from other hosts are dropped
-// and counted.
+// TestUDPSourcePeer: with Peer set, datagrams from other hosts are dropped,
+// reported and counted.
 func TestUDPSourcePeer(t *testing.T) {
 	rtpConn := udpListen(t, "127.0.0.1:0")
 	good, bad := udpListen(t, "127.0.0.1:0"), udpListen(t, "127.0.0.2:0")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	src := &UDPSource{RTPConn: rtpConn, Peer: netip.MustParseAddr("127.0.0.1")}
-	out, wait := udpRun(t, ctx, src)
+	// In a pipeline, to hear what the source reports.
+	var events pipelinetest.Events
+	p := pipeline.New()
+	p.OnEvent(events.Record)
+	out := make(chan *pipeline.Packet, 16)
+	pipeline.To(p, "forward", pipeline.SinkFunc[*pipeline.Packet](func(ctx context.Context, in <-chan *pipeline.Packet) error {
+		for pk := range in {
+			out <- pk
+		}
+		return nil
+	}), pipeline.From(p, "udpsource", src))
+	ran := make(chan error, 1)
+	go func() { ran <- p.Run(ctx) }()
 	udpSend(t, bad, rtpConn, "intruder")
 	udpSend(t, good, rtpConn, "server")
 	if pk := udpRecv(t, out); string(pk.Data) != "server" {
 		t.Errorf("got %q, want the server's datagram", pk.Data)
 	}
-	if n := src.Filtered(); n != 1 {
+	// The intruder's datagram came first, so it was handled by now.
+	if n := src.Stats().Filtered; n != 1 {
 		t.Errorf("Filtered = %d, want 1", n)
 	}
+	if e := events.All(); len(e) != 1 || e[0].Stage != "udpsource" || e[0].Kind != pipeline.Drop || e[0].Err != ErrNotFromPeer {
+		t.Errorf("events:\n%s", &events)
+	}
 	cancel()
-	wait()
+	<-ran
 }
 
 // TestUDPSourceStops: cancellation ends Run promptly even with a long read
