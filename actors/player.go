@@ -3,26 +3,17 @@ package actors
 import (
 	"errors"
 	"fmt"
-	"math"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/hashicorp/go-hclog"
-	"github.com/pion/sdp/v3"
 
 	"github.com/actorstream/actorstream/internal/auth"
 	"github.com/actorstream/actorstream/internal/rtsp"
-)
-
-// Player states.
-const (
-	PlayerInit    = "init"
-	PlayerReady   = "ready"
-	PlayerPlaying = "playing"
-	PlayerDone    = "done"
 )
 
 // Dialects and transports a player can use.
@@ -44,19 +35,30 @@ type MediaInfo struct {
 	Duration    time.Duration // 0 when live or unknown
 }
 
+// PlayerStatus is where a player stands, as readers on other goroutines
+// see it (PlayerConfig.Status).
+type PlayerStatus struct {
+	// State is Init before SETUP and again once the session is over,
+	// Ready when set up or paused, Playing while playing.
+	State State
+	// Dialect and Transport are those the last SETUP used (DialectRFC or
+	// DialectLab, TransportUDP or TransportTCP); before it, the configured
+	// ones.
+	Dialect, Transport string
+	// Info is what DESCRIBE said (zero before SETUP).
+	Info MediaInfo
+}
+
 // PlayerHooks connect the player to the I/O it does not do itself. They
-// are called from the actor and must not block.
+// are called from the actor and must not block. What the I/O learns (a
+// response, media arriving, the connection closing) comes back to the
+// actor as messages (player_messages.go).
 type PlayerHooks struct {
 	// Send writes one request on the RTSP connection.
 	Send func(b []byte)
 	// Receive starts the receiving pipeline for the negotiated transport
 	// (called once per SETUP; a new SETUP replaces the previous one).
 	Receive func(tr rtsp.Transport, lab bool, info MediaInfo)
-	// Received reports how many RTP packets have arrived so far (for the
-	// UDP → TCP fallback).
-	Received func() uint64
-	// State is told every state change.
-	State func(state string)
 	// Done is called once when the session is over (err nil after a
 	// TEARDOWN, otherwise why it ended).
 	Done func(err error)
@@ -79,31 +81,46 @@ type PlayerConfig struct {
 	// the connection is encrypted (Basic is only sent then).
 	User, Password string
 	TLS            bool
-	Hooks          PlayerHooks
-	Log            hclog.Logger
+	// IdleEnd ends a playing session after this long without media once
+	// some has arrived (servers that stop without an RTCP BYE, like the
+	// lab's); 0 never does. Media is reported by MediaArrived messages.
+	IdleEnd time.Duration
+	// Status, when set, is where the player publishes its PlayerStatus at
+	// every change, for readers on other goroutines. Only the player
+	// stores into it.
+	Status *atomic.Pointer[PlayerStatus]
+	Hooks  PlayerHooks
+	Log    hclog.Logger
 }
 
 // Player is the actor owning one RTSP client session: Init → Ready →
-// Playing ⇄ Ready → Done. It changes state only on messages: user
-// commands and server responses. It never blocks: requests go out through
-// Hooks.Send and responses come back as ServerResponse messages.
+// Playing ⇄ Ready → over (Init again, RFC 2326 §A.1). It changes state
+// only on messages: user commands, server responses, and what the
+// receiving side reports; it alone decides when the stream has ended. It
+// never blocks: requests go out through Hooks.Send and responses come back
+// as ServerResponse messages.
 type Player struct {
 	cfg      PlayerConfig
 	behavior actor.Behavior
-	state    string
+	state    State
 
-	cseq    int
-	pending map[int]*pendingRequest
-	lab     bool // speaking the lab dialect
-	tcp     bool // using interleaved TCP
-	info    MediaInfo
-	session string
-	timeout time.Duration // the server's session timeout
-	useOpts bool          // keepalive with OPTIONS (GET_PARAMETER unsupported)
-	gen     int           // invalidates timers of an earlier SETUP/PLAY
-	played  bool          // a PLAY succeeded on this session
-	done    bool
-	auth    *auth.Client
+	cseq       int
+	pending    map[int]*pendingRequest
+	lab        bool // speaking the lab dialect
+	tcp        bool // using interleaved TCP
+	setUp      bool // a SETUP succeeded: lab and tcp are negotiated, not configured
+	info       MediaInfo
+	session    string
+	timeout    time.Duration // the server's session timeout
+	useOpts    bool          // keepalive with OPTIONS (GET_PARAMETER unsupported)
+	gen        int           // invalidates timers of an earlier SETUP/PLAY
+	played     bool          // a PLAY succeeded on this session
+	done       bool
+	auth       *auth.Client
+	packets    uint64    // RTP packets received so far (MediaArrived)
+	mediaAt    time.Time // when packets last grew
+	playingAt  time.Time // when the last PLAY succeeded
+	silenceGen int       // invalidates idle checks of an earlier PLAY
 }
 
 type pendingRequest struct {
@@ -138,20 +155,36 @@ func NewPlayer(cfg PlayerConfig) actor.Producer {
 		}
 		p.lab = cfg.Dialect == DialectLab
 		p.tcp = cfg.Transport == TransportTCP
-		p.become(p.initState, PlayerInit)
+		p.become(p.initState, Init)
 		return p
 	}
 }
 
-func (p *Player) become(f actor.ReceiveFunc, state string) {
+func (p *Player) become(f actor.ReceiveFunc, state State) {
 	p.behavior.Become(f)
 	if p.state != state {
 		p.cfg.Log.Debug("player state", "from", p.state, "to", state)
 		p.state = state
-		if p.cfg.Hooks.State != nil {
-			p.cfg.Hooks.State(state)
+	}
+	p.publish()
+}
+
+// publish stores the player's status for readers on other goroutines.
+func (p *Player) publish() {
+	if p.cfg.Status == nil {
+		return
+	}
+	st := &PlayerStatus{State: p.state, Dialect: p.cfg.Dialect, Transport: p.cfg.Transport, Info: p.info}
+	if p.setUp {
+		st.Dialect, st.Transport = DialectRFC, TransportUDP
+		if p.lab {
+			st.Dialect = DialectLab
+		}
+		if p.tcp {
+			st.Transport = TransportTCP
 		}
 	}
+	p.cfg.Status.Store(st)
 }
 
 // Receive handles what every state handles alike.
@@ -180,11 +213,17 @@ func (p *Player) Receive(ctx actor.Context) {
 		} else {
 			p.finish(nil)
 		}
-		p.become(p.doneState, PlayerDone)
+		p.become(p.doneState, Init)
+	case *MediaArrived:
+		if m.Packets != p.packets {
+			p.packets, p.mediaAt = m.Packets, time.Now()
+		}
 	case *keepaliveTick:
 		p.keepalive(ctx, m)
 	case *udpCheck:
 		p.checkUDP(ctx, m)
+	case *silenceCheck:
+		p.checkSilence(ctx, m)
 	default:
 		p.behavior.Receive(ctx)
 	}
@@ -200,9 +239,9 @@ func (p *Player) initState(ctx actor.Context) {
 		reply(m.Reply, errors.New("not playing"))
 	case *TeardownCmd:
 		// Nothing to tear down (the lab server would crash on it).
-		reply(m.Reply, nil)
 		p.finish(nil)
-		p.become(p.doneState, PlayerDone)
+		p.become(p.doneState, Init)
+		reply(m.Reply, nil)
 	case *StreamEnded:
 	}
 }
@@ -238,7 +277,7 @@ func (p *Player) playingState(ctx actor.Context) {
 				reply(r, err)
 				return
 			}
-			p.become(p.readyState, PlayerReady)
+			p.become(p.readyState, Ready)
 			p.play(ctx, seek, r)
 		})
 	case *PauseCmd:
@@ -249,15 +288,20 @@ func (p *Player) playingState(ctx actor.Context) {
 				return
 			}
 			p.gen++ // stop the UDP check
-			p.become(p.readyState, PlayerReady)
+			p.become(p.readyState, Ready)
 			reply(r, nil)
 		})
 	case *TeardownCmd:
 		p.teardown(ctx, m.Reply)
 	case *StreamEnded:
-		p.cfg.Log.Info("stream ended", "reason", m.Reason)
-		p.teardown(ctx, nil)
+		p.end(ctx, m.Reason)
 	}
+}
+
+// end tears down a session whose stream has ended for good.
+func (p *Player) end(ctx actor.Context, reason string) {
+	p.cfg.Log.Info("stream ended", "reason", reason)
+	p.teardown(ctx, nil)
 }
 
 func (p *Player) doneState(ctx actor.Context) {
@@ -305,12 +349,12 @@ func (p *Player) describe(ctx actor.Context, r chan<- error) {
 			reply(r, err)
 			return
 		}
-		info, err := parseDescription(p.cfg.URL, resp)
+		d, err := rtsp.ParseDescription(p.cfg.URL, resp)
 		if err != nil {
 			reply(r, err)
 			return
 		}
-		p.info = info
+		p.info = MediaInfo{Control: d.Control, PayloadType: d.PayloadType, FPS: d.FPS, Duration: d.Duration}
 		p.setupTransport(ctx, r)
 	})
 }
@@ -354,10 +398,11 @@ func (p *Player) setupTransport(ctx actor.Context, r chan<- error) {
 		} else if !p.lab {
 			p.cfg.Log.Warn("SETUP reply without a usable Transport; assuming what we asked for")
 		}
+		p.setUp = true
 		if p.cfg.Hooks.Receive != nil {
 			p.cfg.Hooks.Receive(tr, p.lab, p.info)
 		}
-		p.become(p.readyState, PlayerReady)
+		p.become(p.readyState, Ready)
 		p.armKeepalive(ctx)
 		reply(r, nil)
 	})
@@ -374,7 +419,9 @@ func (p *Player) play(ctx actor.Context, seek *time.Duration, r chan<- error) {
 			return
 		}
 		p.played = true
-		p.become(p.playingState, PlayerPlaying)
+		p.become(p.playingState, Playing)
+		p.playingAt = time.Now()
+		p.watchSilence(ctx)
 		if p.cfg.Transport == TransportAuto && !p.tcp && !p.lab {
 			p.gen++
 			gen := p.gen
@@ -387,7 +434,7 @@ func (p *Player) play(ctx actor.Context, seek *time.Duration, r chan<- error) {
 // checkUDP falls back to TCP when nothing arrived over UDP (a firewall or
 // NAT in the way): TEARDOWN, SETUP interleaved, PLAY.
 func (p *Player) checkUDP(ctx actor.Context, m *udpCheck) {
-	if m.gen != p.gen || p.state != PlayerPlaying || p.cfg.Hooks.Received == nil || p.cfg.Hooks.Received() > 0 {
+	if m.gen != p.gen || p.state != Playing || p.packets > 0 {
 		return
 	}
 	p.cfg.Log.Warn("no RTP over UDP; falling back to TCP", "waited", p.cfg.UDPTimeout)
@@ -419,17 +466,50 @@ func (p *Player) teardown(ctx actor.Context, r chan<- error) {
 	if p.lab && !p.played {
 		// The lab server's worker crashes on a TEARDOWN before any PLAY;
 		// there is nothing to tear down anyway.
-		reply(r, nil)
 		p.finish(nil)
-		p.become(p.doneState, PlayerDone)
+		p.become(p.doneState, Init)
+		reply(r, nil)
 		return
 	}
 	p.request(ctx, "TEARDOWN", p.controlURL(), nil, func(ctx actor.Context, resp *rtsp.Response, err error) {
 		err = p.check(resp, err)
-		reply(r, err)
 		p.finish(nil)
-		p.become(p.doneState, PlayerDone)
+		p.become(p.doneState, Init)
+		reply(r, err)
 	})
+}
+
+// watchSilence starts watching a PLAY for silence (IdleEnd).
+func (p *Player) watchSilence(ctx actor.Context) {
+	if p.cfg.IdleEnd <= 0 {
+		return
+	}
+	p.silenceGen++
+	p.after(ctx, p.cfg.IdleEnd, &silenceCheck{gen: p.silenceGen})
+}
+
+// checkSilence ends the session when media has stopped for IdleEnd while
+// playing. Silence before the first packet does not count (the UDP check
+// handles that), nor does silence while paused: the clock restarts at
+// each PLAY.
+func (p *Player) checkSilence(ctx actor.Context, m *silenceCheck) {
+	if m.gen != p.silenceGen || p.state != Playing || p.done {
+		return
+	}
+	last := p.playingAt
+	if p.mediaAt.After(last) {
+		last = p.mediaAt
+	}
+	silent := time.Since(last)
+	if p.packets > 0 && silent >= p.cfg.IdleEnd {
+		p.end(ctx, fmt.Sprintf("no media for %s", p.cfg.IdleEnd))
+		return
+	}
+	wait := p.cfg.IdleEnd
+	if p.packets > 0 {
+		wait -= silent
+	}
+	p.after(ctx, wait, m)
 }
 
 func (p *Player) armKeepalive(ctx actor.Context) {
@@ -440,7 +520,7 @@ func (p *Player) armKeepalive(ctx actor.Context) {
 }
 
 func (p *Player) keepalive(ctx actor.Context, m *keepaliveTick) {
-	if p.state == PlayerDone || p.state == PlayerInit || p.session == "" {
+	if p.done || p.state == Init || p.session == "" {
 		return
 	}
 	method := "GET_PARAMETER"
@@ -499,7 +579,7 @@ func (p *Player) send(ctx actor.Context, pr *pendingRequest) {
 }
 
 func (p *Player) waitFor(method string) time.Duration {
-	if method == "OPTIONS" && p.cfg.Dialect == DialectAuto && p.state == PlayerInit {
+	if method == "OPTIONS" && p.cfg.Dialect == DialectAuto && p.state == Init && !p.done {
 		return p.cfg.DialectTimeout
 	}
 	return p.cfg.RequestTimeout
@@ -624,114 +704,4 @@ func (p *Player) finish(err error) {
 	if p.cfg.Hooks.Done != nil {
 		p.cfg.Hooks.Done(err)
 	}
-}
-
-// parseDescription reads the SDP of a DESCRIBE answer (RFC 2326 §C): the
-// JPEG track, its control URL resolved against Content-Base, frame rate
-// and range.
-func parseDescription(base *url.URL, resp *rtsp.Response) (MediaInfo, error) {
-	var d sdp.SessionDescription
-	if err := d.Unmarshal(resp.Body); err != nil {
-		return MediaInfo{}, fmt.Errorf("DESCRIBE: the server's session description does not parse: %w", err)
-	}
-	cb := base
-	for _, name := range []string{"Content-Base", "Content-Location"} {
-		if v := resp.Header.Get(name); v != "" {
-			if u, err := base.Parse(v); err == nil && usableURL(u.String()) {
-				cb = u
-				break
-			}
-		}
-	}
-	info := MediaInfo{Control: cb.String()}
-	if v, ok := d.Attribute("range"); ok {
-		info.Duration = rangeDuration(v)
-	}
-	for _, md := range d.MediaDescriptions {
-		if md.MediaName.Media != "video" {
-			continue
-		}
-		for _, f := range md.MediaName.Formats {
-			pt, err := strconv.Atoi(f)
-			if err != nil {
-				continue
-			}
-			codec, _ := md.Attribute("rtpmap")
-			if pt != 26 && !strings.Contains(strings.ToUpper(codec), "JPEG") {
-				continue
-			}
-			info.PayloadType = uint8(pt)
-			if c, ok := md.Attribute("control"); ok {
-				info.Control = resolveControl(cb, c)
-			}
-			if v, ok := md.Attribute("framerate"); ok {
-				if fps, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && fps > 0 && !math.IsInf(fps, 0) {
-					info.FPS = fps
-				}
-			}
-			if v, ok := md.Attribute("range"); ok {
-				info.Duration = rangeDuration(v)
-			}
-			return info, nil
-		}
-	}
-	return MediaInfo{}, errors.New("DESCRIBE: the stream has no JPEG video track (RTP payload type 26)")
-}
-
-// usableURL reports whether s can be sent as a request-URI: an absolute
-// rtsp(s) URL with a host and nothing a request line cannot carry.
-func usableURL(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] >= 0x7f { // spaces, controls, raw non-ASCII
-			return false
-		}
-	}
-	u, err := rtsp.ParseURL(s)
-	return err == nil && u.Host != ""
-}
-
-func resolveControl(base *url.URL, control string) string {
-	if control == "*" {
-		return base.String()
-	}
-	if strings.HasPrefix(control, "rtsp://") || strings.HasPrefix(control, "rtsps://") {
-		if usableURL(control) {
-			return control
-		}
-		return base.String()
-	}
-	if r := resolveRelative(base, control); usableURL(r) {
-		return r
-	}
-	return base.String()
-}
-
-func resolveRelative(base *url.URL, control string) string {
-	b := *base
-	if !strings.HasSuffix(b.Path, "/") {
-		b.Path += "/"
-		b.RawPath = ""
-	}
-	u, err := b.Parse(control)
-	if err != nil || (u.Scheme != "rtsp" && u.Scheme != "rtsps") || u.Host == "" {
-		// Not a usable reference (e.g. "rtsp:" alone): append it as is,
-		// and let the server answer what it makes of it.
-		return strings.TrimSuffix(b.String(), "/") + "/" + url.PathEscape(control)
-	}
-	return u.String()
-}
-
-func rangeDuration(v string) time.Duration {
-	r, err := rtsp.ParseRange(v)
-	if err != nil || !r.HasEnd {
-		return 0
-	}
-	span := r.End - r.Start
-	switch {
-	case !(span > 0): // also NaN
-		return 0
-	case span >= float64(math.MaxInt64)/float64(time.Second):
-		return math.MaxInt64
-	}
-	return time.Duration(span * float64(time.Second))
 }

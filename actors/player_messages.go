@@ -23,16 +23,22 @@ type (
 	TeardownCmd struct{ Reply chan<- error }
 )
 
-// Server-side events, sent to the player by the connection's reader
-// goroutine.
+// What the player's I/O learns, sent to the player by the goroutines that
+// learn it (the connection's reader, the receiving side's watcher). They
+// report facts; the player decides what they mean in its state.
 type (
 	// ServerResponse is a response read from the RTSP connection.
 	ServerResponse struct{ Response *rtsp.Response }
 	// ConnClosed reports that the RTSP connection ended.
 	ConnClosed struct{ Err error }
-	// StreamEnded reports that the media stopped for good (RTCP BYE, or
-	// the end of the announced range).
+	// StreamEnded reports that the media stopped for good (RTCP BYE, or a
+	// receiving pipeline that failed); a playing session is torn down.
 	StreamEnded struct{ Reason string }
+	// MediaArrived reports that Packets RTP packets have been received so
+	// far in the session. Sent when the count grew (a few times a second
+	// at most), it is what the UDP → TCP fallback and the end after
+	// silence (PlayerConfig.IdleEnd) go by.
+	MediaArrived struct{ Packets uint64 }
 )
 
 // internal timers
@@ -40,4 +46,5 @@ type (
 	requestTimeout struct{ cseq int }
 	keepaliveTick  struct{ gen int }
 	udpCheck       struct{ gen int }
+	silenceCheck   struct{ gen int }
 )

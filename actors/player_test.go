@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -240,36 +241,121 @@ func TestPlayerErrorsAreReadable(t *testing.T) {
 	}
 }
 
-func TestParseDescription(t *testing.T) {
-	base, _ := url.Parse("rtsp://10.0.0.1:554/live")
-	cases := []struct {
-		name, contentBase, sdp string
-		want                   MediaInfo
-	}{
-		{"relative control", "rtsp://10.0.0.1:554/live/", sdpBody,
-			MediaInfo{Control: "rtsp://10.0.0.1:554/live/trackID=0", PayloadType: 26, FPS: 20, Duration: 12500 * time.Millisecond}},
-		{"no content base", "", sdpBody,
-			MediaInfo{Control: "rtsp://10.0.0.1:554/live/trackID=0", PayloadType: 26, FPS: 20, Duration: 12500 * time.Millisecond}},
-		{"absolute control, live", "",
-			"v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=x\r\nt=0 0\r\nm=video 0 RTP/AVP 26\r\na=control:rtsp://10.0.0.1:554/live/stream=0\r\n",
-			MediaInfo{Control: "rtsp://10.0.0.1:554/live/stream=0", PayloadType: 26}},
-		{"dynamic JPEG payload type", "",
-			"v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=x\r\nt=0 0\r\nm=audio 0 RTP/AVP 0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 JPEG/90000\r\na=control:track2\r\n",
-			MediaInfo{Control: "rtsp://10.0.0.1:554/live/track2", PayloadType: 96}},
+// waitUntil polls cond (the player answers on its own goroutine) and fails
+// after a generous bound that only a hang reaches.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			resp := &rtsp.Response{StatusCode: 200, Body: []byte(tc.sdp)}
-			if tc.contentBase != "" {
-				resp.Header.Set("Content-Base", tc.contentBase)
-			}
-			got, err := parseDescription(base, resp)
-			if err != nil || got != tc.want {
-				t.Fatalf("got %+v, %v; want %+v", got, err, tc.want)
-			}
-		})
+}
+
+// TestPlayerPublishesStatus: every command's effect is visible in the
+// status before its reply, with the dialect and transport negotiated.
+func TestPlayerPublishesStatus(t *testing.T) {
+	u, _ := url.Parse("rtsp://127.0.0.1:8554/clip.mjpeg")
+	var status atomic.Pointer[PlayerStatus]
+	s := startPlayer(t, PlayerConfig{URL: u, Dialect: DialectAuto, Transport: TransportAuto, ClientPorts: [2]int{5000, 5001},
+		Status: &status}, rfcAnswer)
+	check := func(when string, want PlayerStatus) {
+		t.Helper()
+		if got := status.Load(); got == nil || *got != want {
+			t.Fatalf("%s: status %+v, want %+v", when, got, want)
+		}
 	}
-	if _, err := parseDescription(base, &rtsp.Response{Body: []byte("v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=x\r\nt=0 0\r\nm=audio 0 RTP/AVP 0\r\n")}); err == nil {
-		t.Fatal("audio-only SDP accepted")
+	check("before SETUP", PlayerStatus{State: Init, Dialect: DialectAuto, Transport: TransportAuto})
+	if err := s.cmd(setupCmd); err != nil {
+		t.Fatal(err)
+	}
+	info := MediaInfo{Control: "rtsp://127.0.0.1:8554/clip.mjpeg/trackID=0", PayloadType: 26, FPS: 20, Duration: 12500 * time.Millisecond}
+	check("after SETUP", PlayerStatus{State: Ready, Dialect: DialectRFC, Transport: TransportUDP, Info: info})
+	// Media is flowing, so the UDP check finds nothing to fall back from.
+	s.sys.Root.Send(s.player, &MediaArrived{Packets: 3})
+	if err := s.cmd(playCmd); err != nil {
+		t.Fatal(err)
+	}
+	check("after PLAY", PlayerStatus{State: Playing, Dialect: DialectRFC, Transport: TransportUDP, Info: info})
+	if err := s.cmd(pauseCmd); err != nil {
+		t.Fatal(err)
+	}
+	check("after PAUSE", PlayerStatus{State: Ready, Dialect: DialectRFC, Transport: TransportUDP, Info: info})
+	if err := s.cmd(teardownCmd); err != nil {
+		t.Fatal(err)
+	}
+	check("after TEARDOWN", PlayerStatus{State: Init, Dialect: DialectRFC, Transport: TransportUDP, Info: info})
+	if err := s.cmd(setupCmd); err == nil || !strings.Contains(err.Error(), "over") {
+		t.Fatalf("SETUP after the end: %v", err)
+	}
+}
+
+// TestPlayerFallsBackToTCPWithoutMedia: in auto transport, a PLAY after
+// which no media is reported goes over to interleaved TCP.
+func TestPlayerFallsBackToTCPWithoutMedia(t *testing.T) {
+	u, _ := url.Parse("rtsp://127.0.0.1:8554/clip.mjpeg")
+	var status atomic.Pointer[PlayerStatus]
+	s := startPlayer(t, PlayerConfig{URL: u, Dialect: DialectRFC, Transport: TransportAuto, ClientPorts: [2]int{5000, 5001},
+		UDPTimeout: time.Millisecond, Status: &status}, rfcAnswer)
+	if err := s.cmd(setupCmd); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cmd(playCmd); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the fallback", func() bool {
+		st := status.Load()
+		return st.Transport == TransportTCP && st.State == Playing
+	})
+	if got := strings.Join(s.methods(), " "); got != "OPTIONS DESCRIBE SETUP PLAY TEARDOWN SETUP PLAY" {
+		t.Fatalf("requests %q", got)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if tr := s.requests[5].Header.Get("Transport"); tr != "RTP/AVP/TCP;unicast;interleaved=0-1" {
+		t.Errorf("second SETUP asks for %q", tr)
+	}
+	if len(s.received) != 2 || s.received[1].Protocol != rtsp.ProtocolTCP {
+		t.Errorf("receive hook got %+v", s.received)
+	}
+}
+
+// TestPlayerEndsAfterSilence: a playing session whose media stops is torn
+// down; one whose media never started is left to the UDP check.
+func TestPlayerEndsAfterSilence(t *testing.T) {
+	u, _ := url.Parse("rtsp://127.0.0.1:8554/clip.mjpeg")
+	s := startPlayer(t, PlayerConfig{URL: u, Dialect: DialectRFC, Transport: TransportTCP, IdleEnd: 20 * time.Millisecond}, rfcAnswer)
+	if err := s.cmd(setupCmd); err != nil {
+		t.Fatal(err)
+	}
+	s.sys.Root.Send(s.player, &MediaArrived{Packets: 1})
+	if err := s.cmd(playCmd); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Fatalf("ended with %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no end after the media stopped")
+	}
+	if got := strings.Join(s.methods(), " "); !strings.HasSuffix(got, "PLAY TEARDOWN") {
+		t.Fatalf("requests %q", got)
+	}
+
+	// No media yet: silence is not an end. (Were it one, the checks every
+	// millisecond would have ended the session by the PAUSE.)
+	quiet := startPlayer(t, PlayerConfig{URL: u, Dialect: DialectRFC, Transport: TransportTCP, IdleEnd: time.Millisecond}, rfcAnswer)
+	for _, c := range []func(chan<- error) any{setupCmd, playCmd} {
+		if err := quiet.cmd(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	if err := quiet.cmd(pauseCmd); err != nil {
+		t.Fatalf("PAUSE after silence before any media: %v", err)
 	}
 }

@@ -16,8 +16,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/actorstream/actorstream/internal/labserver"
-	"github.com/actorstream/actorstream/internal/testmedia"
 	"io"
 	"net"
 	"os"
@@ -32,9 +30,12 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/actorstream/actorstream/engine/client"
+	"github.com/actorstream/actorstream/actors"
 	"github.com/actorstream/actorstream/engine/server"
+	"github.com/actorstream/actorstream/internal/labserver"
+	"github.com/actorstream/actorstream/internal/testmedia"
 	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
+	"github.com/actorstream/actorstream/pipeline/display"
 )
 
 const (
@@ -304,7 +305,7 @@ func describeReady(t *testing.T, hostport, url string, within time.Duration) {
 // --- the client ---
 
 type clientRun struct {
-	stats   client.Stats
+	stats   display.Stats
 	stdout  string
 	stderr  string
 	elapsed time.Duration
@@ -615,7 +616,8 @@ func testVLC(t *testing.T) row {
 		sentHow: fmt.Sprintf("%d fps × %.2f s live", clipFPS, window.Seconds()), missing: missing,
 		lost: r.stats.Receiver.PacketsLost, ttffMs: r.stats.TimeToFirstFrameMs, elapsed: r.elapsed}
 	checkShare(t, res)
-	if r.stats.State != "done" || r.elapsed > played+5*time.Second {
+	// Init after frames came: torn down (RFC 2326 §A.1).
+	if r.stats.State != actors.Init || r.elapsed > played+5*time.Second {
 		t.Errorf("state %q after %s: want the session torn down after -duration %s", r.stats.State, r.elapsed, played)
 	}
 	return res

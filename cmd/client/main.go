@@ -23,6 +23,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/actorstream/actorstream/actors"
 	"github.com/actorstream/actorstream/engine/client"
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
@@ -146,52 +147,45 @@ func run() error {
 
 	var (
 		player *client.Client
-		out    func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame)
-		recErr error
+		show   client.Output
 		webUI  *web.Display
 	)
-	var recFile *os.File
-	if o.record != "" {
-		if recFile, err = os.Create(o.record); err != nil {
-			return err
+	statsFn := func() display.Stats {
+		if player == nil {
+			return display.Stats{State: actors.Init}
 		}
-		defer recFile.Close()
+		return player.Stats()
 	}
-	statsFn := func() display.Stats { return displayStats(player) }
 	controls := &lazyControls{get: func() *client.Client { return player }}
-	addRecorder := func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) <-chan *pipeline.Frame {
-		if recFile == nil {
-			return frames
-		}
-		last := time.Time{}
-		return pipeline.Then(p, "recorder", &receive.Recorder{W: recFile, Format: recFormat, Progress: func(n int, bytes int64) {
-			if now := time.Now(); now.Sub(last) > time.Second {
-				last = now
-				fmt.Fprintf(os.Stderr, "\rrecorded %d frames, %d bytes ", n, bytes)
-			}
-		}}, frames)
-	}
 	switch o.displayKind {
 	case "none":
-		out = func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
-			pipeline.To(p, "display", &none.Display{}, addRecorder(p, frames))
+		show = func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
+			pipeline.To(p, "display", &none.Display{}, frames)
 		}
 	case "term":
 		t := term.New(term.Config{Out: os.Stdout, In: os.Stdin, Controls: controls, Stats: statsFn})
-		out = func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
-			pics := pipeline.Then(p, "decoder", &receive.Decoder{}, addRecorder(p, frames))
-			pipeline.To(p, "display", t, pics)
+		show = func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
+			pipeline.To(p, "display", t, pipeline.Then(p, "decoder", &receive.Decoder{}, frames))
 		}
 	case "web":
 		webUI, err = web.New(web.Config{Title: o.url, Controls: controls, Stats: statsFn, ThreeButtons: o.threeBtn})
 		if err != nil {
 			return err
 		}
-		out = func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
-			pipeline.To(p, "display", webUI, addRecorder(p, frames))
+		show = func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
+			pipeline.To(p, "display", webUI, frames)
 		}
 	default:
 		return fmt.Errorf("display %q: want web, term or none", o.displayKind)
+	}
+	out := show
+	if o.record != "" {
+		recFile, err := os.Create(o.record)
+		if err != nil {
+			return err
+		}
+		defer recFile.Close()
+		out = recordTo(recFile, recFormat, show)
 	}
 
 	tlsConfig, err := clientTLS(o.caFile, o.insecure)
@@ -229,8 +223,8 @@ func run() error {
 	case <-limit:
 		log.Info("duration reached; tearing down", "duration", o.duration)
 	}
-	if recFile != nil {
-		fmt.Fprintln(os.Stderr)
+	if o.record != "" {
+		fmt.Fprintln(os.Stderr) // after the progress line
 	}
 	closeErr := player.Close()
 	st := player.Stats()
@@ -241,9 +235,6 @@ func run() error {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(st)
-	}
-	if recErr != nil {
-		return recErr
 	}
 	if err := player.Err(); err != nil {
 		return err
@@ -260,18 +251,27 @@ func (l *lazyControls) Pause() error                { return l.get().Pause() }
 func (l *lazyControls) Teardown() error             { return l.get().Teardown() }
 func (l *lazyControls) Seek(to time.Duration) error { return l.get().Seek(to) }
 
-func displayStats(c *client.Client) display.Stats {
-	if c == nil {
-		return display.Stats{State: "init"}
-	}
-	s := c.Stats()
-	return display.Stats{
-		State: s.State, FPS: s.FPS, KbitPerSec: s.KbitPerSec,
-		PacketsReceived: s.Receiver.PacketsReceived, PacketsLost: uint64(max(s.Receiver.PacketsLost, 0)), LossPercent: s.Receiver.LossPercent,
-		JitterMs: s.Receiver.JitterMS, FramesShown: s.Frames, FramesDropped: s.FramesDropped,
-		Duplicates: s.Receiver.Duplicates, Late: s.Receiver.Late, Reordered: s.Receiver.Reordered,
-		TimeToFirstFrameMs: s.TimeToFirstFrameMs, Position: s.Position,
-		Duration: time.Duration(s.DurationS * float64(time.Second)),
+// recordTo records into f ahead of the display show (client.Recording),
+// telling the recording's progress on stderr once a second.
+func recordTo(f *os.File, format mjpeg.Format, show client.Output) client.Output {
+	return func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
+		var (
+			recorded int
+			last     time.Time
+		)
+		p.OnEvent(func(e pipeline.Event) { // on the recorder's goroutine
+			if e.Stage != "recorder" || e.Kind != pipeline.Progress {
+				return
+			}
+			recorded += int(e.N)
+			if now := time.Now(); now.Sub(last) > time.Second {
+				last = now
+				if fi, err := f.Stat(); err == nil {
+					fmt.Fprintf(os.Stderr, "\rrecorded %d frames, %d bytes ", recorded, fi.Size())
+				}
+			}
+		})
+		client.Recording(f, format, show)(p, frames)
 	}
 }
 

@@ -18,7 +18,6 @@ import (
 	"github.com/actorstream/actorstream/actors"
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
-	"github.com/actorstream/actorstream/pipeline/stages/receive"
 	"github.com/actorstream/actorstream/pipeline/stages/send"
 )
 
@@ -52,7 +51,9 @@ func TestClientPlaysOurServer(t *testing.T) {
 				}
 			}
 			st := c.Stats()
-			if st.Transport != transport || st.Frames != uint64(len(got)) || st.Receiver.PacketsLost != 0 || st.FramesDropped != 0 || st.TimeToFirstFrameMs <= 0 {
+			if st.Transport != transport || st.Dialect != actors.DialectRFC || st.State != actors.Init || st.Duration != time.Second ||
+				st.Frames != uint64(len(got)) || st.Receiver.PacketsLost != 0 || st.FramesDropped != 0 || st.TimeToFirstFrameMs <= 0 ||
+				st.URL != ts.url("clip.mjpeg") {
 				t.Fatalf("stats %+v", st)
 			}
 		})
@@ -135,11 +136,7 @@ func TestClientLabServer(t *testing.T) {
 func TestRecordAndReplay(t *testing.T) {
 	ts := startServer(t, server.Config{FPS: 50})
 	var rec bytes.Buffer
-	recOut := func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
-		recorded := pipeline.Then(p, "recorder", &receive.Recorder{W: &rec}, frames)
-		enginetest.NewCollector().Output(p, recorded)
-	}
-	c := enginetest.DialClient(t, client.Config{URL: ts.url("clip.mjpeg"), Output: recOut, MaxFrames: 20})
+	c := enginetest.DialClient(t, client.Config{URL: ts.url("clip.mjpeg"), Output: client.Recording(&rec, mjpeg.FormatRaw, nil), MaxFrames: 20})
 	enginetest.Must(t, c.Setup())
 	enginetest.Must(t, c.Play())
 	select {

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/actorstream/actorstream/actors"
 	"github.com/actorstream/actorstream/engine/client"
 	"github.com/actorstream/actorstream/engine/server"
 	"github.com/actorstream/actorstream/internal/enginetest"
@@ -30,10 +31,7 @@ func TestWebPlayerInChromium(t *testing.T) {
 	bctx := webtest.Browser(t, 60*time.Second)
 	ts := startServer(t, server.Config{FPS: 25, Loop: true})
 	cc := &clientControls{}
-	ui, err := web.New(web.Config{Controls: cc, Stats: func() display.Stats {
-		s := cc.c.Stats()
-		return display.Stats{State: s.State, FPS: s.FPS, FramesShown: s.Frames}
-	}})
+	ui, err := web.New(web.Config{Controls: cc, Stats: func() display.Stats { return cc.c.Stats() }})
 	enginetest.Must(t, err)
 	cc.c = enginetest.DialClient(t, client.Config{URL: ts.url("clip.mjpeg"), Output: func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
 		pipeline.To(p, "web", ui, frames)
@@ -41,12 +39,12 @@ func TestWebPlayerInChromium(t *testing.T) {
 
 	page := webtest.Open(t, bctx, ui.URL())
 	page.Click("setup")
-	waitUntil(t, "state ready", func() bool { return cc.c.Stats().State == "ready" })
+	waitUntil(t, "state ready", func() bool { return cc.c.Stats().State == actors.Ready })
 	page.Click("play")
 	page.WaitFrames(5, 10*time.Second) // frames change while playing
 
 	page.Click("pause")
-	waitUntil(t, "state ready after pause", func() bool { return cc.c.Stats().State == "ready" })
+	waitUntil(t, "state ready after pause", func() bool { return cc.c.Stats().State == actors.Ready })
 	time.Sleep(300 * time.Millisecond) // let the last frame in flight land
 	still := page.Frame()
 	time.Sleep(time.Second)

@@ -13,8 +13,10 @@ package display
 import (
 	"encoding/json"
 	"math"
-	"strings"
 	"time"
+
+	"github.com/actorstream/actorstream/actors"
+	"github.com/actorstream/actorstream/pipeline/stages/receive"
 )
 
 // Controls sends user commands to the player. Each call returns when the
@@ -29,35 +31,29 @@ type Controls interface {
 	Seek(to time.Duration) error
 }
 
-// The states conventionally reported in [Stats.State]: those of an RTSP
-// client (RFC 2326 appendix A.1). Displays compare them case-insensitively;
-// other text is shown as is.
-const (
-	StateInit    = "INIT"    // no session: Setup needed before Play
-	StateReady   = "READY"   // set up, not playing (or paused)
-	StatePlaying = "PLAYING" // frames are flowing
-)
-
-// Stats is what displays show; the player fills it.
+// Stats is a player's session as people and scripts see it: what displays
+// show next to the picture and what the client prints with -stats. It is
+// the client's own statistics type (client.Client.Stats returns it),
+// composed of what the player actor and the receiving stages measure:
+// State is the actor's (displays show it upper-case), the frame counts and
+// rates are the frames Meter's, Receiver is the RTP reception (RFC 3550)
+// the JitterCheck feeds.
 //
 // In JSON, Position and Duration are seconds (floats) named position_s and
-// duration_s; every other field is its snake_case name.
+// duration_s, Meter's fields are inline, and every other field is its
+// snake_case name.
 type Stats struct {
-	State              string        `json:"state"`
-	FPS                float64       `json:"fps"`          // frames shown per second
-	KbitPerSec         float64       `json:"kbit_per_sec"` // received media bit rate
-	PacketsReceived    uint64        `json:"packets_received"`
-	PacketsLost        uint64        `json:"packets_lost"`
-	LossPercent        float64       `json:"loss_percent"`
-	JitterMs           float64       `json:"jitter_ms"` // RFC 3550 interarrival jitter
-	FramesShown        uint64        `json:"frames_shown"`
-	FramesDropped      uint64        `json:"frames_dropped"`
-	Duplicates         uint64        `json:"duplicates"`
-	Late               uint64        `json:"late"`
-	Reordered          uint64        `json:"reordered"`
-	TimeToFirstFrameMs float64       `json:"time_to_first_frame_ms"`
-	Position           time.Duration `json:"-"` // playback position in the media
-	Duration           time.Duration `json:"-"` // length of the media; 0 = unknown or live
+	URL       string       `json:"url,omitempty"`
+	Dialect   string       `json:"dialect,omitempty"`   // rfc or lab (the configured one before SETUP)
+	Transport string       `json:"transport,omitempty"` // udp or tcp (the configured one before SETUP)
+	State     actors.State `json:"state"`               // empty when unknown
+	// The frames received whole: Frames, Bytes, FPS, KbitPerSec, AvgFPS
+	// and, as Position, the PTS of the last one.
+	receive.MeterStats
+	FramesDropped      uint64                   `json:"frames_dropped"` // incomplete: a fragment was lost
+	TimeToFirstFrameMs float64                  `json:"time_to_first_frame_ms"`
+	Receiver           receive.ReceiverSnapshot `json:"receiver"`
+	Duration           time.Duration            `json:"-"` // length of the media; 0 = unknown or live
 }
 
 // StatsFunc returns the current statistics. Displays call it a few times a
@@ -105,9 +101,9 @@ func Seconds(sec float64) time.Duration {
 	return time.Duration(math.Round(sec*1e6)) * time.Microsecond
 }
 
-// Playing reports whether State is StatePlaying.
-func (s Stats) Playing() bool { return strings.EqualFold(s.State, StatePlaying) }
+// Playing reports whether State is actors.Playing.
+func (s Stats) Playing() bool { return s.State == actors.Playing }
 
-// NeedsSetup reports whether State is StateInit: there is no session yet,
+// NeedsSetup reports whether State is actors.Init: there is no session,
 // so Play alone would fail. An empty State says nothing either way.
-func (s Stats) NeedsSetup() bool { return strings.EqualFold(s.State, StateInit) }
+func (s Stats) NeedsSetup() bool { return s.State == actors.Init }

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/actorstream/actorstream/engine/client"
+	"github.com/actorstream/actorstream/pipeline/display"
 )
 
 // TestNetnsKernelLoss runs the real binaries in two network namespaces
@@ -155,7 +155,7 @@ func TestNetnsKernelLoss(t *testing.T) {
 	if i < 0 {
 		t.Fatalf("no JSON stats in the client's output:\n%s", out)
 	}
-	var st client.Stats
+	var st display.Stats // the client's -stats JSON
 	if err := json.Unmarshal([]byte(out[i:]), &st); err != nil {
 		t.Fatalf("stats: %v\n%s", err, out)
 	}

@@ -269,18 +269,23 @@ func (s *sampler) average(x0, x1, y0, y1 int) rgb {
 // statusLine formats the statistics on one line.
 func statusLine(b []byte, s display.Stats) []byte {
 	if s.State != "" {
-		b = append(b, s.State...)
+		for _, c := range []byte(s.State) { // upper case, as the lab's client shows it
+			if 'a' <= c && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			b = append(b, c)
+		}
 		b = append(b, "  "...)
 	}
 	b = strconv.AppendFloat(b, s.FPS, 'f', 1, 64)
 	b = append(b, " fps  "...)
 	b = strconv.AppendFloat(b, s.KbitPerSec, 'f', 0, 64)
 	b = append(b, " kbit/s  lost "...)
-	b = strconv.AppendUint(b, s.PacketsLost, 10)
+	b = strconv.AppendInt(b, max(s.Receiver.PacketsLost, 0), 10)
 	b = append(b, " ("...)
-	b = strconv.AppendFloat(b, s.LossPercent, 'f', 2, 64)
+	b = strconv.AppendFloat(b, s.Receiver.LossPercent, 'f', 2, 64)
 	b = append(b, "%)  jitter "...)
-	b = strconv.AppendFloat(b, s.JitterMs, 'f', 1, 64)
+	b = strconv.AppendFloat(b, s.Receiver.JitterMS, 'f', 1, 64)
 	b = append(b, " ms  dropped "...)
 	b = strconv.AppendUint(b, s.FramesDropped, 10)
 	if s.Duration > 0 {

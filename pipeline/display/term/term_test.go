@@ -16,8 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/actorstream/actorstream/actors"
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/display"
+	"github.com/actorstream/actorstream/pipeline/stages/receive"
 )
 
 // TestRenderHalfBlocks draws a 4×4 picture in a 4-column, 4-row window:
@@ -151,8 +153,9 @@ func TestRenderAllocs(t *testing.T) {
 
 func TestStatusLine(t *testing.T) {
 	got := string(statusLine(nil, display.Stats{
-		State: "PLAYING", FPS: 24.96, KbitPerSec: 812.4, PacketsLost: 3, LossPercent: 0.25,
-		JitterMs: 1.25, FramesDropped: 2, Position: 75 * time.Second, Duration: time.Hour + 2*time.Minute,
+		State: actors.Playing, MeterStats: receive.MeterStats{FPS: 24.96, KbitPerSec: 812.4, Position: 75 * time.Second},
+		Receiver:      receive.ReceiverSnapshot{PacketsLost: 3, LossPercent: 0.25, JitterMS: 1.25},
+		FramesDropped: 2, Duration: time.Hour + 2*time.Minute,
 	}))
 	want := "PLAYING  25.0 fps  812 kbit/s  lost 3 (0.25%)  jitter 1.2 ms  dropped 2  1:15/1:02:00"
 	if got != want {
@@ -165,16 +168,16 @@ type fakeControls struct {
 	mu     sync.Mutex
 	calls  []string
 	fail   map[string]error
-	state  string
+	state  actors.State
 	pos    time.Duration
 	called chan struct{}
 }
 
 func newFake() *fakeControls {
-	return &fakeControls{fail: map[string]error{}, state: display.StateInit, pos: 10 * time.Second, called: make(chan struct{}, 100)}
+	return &fakeControls{fail: map[string]error{}, state: actors.Init, pos: 10 * time.Second, called: make(chan struct{}, 100)}
 }
 
-func (f *fakeControls) do(name, state string) error {
+func (f *fakeControls) do(name string, state actors.State) error {
 	f.mu.Lock()
 	defer func() { f.called <- struct{}{} }()
 	defer f.mu.Unlock()
@@ -188,10 +191,10 @@ func (f *fakeControls) do(name, state string) error {
 	return nil
 }
 
-func (f *fakeControls) Setup() error    { return f.do("setup", display.StateReady) }
-func (f *fakeControls) Play() error     { return f.do("play", display.StatePlaying) }
-func (f *fakeControls) Pause() error    { return f.do("pause", display.StateReady) }
-func (f *fakeControls) Teardown() error { return f.do("teardown", display.StateInit) }
+func (f *fakeControls) Setup() error    { return f.do("setup", actors.Ready) }
+func (f *fakeControls) Play() error     { return f.do("play", actors.Playing) }
+func (f *fakeControls) Pause() error    { return f.do("pause", actors.Ready) }
+func (f *fakeControls) Teardown() error { return f.do("teardown", actors.Init) }
 func (f *fakeControls) Seek(to time.Duration) error {
 	return f.do("seek "+to.String(), "")
 }
@@ -199,7 +202,7 @@ func (f *fakeControls) Seek(to time.Duration) error {
 func (f *fakeControls) Stats() display.Stats {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return display.Stats{State: f.state, Position: f.pos, Duration: 12 * time.Second}
+	return display.Stats{State: f.state, MeterStats: receive.MeterStats{Position: f.pos}, Duration: 12 * time.Second}
 }
 
 func (f *fakeControls) Calls() string {

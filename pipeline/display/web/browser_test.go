@@ -106,7 +106,7 @@ func TestBrowser(t *testing.T) {
 		// The statistics come from the player through /stats.
 		waitFor(t, "statistics", 5*time.Second, func() bool {
 			s := p.Text("stats")
-			return strings.Contains(s, "INIT") && strings.Contains(s, "frames/s") &&
+			return strings.Contains(s, "INIT") && strings.Contains(s, "frames/s") && strings.Contains(s, "packets lost 1 of 101") &&
 				strings.Contains(s, "kbit/s") && strings.Contains(s, "jitter") && strings.Contains(s, "dropped")
 		})
 	})

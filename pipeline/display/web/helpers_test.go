@@ -12,9 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/actorstream/actorstream/actors"
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/display"
 	"github.com/actorstream/actorstream/pipeline/display/web"
+	"github.com/actorstream/actorstream/pipeline/stages/receive"
 )
 
 // makeJPEG encodes a w×h picture of one colour with a lighter square whose
@@ -148,21 +150,21 @@ func (p *fakePlayer) Seek(to time.Duration) error {
 	return nil
 }
 
-func (p *fakePlayer) State() string {
+func (p *fakePlayer) State() actors.State {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch {
 	case p.stop != nil:
-		return display.StatePlaying
+		return actors.Playing
 	case p.setUp:
-		return display.StateReady
+		return actors.Ready
 	}
-	return display.StateInit
+	return actors.Init
 }
 
 // Stats is what a player would report: 60 s of media once set up.
 func (p *fakePlayer) Stats() display.Stats {
-	s := display.Stats{State: p.State(), PacketsReceived: 100, PacketsLost: 1, LossPercent: 0.99, JitterMs: 1.5}
+	s := display.Stats{State: p.State(), Receiver: receive.ReceiverSnapshot{PacketsReceived: 100, PacketsLost: 1, LossPercent: 0.99, JitterMS: 1.5}}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.setUp {

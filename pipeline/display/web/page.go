@@ -86,13 +86,15 @@ button:active { background: #4a4a4a; }
   const num = (x, digits) => (+x || 0).toFixed(digits);
 
   function showStats(s) {
-    const packets = (s.packets_received || 0) + (s.packets_lost || 0);
+    const r = s.receiver || {};
+    const lost = Math.max(0, r.packets_lost || 0);
+    const packets = (r.packets_received || 0) + lost;
     stats.textContent =
-      (s.state || "-") + "  " + num(s.fps, 1) + " frames/s  " + num(s.kbit_per_sec, 0) + " kbit/s\n" +
-      "packets lost " + (s.packets_lost || 0) + " of " + packets + " (" + num(s.loss_percent, 2) + " %)  " +
-      "jitter " + num(s.jitter_ms, 1) + " ms\n" +
-      "frames shown " + (s.frames_shown || 0) + "  frames dropped " + (s.frames_dropped || 0) +
-      "  duplicates " + (s.duplicates || 0) + "  late " + (s.late || 0) + "  reordered " + (s.reordered || 0) +
+      (s.state || "-").toUpperCase() + "  " + num(s.fps, 1) + " frames/s  " + num(s.kbit_per_s, 0) + " kbit/s\n" +
+      "packets lost " + lost + " of " + packets + " (" + num(r.loss_percent, 2) + " %)  " +
+      "jitter " + num(r.jitter_ms, 1) + " ms\n" +
+      "frames " + (s.frames || 0) + "  frames dropped " + (s.frames_dropped || 0) +
+      "  duplicates " + (r.duplicates || 0) + "  late " + (r.late || 0) + "  reordered " + (r.reordered || 0) +
       (s.time_to_first_frame_ms > 0 ? "  first frame after " + num(s.time_to_first_frame_ms, 0) + " ms" : "");
     const known = s.duration_s > 0;
     seekRow.hidden = !known;

@@ -43,6 +43,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/actorstream/actorstream/actors"
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/display"
 )
@@ -489,10 +490,10 @@ func (d *Display) teardown(c display.Controls) error {
 func (d *Display) setupAndPlay(c display.Controls) error {
 	st := d.stats().State
 	need := !d.setUp
-	switch {
-	case strings.EqualFold(st, display.StateInit):
+	switch st {
+	case actors.Init:
 		need = true
-	case strings.EqualFold(st, display.StateReady), strings.EqualFold(st, display.StatePlaying):
+	case actors.Ready, actors.Playing:
 		need = false
 	}
 	if need {

@@ -19,9 +19,11 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/actorstream/actorstream/actors"
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/display"
 	"github.com/actorstream/actorstream/pipeline/display/web"
+	"github.com/actorstream/actorstream/pipeline/stages/receive"
 )
 
 // client returns an HTTP client whose connections are closed when the test
@@ -137,9 +139,10 @@ func TestPage(t *testing.T) {
 // durations in seconds.
 func TestStatsJSON(t *testing.T) {
 	want := display.Stats{
-		State: "PLAYING", FPS: 24.5, KbitPerSec: 1234.5, PacketsReceived: 1000, PacketsLost: 10,
-		LossPercent: 0.99, JitterMs: 3.25, FramesShown: 490, FramesDropped: 2, Duplicates: 1, Late: 3,
-		Reordered: 4, TimeToFirstFrameMs: 120, Position: 12500 * time.Millisecond, Duration: 60 * time.Second,
+		State: actors.Playing, MeterStats: receive.MeterStats{Frames: 490, FPS: 24.5, KbitPerSec: 1234.5, Position: 12500 * time.Millisecond},
+		Receiver: receive.ReceiverSnapshot{PacketsReceived: 1000, PacketsLost: 10, LossPercent: 0.99, JitterMS: 3.25,
+			Duplicates: 1, Late: 3, Reordered: 4},
+		FramesDropped: 2, TimeToFirstFrameMs: 120, Duration: 60 * time.Second,
 	}
 	d := newDisplay(t, web.Config{Stats: func() display.Stats { return want }})
 	runDisplay(t, d)
@@ -152,16 +155,23 @@ func TestStatsJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	for key, v := range map[string]float64{
-		"fps": 24.5, "kbit_per_sec": 1234.5, "packets_received": 1000, "packets_lost": 10,
-		"loss_percent": 0.99, "jitter_ms": 3.25, "frames_shown": 490, "frames_dropped": 2,
-		"duplicates": 1, "late": 3, "reordered": 4, "time_to_first_frame_ms": 120,
-		"position_s": 12.5, "duration_s": 60,
+		"fps": 24.5, "kbit_per_s": 1234.5, "frames": 490, "frames_dropped": 2,
+		"time_to_first_frame_ms": 120, "position_s": 12.5, "duration_s": 60,
 	} {
 		if raw[key] != v {
 			t.Errorf("%s = %v, want %v", key, raw[key], v)
 		}
 	}
-	if raw["state"] != "PLAYING" {
+	receiver, _ := raw["receiver"].(map[string]any)
+	for key, v := range map[string]float64{
+		"packets_received": 1000, "packets_lost": 10, "loss_percent": 0.99, "jitter_ms": 3.25,
+		"duplicates": 1, "late": 3, "reordered": 4,
+	} {
+		if receiver[key] != v {
+			t.Errorf("receiver.%s = %v, want %v", key, receiver[key], v)
+		}
+	}
+	if raw["state"] != "playing" {
 		t.Errorf("state = %v", raw["state"])
 	}
 	var got display.Stats
@@ -372,7 +382,7 @@ func TestControl(t *testing.T) {
 func TestAutoSetup(t *testing.T) {
 	p := newFakePlayer(t, make(chan *pipeline.Frame, 1000))
 	defer p.Close()
-	state := ""
+	var state actors.State
 	var mu sync.Mutex
 	d := newDisplay(t, web.Config{Controls: p, Stats: func() display.Stats {
 		mu.Lock()
@@ -398,13 +408,13 @@ func TestAutoSetup(t *testing.T) {
 	step("play after teardown", "setup play")
 	// The player says the session is gone (a timeout, say): set up again.
 	mu.Lock()
-	state = "init"
+	state = actors.Init
 	mu.Unlock()
 	step("play in INIT", "setup play")
 	// The player says it is set up: no setup even if this display did not do it.
 	p.Teardown()
 	mu.Lock()
-	state = display.StateReady
+	state = actors.Ready
 	mu.Unlock()
 	post(t, c, d.URL()+"control/teardown", nil) // display forgets its session
 	p.Setup()
