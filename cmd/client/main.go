@@ -15,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -168,7 +169,7 @@ func run() error {
 			pipeline.To(p, "display", t, pipeline.Then(p, "decoder", &receive.Decoder{}, frames))
 		}
 	case "web":
-		webUI, err = web.New(web.Config{Title: o.url, Controls: controls, Stats: statsFn, ThreeButtons: o.threeBtn})
+		webUI, err = web.New(web.Config{Title: redacted(o.url), Controls: controls, Stats: statsFn, ThreeButtons: o.threeBtn})
 		if err != nil {
 			return err
 		}
@@ -289,6 +290,15 @@ func clientTLS(caFile string, insecure bool) (*tls.Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// redacted is rawURL with its password, if any, replaced by "xxxxx".
+func redacted(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return rawURL
+	}
+	return u.Redacted()
 }
 
 // password is -password, or $ACTORSTREAM_PASSWORD so that it need not

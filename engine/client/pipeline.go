@@ -16,7 +16,10 @@ import (
 // pipeline runs until the next SETUP (the UDP → TCP fallback makes a
 // second one) or Close, so a sink in it runs once per SETUP; displays and
 // recorders, which must outlive it, belong in Config.Output, which
-// ReceiveContext.Output feeds.
+// ReceiveContext.Output feeds. The factory runs on the player's goroutine,
+// between the SETUP's answer and its reply to Setup: it builds, it does not
+// wait. The client runs the pipeline; a factory that wants the stages'
+// events (drops, warnings) sets its OnEvent.
 type PipelineFactory func(rc *ReceiveContext) *pipeline.Pipeline
 
 // DefaultPipeline is the design card's receiving side: UDPSource (or

@@ -10,9 +10,10 @@ import (
 	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
 )
 
-// FileWriter is a sink writing each frame to W as an MJPEG stream: the
-// terminal counterpart of [Recorder], for pipelines whose frames end in a
-// file. It releases every frame once written.
+// FileWriter is a sink writing each frame to W as an MJPEG stream, for
+// pipelines whose frames end in a file (the client records with it, behind
+// a [Tee] that also feeds its display). It releases every frame once
+// written.
 //
 // Frames the format cannot hold (not a JPEG, or more than 99999 bytes in
 // lab format) are dropped: nothing is written for them, so the stream stays
