@@ -90,9 +90,9 @@
 // reading a channel and returns the stage's output; To adds a sink:
 //
 //	p := pipeline.New()
-//	frames := pipeline.From(p, "generator", &stages.Generator{FPS: 25})
-//	small := pipeline.Then(p, "transcode", &stages.Transcode{Width: 320}, frames)
-//	pipeline.To(p, "writer", &stages.FileWriter{W: f}, small)
+//	frames := pipeline.From(p, "generator", &tools.Generator{FPS: 25})
+//	small := pipeline.Then(p, "transcode", &tools.Transcode{Width: 320}, frames)
+//	pipeline.To(p, "writer", &tools.FileWriter{W: f}, small)
 //	err := p.Run(ctx)
 //
 // Inserting a stage is calling Then between two others; replacing one is
@@ -256,6 +256,18 @@
 // copies each packet whole (PacketSource.UseStepPool says why); on
 // goroutines its batches are split, payloads pointing into the cache.
 //
-// The client's output (client.Config.Output) receives the frames the
-// client reassembled and adds displays, recorders or writers.
+// engine/client.DefaultPipeline builds the client's per-SETUP receiving
+// pipeline from the pieces client.ReceiveContext offers (Source,
+// JitterCheck, Depacketizer, Decoder, Output), always on goroutines:
+//
+//	receive.UDPSource | receive.InterleavedSource → receive.JitterCheck → receive.Depacketizer → Output
+//	      datagrams / $ frames                        in order, RTCP RR      whole JPEGs
+//
+//	output pipeline, for the client's whole life (client.Config.Output):
+//	  receive.Meter → [tools.Tee → tools.FileWriter] → [receive.Decoder] → display (web, term, none)
+//
+// A function in client.Config.Pipeline replaces the receiving pipeline,
+// e.g. to insert a stage between JitterCheck and Depacketizer or to use a
+// Depacketizer of one's own; client.Config.Output replaces what shows or
+// records the frames.
 package pipeline

@@ -40,7 +40,7 @@ func newConnWriter(nc net.Conn) *connWriter {
 }
 
 // WriteInterleaved queues a "$" frame; it implements
-// stages.InterleavedWriter.
+// send.InterleavedWriter.
 func (w *connWriter) WriteInterleaved(channel uint8, data []byte) bool {
 	w.mu.Lock()
 	if w.closed || len(w.pending)+len(w.held)+4+len(data) > w.maxPending {

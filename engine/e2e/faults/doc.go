@@ -6,7 +6,7 @@
 //
 // What every scenario checks: each frame the client outputs decodes with
 // image/jpeg (a frame missing packets is dropped, never shown); the loss
-// the client reports (ClientStats.Receiver.LossPercent) agrees with the
+// the client reports (display.Stats.Receiver.LossPercent) agrees with the
 // loss really introduced; frames resume after an outage; both sides stop
 // cleanly.
 //

@@ -1,4 +1,4 @@
-// Package hostile holds black-box tests that attack a live engine.Server
+// Package hostile holds black-box tests that attack a live server.Server
 // the way a hostile or broken network would: malformed and oversized
 // requests, lying Content-Length headers, path escapes, clients that
 // vanish or stop reading, session churn and slowloris connections. It has

@@ -8,9 +8,9 @@
 // ffmpeg's yuvj422p, and libjpeg 4:2:2 h2v1 with restart markers; plus the
 // lab-format file shared/media/movie.Mjpeg beside the checkout, when present), computes
 // ffmpeg framemd5 references of the raw files, and serves them all from one
-// server at 25 fps on 127.0.0.1. Before the tests, it plays the first 80
-// frames of every re-encoded media once, so that the tests get them at the
-// real rate even under -race (see warmUp).
+// server at 25 fps on 127.0.0.1. Before the tests, it has the server
+// re-encode every medium RFC 2435 cannot carry (Server.Prepare), so that the
+// tests get them at the real rate even under -race (see warmUp).
 //
 // After the tests, whichever ran and in whatever order, TestMain checks the
 // server: no session left behind, and nothing in its whole log (shutdown
