@@ -5,9 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"image"
-	"image/color"
-	"image/jpeg"
 	"io"
 	"net"
 	"os"
@@ -19,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/actorstream/actorstream/internal/enginetest"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/pion/rtp"
@@ -108,45 +107,12 @@ func (w tWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// smallJPEG is a 64x48 frame, different for each n, that RFC 2435 carries
-// as it is (image/jpeg writes baseline 4:2:0 with the standard tables).
-func smallJPEG(t testing.TB, n int) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, 64, 48))
-	for y := range 48 {
-		for x := range 64 {
-			img.Set(x, y, color.RGBA{uint8(x*4 + n), uint8(y * 5), uint8(n * 9), 255})
-		}
-	}
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 75}); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
-// noiseJPEG is a w×h frame that compresses badly: many bytes per frame.
-func noiseJPEG(t testing.TB, w, h, seed int) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	x := uint32(seed*7919 + 1)
-	for i := range img.Pix {
-		x ^= x << 13
-		x ^= x >> 17
-		x ^= x << 5
-		img.Pix[i] = uint8(x)
-	}
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 90}); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
 // writeClip writes a raw MJPEG file (concatenated JPEGs) of n frames.
 func writeClip(t testing.TB, dir, name string, n int) {
 	t.Helper()
 	var raw bytes.Buffer
 	for i := range n {
-		raw.Write(smallJPEG(t, i))
+		raw.Write(enginetest.JPEG(t, 64, 48, i))
 	}
 	if err := os.WriteFile(filepath.Join(dir, name), raw.Bytes(), 0o644); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/actorstream/actorstream/internal/enginetest"
+
 	"github.com/pion/rtcp"
 
 	"github.com/actorstream/actorstream/engine/server"
@@ -170,7 +172,7 @@ func TestStuckTCPReader(t *testing.T) {
 	writeClip(t, dir, "clip.mjpeg", 50)
 	var big bytes.Buffer
 	for i := range 5 {
-		big.Write(noiseJPEG(t, 640, 480, i))
+		big.Write(enginetest.NoiseJPEG(t, 640, 480, i))
 	}
 	if err := os.WriteFile(filepath.Join(dir, "big.mjpeg"), big.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
