@@ -247,6 +247,9 @@ func (s *Session) play(ctx actor.Context, m *Play) {
 	if m.Seek != nil {
 		idx, err := s.seekIndex(*m.Seek)
 		if err != nil {
+			// Nothing plays now (a seek stopped the pipeline first, or
+			// none ran): the session is Ready, whatever it was.
+			s.become(s.ready, Ready)
 			reply(m.Reply, PlayReply{Err: err})
 			return
 		}
@@ -329,7 +332,9 @@ func (s *Session) pipelineDone(ctx actor.Context, m *pipelineDone) {
 	}
 	if then := s.afterStop; then != nil {
 		s.afterStop = nil
-		s.become(s.playing, Playing) // the continuation decides the next state
+		// The continuation decides the next state (Ready after PAUSE,
+		// Playing after a seek, gone after TEARDOWN): passing through
+		// Playing first would show a blip in the state metrics.
 		then(ctx)
 		return
 	}

@@ -360,3 +360,75 @@ func TestSessionIdleTimeoutCountsSignsOfLife(t *testing.T) {
 }
 
 func keepAlive(ch chan<- Reply) any { return &KeepAlive{Reply: ch} }
+
+// TestSessionStatesThroughStops: the state a session reports is where it
+// stands, with no detour: a seek goes playing → stopping → playing, a seek
+// that fails after stopping the pipeline leaves it ready (nothing plays),
+// PAUSE goes to ready, and TEARDOWN of a playing session ends it from
+// stopping without passing through playing again.
+func TestSessionStatesThroughStops(t *testing.T) {
+	sys := actor.NewActorSystem()
+	states := make(chan string, 64) // from the actor, in order
+	stopped := make(chan string, 1)
+	pid := sys.Root.Spawn(actor.PropsFromProducer(NewSession(SessionConfig{
+		ID:      "1",
+		OnState: func(from, to State) { states <- string(from) + "→" + string(to) },
+		OnStop:  func(_, reason string) { stopped <- reason },
+	})))
+	t.Cleanup(func() { _ = sys.Root.StopFuture(pid).Wait() })
+	h := &harness{t: t, sys: sys, pid: pid}
+	fs := &fakeStream{fps: 100, frames: 100000, sent: make(chan int, 100000)}
+	if r := h.request(func(ch chan<- Reply) any { return &Setup{Stream: fs, Reply: ch} }); r.Err != nil {
+		t.Fatalf("SETUP = %+v", r)
+	}
+	next := func() string {
+		select {
+		case s := <-states:
+			return s
+		default:
+			return ""
+		}
+	}
+	expect := func(step string, want ...string) {
+		t.Helper()
+		for _, w := range want {
+			if got := next(); got != w {
+				t.Fatalf("%s: transition %q, want %q", step, got, w)
+			}
+		}
+		if extra := next(); extra != "" {
+			t.Fatalf("%s: unexpected transition %q", step, extra)
+		}
+	}
+	expect("SETUP", "→init", "init→ready")
+
+	h.play(nil)
+	waitFor(t, fs.sent)
+	expect("PLAY", "ready→playing")
+
+	to := 500 * time.Millisecond
+	if r := h.play(&to); r.Err != nil {
+		t.Fatalf("seek = %+v", r)
+	}
+	expect("seek", "playing→stopping", "stopping→playing")
+
+	beyond := time.Hour
+	if r := h.play(&beyond); r.Err == nil {
+		t.Fatal("seek past the end succeeded")
+	}
+	expect("failed seek", "playing→stopping", "stopping→ready")
+
+	h.play(nil)
+	waitFor(t, fs.sent)
+	if r := h.request(pause); r.Err != nil || r.State != Ready {
+		t.Fatalf("PAUSE = %+v", r)
+	}
+	expect("PLAY, PAUSE", "ready→playing", "playing→stopping", "stopping→ready")
+
+	h.play(nil)
+	if r := h.request(teardown); r.Err != nil {
+		t.Fatalf("TEARDOWN = %+v", r)
+	}
+	waitFor(t, stopped)
+	expect("PLAY, TEARDOWN", "ready→playing", "playing→stopping")
+}
