@@ -1,0 +1,175 @@
+package actors
+
+// The RTSP session a player drives: SETUP (with DESCRIBE first), PLAY,
+// the UDP → TCP fallback, TEARDOWN.
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorstream/actorstream/internal/rtsp"
+)
+
+// setup runs OPTIONS → DESCRIBE → SETUP (RFC), or SETUP alone (lab), with
+// the auto dialect deciding on the OPTIONS answer.
+func (p *Player) setup(ctx actor.Context, r chan<- error) {
+	if p.lab {
+		p.setupTransport(ctx, r)
+		return
+	}
+	p.request(ctx, "OPTIONS", p.cfg.URL.String(), nil, func(ctx actor.Context, resp *rtsp.Response, err error) {
+		if resp == nil && p.cfg.Dialect == DialectAuto {
+			// The lab server ignores methods it does not know and keeps
+			// the connection usable: speak its dialect on it.
+			p.cfg.Log.Info("no answer to OPTIONS; speaking the lab dialect")
+			p.lab = true
+			p.setupTransport(ctx, r)
+			return
+		}
+		if err = p.check(resp, err); err != nil {
+			reply(r, err)
+			return
+		}
+		p.describe(ctx, r)
+	})
+}
+
+func (p *Player) describe(ctx actor.Context, r chan<- error) {
+	h := rtsp.Header{}
+	h.Set("Accept", "application/sdp")
+	p.request(ctx, "DESCRIBE", p.cfg.URL.String(), h, func(ctx actor.Context, resp *rtsp.Response, err error) {
+		if err = p.check(resp, err); err != nil {
+			reply(r, err)
+			return
+		}
+		d, err := rtsp.ParseDescription(p.cfg.URL, resp)
+		if err != nil {
+			reply(r, err)
+			return
+		}
+		p.info = MediaInfo{Control: d.Control, PayloadType: d.PayloadType, FPS: d.FPS, Duration: d.Duration}
+		p.setupTransport(ctx, r)
+	})
+}
+
+func (p *Player) setupTransport(ctx actor.Context, r chan<- error) {
+	h := rtsp.Header{}
+	target := p.info.Control
+	switch {
+	case p.lab:
+		target = p.labFile()
+		p.info.Control = target
+		p.info.PayloadType = 26
+	case p.tcp:
+		h.Set("Transport", "RTP/AVP/TCP;unicast;interleaved=0-1")
+	default:
+		h.Set("Transport", fmt.Sprintf("RTP/AVP;unicast;client_port=%d-%d", p.cfg.ClientPorts[0], p.cfg.ClientPorts[1]))
+	}
+	p.request(ctx, "SETUP", target, h, func(ctx actor.Context, resp *rtsp.Response, err error) {
+		if err = p.check(resp, err); err != nil {
+			reply(r, err)
+			return
+		}
+		s, err := rtsp.ParseSession(resp.Header.Get("Session"))
+		if err != nil {
+			reply(r, fmt.Errorf("SETUP: the server sent no usable Session header (%q)", resp.Header.Get("Session")))
+			return
+		}
+		p.session = s.ID
+		if s.Timeout > 0 {
+			p.timeout = time.Duration(s.Timeout) * time.Second
+		}
+		tr := rtsp.Transport{Protocol: rtsp.ProtocolUDP, ClientPort: p.cfg.ClientPorts, Interleaved: [2]int{-1, -1}}
+		if p.tcp {
+			tr.Protocol, tr.Interleaved = rtsp.ProtocolTCP, [2]int{0, 1}
+		}
+		if trs, err := rtsp.ParseTransports(resp.Header.Get("Transport")); err == nil && len(trs) > 0 {
+			tr = trs[0]
+			if p.tcp && tr.Interleaved[0] < 0 {
+				tr.Interleaved = [2]int{0, 1}
+			}
+		} else if !p.lab {
+			p.cfg.Log.Warn("SETUP reply without a usable Transport; assuming what we asked for")
+		}
+		p.setUp = true
+		if p.cfg.Hooks.Receive != nil {
+			p.cfg.Hooks.Receive(tr, p.lab, p.info)
+		}
+		p.become(p.readyState, Ready)
+		p.armKeepalive(ctx)
+		reply(r, nil)
+	})
+}
+
+func (p *Player) play(ctx actor.Context, seek *time.Duration, r chan<- error) {
+	var h rtsp.Header
+	if seek != nil && !p.lab {
+		h.Set("Range", rtsp.Range{Start: seek.Seconds(), HasStart: true}.String())
+	}
+	p.request(ctx, "PLAY", p.controlURL(), h, func(ctx actor.Context, resp *rtsp.Response, err error) {
+		if err = p.check(resp, err); err != nil {
+			reply(r, err)
+			return
+		}
+		p.played = true
+		p.become(p.playingState, Playing)
+		p.playingAt = time.Now()
+		p.watchSilence(ctx)
+		if p.cfg.Transport == TransportAuto && !p.tcp && !p.lab {
+			p.gen++
+			gen := p.gen
+			p.after(ctx, p.cfg.UDPTimeout, &udpCheck{gen: gen})
+		}
+		reply(r, nil)
+	})
+}
+
+// checkUDP falls back to TCP when nothing arrived over UDP (a firewall or
+// NAT in the way): TEARDOWN, SETUP interleaved, PLAY.
+func (p *Player) checkUDP(ctx actor.Context, m *udpCheck) {
+	if m.gen != p.gen || p.state != Playing || p.packets > 0 {
+		return
+	}
+	p.cfg.Log.Warn("no RTP over UDP; falling back to TCP", "waited", p.cfg.UDPTimeout)
+	p.request(ctx, "TEARDOWN", p.controlURL(), nil, func(ctx actor.Context, resp *rtsp.Response, err error) {
+		p.session = ""
+		p.tcp = true
+		errs := make(chan error, 1)
+		p.setupTransport(ctx, errs)
+		// setupTransport answers on errs when SETUP completes; PLAY
+		// follows from there.
+		p.afterSetup(ctx, errs)
+	})
+}
+
+// afterSetup plays once the fallback SETUP answered.
+func (p *Player) afterSetup(ctx actor.Context, errs chan error) {
+	root, self := ctx.ActorSystem().Root, ctx.Self()
+	go func() {
+		if err := <-errs; err != nil {
+			root.Send(self, &StreamEnded{Reason: "TCP fallback failed: " + err.Error()})
+			return
+		}
+		root.Send(self, &PlayCmd{Reply: make(chan error, 1)})
+	}()
+}
+
+func (p *Player) teardown(ctx actor.Context, r chan<- error) {
+	p.gen++
+	if p.lab && !p.played {
+		// The lab server's worker crashes on a TEARDOWN before any PLAY;
+		// there is nothing to tear down anyway.
+		p.finish(nil)
+		p.become(p.doneState, Init)
+		reply(r, nil)
+		return
+	}
+	p.request(ctx, "TEARDOWN", p.controlURL(), nil, func(ctx actor.Context, resp *rtsp.Response, err error) {
+		err = p.check(resp, err)
+		p.finish(nil)
+		p.become(p.doneState, Init)
+		reply(r, err)
+	})
+}
