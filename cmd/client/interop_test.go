@@ -32,6 +32,7 @@ import (
 
 	"github.com/actorstream/actorstream/actors"
 	"github.com/actorstream/actorstream/engine/server"
+	"github.com/actorstream/actorstream/internal/enginetest"
 	"github.com/actorstream/actorstream/internal/labserver"
 	"github.com/actorstream/actorstream/internal/testmedia"
 	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
@@ -162,25 +163,6 @@ func needMedia(t *testing.T) {
 
 // --- processes ---
 
-// syncBuffer is a bytes.Buffer safe for a process to write while a test
-// reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // command prepares a process that runs in its own process group, is killed
 // (with its children) when ctx ends, and is waited for at the end of the
 // test.
@@ -202,10 +184,10 @@ func command(t *testing.T, timeout time.Duration, name string, args ...string) *
 
 // startPeer starts a server process and returns its stderr (for
 // diagnostics) and a channel of its stdout lines.
-func startPeer(t *testing.T, name string, args ...string) (*syncBuffer, <-chan string) {
+func startPeer(t *testing.T, name string, args ...string) (*enginetest.SyncBuffer, <-chan string) {
 	t.Helper()
 	cmd := command(t, 60*time.Second, name, args...)
-	stderr := &syncBuffer{}
+	stderr := &enginetest.SyncBuffer{}
 	cmd.Stderr = stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -322,7 +304,7 @@ func runClient(t *testing.T, timeout time.Duration, args ...string) *clientRun {
 	// A race-enabled binary sleeps 1 s at exit by default; that second is
 	// not playing time.
 	cmd.Env = append(os.Environ(), "GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
-	var stdout, stderr syncBuffer
+	var stdout, stderr enginetest.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
 	r.err = cmd.Run()

@@ -10,12 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/actorstream/actorstream/actors"
 	"github.com/actorstream/actorstream/engine/client"
 	"github.com/actorstream/actorstream/engine/server"
 	"github.com/actorstream/actorstream/internal/enginetest"
 	"github.com/actorstream/actorstream/internal/labserver"
-
-	"github.com/actorstream/actorstream/actors"
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
 	"github.com/actorstream/actorstream/pipeline/stages/send"

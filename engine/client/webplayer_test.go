@@ -8,7 +8,6 @@ import (
 	"github.com/actorstream/actorstream/engine/client"
 	"github.com/actorstream/actorstream/engine/server"
 	"github.com/actorstream/actorstream/internal/enginetest"
-
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/display"
 	"github.com/actorstream/actorstream/pipeline/display/web"

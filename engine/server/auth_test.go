@@ -6,11 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/actorstream/actorstream/engine/client"
-	"github.com/actorstream/actorstream/internal/enginetest"
-
 	"github.com/actorstream/actorstream/actors"
+	"github.com/actorstream/actorstream/engine/client"
 	"github.com/actorstream/actorstream/internal/auth"
+	"github.com/actorstream/actorstream/internal/enginetest"
 )
 
 // authServer requires Digest authentication: alice may play anything, bob

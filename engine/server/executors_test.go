@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -48,25 +47,6 @@ func waysMedia(t *testing.T) string {
 	return dir
 }
 
-// syncBuffer is a log destination that tests can read while the server
-// writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // way is one way of serving the file.
 type way struct {
 	name     string
@@ -88,7 +68,7 @@ type captured struct {
 // serveOneWay plays the file once, the given way, to a UDP client port,
 // and returns the RTP it received and the server's log.
 func serveOneWay(t *testing.T, dir string, w way) (captured, string) {
-	var logs syncBuffer
+	var logs enginetest.SyncBuffer
 	m := metrics.New()
 	cfg := Config{Root: dir, FPS: waysFPS, Metrics: m, Pipeline: w.factory,
 		Log: hclog.New(&hclog.LoggerOptions{Level: hclog.Debug, Output: &logs})}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/actorstream/actorstream/internal/enginetest"
-
 	"github.com/actorstream/actorstream/internal/rtsp"
 )
 

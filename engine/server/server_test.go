@@ -12,11 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/actorstream/actorstream/internal/enginetest"
-
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 
+	"github.com/actorstream/actorstream/internal/enginetest"
 	"github.com/actorstream/actorstream/internal/rtsp"
 )
 

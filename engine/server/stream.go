@@ -7,14 +7,14 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/actorstream/actorstream/pipeline/scheduler"
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/actorstream/actorstream/actors"
 	"github.com/actorstream/actorstream/internal/metrics"
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/codec/rtpjpeg"
+	"github.com/actorstream/actorstream/pipeline/scheduler"
 	"github.com/actorstream/actorstream/pipeline/stages/send"
-	"github.com/hashicorp/go-hclog"
 )
 
 // stream implements actors.Stream for one session: its media, its

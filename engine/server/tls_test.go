@@ -11,7 +11,6 @@ import (
 
 	"github.com/actorstream/actorstream/engine/client"
 	"github.com/actorstream/actorstream/internal/enginetest"
-
 	"github.com/actorstream/actorstream/internal/rtsp"
 	"github.com/actorstream/actorstream/internal/testcert"
 )

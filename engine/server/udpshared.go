@@ -9,11 +9,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/actorstream/actorstream/internal/udpport"
-
 	"github.com/pion/rtcp"
 
 	"github.com/actorstream/actorstream/internal/metrics"
+	"github.com/actorstream/actorstream/internal/udpport"
 )
 
 // sharedPorts are the server's RTP/RTCP port pairs for one local address,

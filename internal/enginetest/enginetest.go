@@ -16,9 +16,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
-
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
 )
 
 // MediaDir writes clip.mjpeg (raw, 50 frames of 64x48) and lab.mjpeg (the

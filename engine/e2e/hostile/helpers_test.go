@@ -17,13 +17,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/actorstream/actorstream/internal/enginetest"
-
 	"github.com/hashicorp/go-hclog"
 	"github.com/pion/rtp"
 	"go.uber.org/goleak"
 
 	"github.com/actorstream/actorstream/engine/server"
+	"github.com/actorstream/actorstream/internal/enginetest"
 	"github.com/actorstream/actorstream/internal/rtsp"
 )
 

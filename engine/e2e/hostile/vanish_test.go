@@ -10,11 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/actorstream/actorstream/internal/enginetest"
-
 	"github.com/pion/rtcp"
 
 	"github.com/actorstream/actorstream/engine/server"
+	"github.com/actorstream/actorstream/internal/enginetest"
 	"github.com/actorstream/actorstream/internal/rtsp"
 )
 

@@ -6,8 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/actorstream/actorstream/internal/testcert"
-	"github.com/actorstream/actorstream/internal/testmedia"
 	"io"
 	"math"
 	"net"
@@ -25,6 +23,9 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/actorstream/actorstream/engine/server"
+	"github.com/actorstream/actorstream/internal/enginetest"
+	"github.com/actorstream/actorstream/internal/testcert"
+	"github.com/actorstream/actorstream/internal/testmedia"
 )
 
 const (
@@ -63,7 +64,7 @@ var (
 	tlsBaseURL string
 	mediaDir   string
 	catalog    []*media
-	srvLog     syncBuffer
+	srvLog     enginetest.SyncBuffer
 	// coldMedia is a copy of yuvj422p.mjpeg that warmUp leaves alone.
 	coldMedia *media
 	theServer *server.Server
@@ -404,24 +405,6 @@ func firstLines(b []byte, n int) string {
 // minDecoded is the least number of frames a client must decode of the
 // expected ones: 95 %, rounded up.
 func minDecoded(expected int) int { return int(math.Ceil(0.95 * float64(expected))) }
-
-// syncBuffer collects the server's log.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // The interop matrix: one cell per peer × transport × media.
 var (

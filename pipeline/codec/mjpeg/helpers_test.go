@@ -3,7 +3,6 @@ package mjpeg
 import (
 	"bytes"
 	"errors"
-	"github.com/actorstream/actorstream/internal/testmedia"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -13,6 +12,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/actorstream/actorstream/internal/testmedia"
 )
 
 // moviePath is the shared lab-format sample, relative to this package.

@@ -2,7 +2,6 @@ package rtpjpeg
 
 import (
 	"bytes"
-	"github.com/actorstream/actorstream/internal/testmedia"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -11,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/actorstream/actorstream/internal/testmedia"
 )
 
 // Shared fixtures for the tests of every file in the package.

@@ -10,9 +10,10 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/pion/rtcp"
+
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/pipelinetest"
-	"github.com/pion/rtcp"
 )
 
 // svInterleaved is a fake RTSP connection writer: it records what it

@@ -6,8 +6,9 @@ import (
 	"testing"
 	"unsafe"
 
-	"github.com/actorstream/actorstream/pipeline/pipelinetest"
 	"golang.org/x/sys/unix"
+
+	"github.com/actorstream/actorstream/pipeline/pipelinetest"
 )
 
 // svCheckGSOUsed fails the test if the sink should have sent with GSO
