@@ -180,7 +180,28 @@ func (c *conn) mediaError(req *rtsp.Request, name string, err error) *rtsp.Respo
 	c.log.Warn("cannot open media", "name", name, "error", err)
 	resp := reply(req, 415)
 	resp.Reason = "Unsupported Media Type"
+	var why *UnsupportedError
+	if errors.As(err, &why) {
+		// Tell the client why, in the reason phrase (which every client
+		// shows) and in a body for those that read it.
+		resp.Reason = reasonPhrase(why.Error())
+		resp.Header.Set("Content-Type", "text/plain; charset=utf-8")
+		resp.Body = []byte(why.Error() + "\n")
+	}
 	return resp
+}
+
+// reasonPhrase makes s a valid RTSP reason phrase (RFC 2326 §7.1.1: no
+// CR or LF; other control characters dropped too), at most 300 bytes of
+// valid UTF-8.
+func reasonPhrase(s string) string {
+	b := make([]byte, 0, min(len(s), 300))
+	for i := 0; i < len(s) && len(b) < 300; i++ {
+		if c := s[i]; c >= 0x20 && c != 0x7F {
+			b = append(b, c)
+		}
+	}
+	return strings.ToValidUTF8(string(b), "")
 }
 
 // setup creates a session: RFC 2326 §10.4. The handler does what needs

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/actorstream/actorstream/pipeline"
+	"github.com/actorstream/actorstream/pipeline/codec/container"
 	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
 	"github.com/actorstream/actorstream/pipeline/codec/rtpjpeg"
 	"github.com/actorstream/actorstream/pipeline/stages/send"
@@ -26,10 +27,16 @@ var ErrNoMedia = errors.New("no such media")
 // Media is one playable file: opened, indexed and (where RFC 2435 cannot
 // carry its frames) re-encoded once, then shared by every session.
 type Media struct {
-	Name          string // path under the media root, as clients name it
-	Format        mjpeg.Format
-	Index         *mjpeg.Index
-	FPS           float64
+	Name   string       // path under the media root, as clients name it
+	Format mjpeg.Format // of the frames: raw JPEGs for containers
+	// Container is the file's container (AVI, Matroska, MP4), or "" for
+	// an MJPEG stream (raw or lab).
+	Container container.Kind
+	Index     *mjpeg.Index // where each frame's JPEG lies in the file
+	FPS       float64
+	// RateFrom says where FPS comes from: "sidecar", "file", "-fps" or
+	// "default" (see catalog.rate).
+	RateFrom      string
 	Loop          bool
 	Width, Height int // of the first frame, as sent over RFC 2435
 
@@ -146,7 +153,7 @@ type catalog struct {
 	ctx     context.Context // ends background work at server shutdown
 	cancel  context.CancelFunc
 	root    *os.Root
-	fps     float64 // 0: 20 for lab files, 25 for raw ones
+	fps     float64 // the rate of files that state none; 0: 20 for lab files, 25 for others
 	loop    bool
 	quality int
 	// inMemory is the size up to which files are played from memory:
@@ -226,29 +233,21 @@ func (c *catalog) load(name string) (*Media, error) {
 		f.Close()
 		return nil, err
 	}
-	ix, err := mjpeg.BuildIndex(f)
-	if err != nil || ix.Len() == 0 {
+	ix, container, rate, err := c.index(name, f, st.Size())
+	if err != nil {
 		f.Close()
-		if err == nil {
-			err = errors.New("no frames")
-		}
-		return nil, fmt.Errorf("%s: not an MJPEG file: %w", name, err)
+		return nil, err
 	}
 	m := &Media{
-		Name: name, Format: ix.Format, Index: ix, FPS: c.fps, Loop: c.loop,
+		Name: name, Format: ix.Format, Container: container, Index: ix, Loop: c.loop,
 		file: f, size: st.Size(), modTime: st.ModTime(),
 		Conform: send.NewConformCache(c.quality), log: c.log, ctx: c.ctx,
 	}
+	m.FPS, m.RateFrom = c.rate(name, ix.Format, rate)
 	if m.size <= c.inMemory {
 		if m.frames, err = readFrames(f, ix); err != nil {
 			f.Close()
 			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-	}
-	if m.FPS <= 0 {
-		m.FPS = 25
-		if ix.Format == mjpeg.FormatLab {
-			m.FPS = 20 // the original lab server's 50 ms per frame
 		}
 	}
 	first, err := ix.ReadFrame(f, 0, nil)
@@ -275,8 +274,12 @@ func (c *catalog) load(name string) (*Media, error) {
 	if err := rtpjpeg.ParseJPEG(data, &j); err == nil {
 		m.Width, m.Height = j.Width, j.Height
 	}
-	c.log.Info("media indexed", "media", name, "format", ix.Format, "frames", ix.Len(),
-		"fps", m.FPS, "size", fmt.Sprintf("%dx%d", m.Width, m.Height))
+	format := ix.Format.String()
+	if container != "" {
+		format = string(container)
+	}
+	c.log.Info("media indexed", "media", name, "format", format, "frames", ix.Len(),
+		"fps", m.FPS, "rate_from", m.RateFrom, "size", fmt.Sprintf("%dx%d", m.Width, m.Height))
 	return m, nil
 }
 

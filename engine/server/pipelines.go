@@ -29,6 +29,7 @@ type PipelineFactory func(pc *PlayContext) *pipeline.Pipeline
 // DefaultPipeline is the design card's pipeline:
 //
 //	disk:   FileReader → Framer → Conformer → Packetizer → Pacer → UDPSink | InterleavedSink
+//	        (containers: IndexedSource → Conformer → ...)
 //	memory: PacketSource → Pacer → UDPSink | InterleavedSink
 //
 // Files of at most MaxInMemory bytes are played from memory, read, split,
@@ -166,7 +167,8 @@ type PlayContext struct {
 }
 
 // Frames adds FileReader → Framer (→ Conformer for RFC 2435 sessions) to p,
-// starting at the PLAY's position, and returns the frames. Media held in
+// starting at the PLAY's position, and returns the frames; for a container
+// (AVI, Matroska, MP4) an IndexedSource stands for FileReader → Framer. Media held in
 // memory (files up to MaxInMemory) come from one MemorySource instead,
 // which shares the file's frames, split and conformed once, with every
 // session.
@@ -185,13 +187,22 @@ func (pc *PlayContext) Frames(p *pipeline.Pipeline) <-chan *pipeline.Frame {
 			Table: table, FPS: m.FPS, StartIndex: pc.StartIndex, Loop: m.Loop,
 		})
 	}
-	src := pc.StartIndex % m.Frames()
-	chunks := pipeline.From(p, "filereader", &send.FileReader{
-		File: m.file, Size: m.size, Start: m.Index.Offsets[src], Loop: m.Loop,
-	})
-	frames := pipeline.Then(p, "framer", &send.Framer{
-		Format: m.Format, FPS: m.FPS, StartIndex: pc.StartIndex,
-	}, chunks)
+	var frames <-chan *pipeline.Frame
+	if m.Container != "" {
+		// Frames lie between the container's structures: read each
+		// where the index says.
+		frames = pipeline.From(p, "indexedsource", &send.IndexedSource{
+			File: m.file, Index: m.Index, FPS: m.FPS, StartIndex: pc.StartIndex, Loop: m.Loop,
+		})
+	} else {
+		src := pc.StartIndex % m.Frames()
+		chunks := pipeline.From(p, "filereader", &send.FileReader{
+			File: m.file, Size: m.size, Start: m.Index.Offsets[src], Loop: m.Loop,
+		})
+		frames = pipeline.Then(p, "framer", &send.Framer{
+			Format: m.Format, FPS: m.FPS, StartIndex: pc.StartIndex,
+		}, chunks)
+	}
 	if pc.Lab {
 		return frames // the lab client shows what the file holds
 	}
