@@ -249,7 +249,8 @@ func (p *Player) readyState(ctx actor.Context) {
 	case *SetupCmd:
 		reply(m.Reply, errors.New("already set up"))
 	case *PlayCmd:
-		p.play(ctx, m.Seek, m.Reply)
+		r := m.Reply
+		p.play(ctx, m.Seek, func(_ actor.Context, err error) { reply(r, err) })
 	case *PauseCmd:
 		reply(m.Reply, errors.New("not playing"))
 	case *TeardownCmd:
@@ -267,17 +268,7 @@ func (p *Player) playingState(ctx actor.Context) {
 			reply(m.Reply, nil)
 			return
 		}
-		// Seek while playing: PAUSE then PLAY with a Range, which every
-		// server understands.
-		seek, r := m.Seek, m.Reply
-		p.request(ctx, "PAUSE", p.controlURL(), nil, func(ctx actor.Context, resp *rtsp.Response, err error) {
-			if err = p.check(resp, err); err != nil {
-				reply(r, err)
-				return
-			}
-			p.become(p.readyState, Ready)
-			p.play(ctx, seek, r)
-		})
+		p.seekWhilePlaying(ctx, m.Seek, m.Reply)
 	case *PauseCmd:
 		r := m.Reply
 		p.request(ctx, "PAUSE", p.controlURL(), nil, func(ctx actor.Context, resp *rtsp.Response, err error) {

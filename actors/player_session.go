@@ -103,14 +103,16 @@ func (p *Player) setupTransport(ctx actor.Context, r chan<- error) {
 	})
 }
 
-func (p *Player) play(ctx actor.Context, seek *time.Duration, r chan<- error) {
+// play sends PLAY (with a Range when seeking) and calls then with the
+// outcome once the server answered.
+func (p *Player) play(ctx actor.Context, seek *time.Duration, then func(actor.Context, error)) {
 	var h rtsp.Header
 	if seek != nil && !p.lab {
 		h.Set("Range", rtsp.Range{Start: seek.Seconds(), HasStart: true}.String())
 	}
 	p.request(ctx, "PLAY", p.controlURL(), h, func(ctx actor.Context, resp *rtsp.Response, err error) {
 		if err = p.check(resp, err); err != nil {
-			reply(r, err)
+			then(ctx, err)
 			return
 		}
 		p.played = true
@@ -122,7 +124,34 @@ func (p *Player) play(ctx actor.Context, seek *time.Duration, r chan<- error) {
 			gen := p.gen
 			p.after(ctx, p.cfg.UDPTimeout, &udpCheck{gen: gen})
 		}
-		reply(r, nil)
+		then(ctx, nil)
+	})
+}
+
+// seekWhilePlaying moves a playing session: PAUSE, then PLAY with a
+// Range, which every server understands. A seek the server refuses (457
+// for a position outside the media) must not stop playing: a PLAY
+// without a Range resumes where the PAUSE stopped, and r hears the
+// refusal once the player is playing again.
+func (p *Player) seekWhilePlaying(ctx actor.Context, seek *time.Duration, r chan<- error) {
+	p.request(ctx, "PAUSE", p.controlURL(), nil, func(ctx actor.Context, resp *rtsp.Response, err error) {
+		if err = p.check(resp, err); err != nil {
+			reply(r, err)
+			return
+		}
+		p.become(p.readyState, Ready)
+		p.play(ctx, seek, func(ctx actor.Context, seekErr error) {
+			if seekErr == nil || p.state != Ready || p.done {
+				reply(r, seekErr)
+				return
+			}
+			p.play(ctx, nil, func(_ actor.Context, err error) {
+				if err != nil {
+					seekErr = fmt.Errorf("%w (and playing on failed: %v)", seekErr, err)
+				}
+				reply(r, seekErr)
+			})
+		})
 	})
 }
 

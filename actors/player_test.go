@@ -359,3 +359,35 @@ func TestPlayerEndsAfterSilence(t *testing.T) {
 		t.Fatalf("PAUSE after silence before any media: %v", err)
 	}
 }
+
+// TestPlayerFailedSeekPlaysOn: a seek the server refuses (457) leaves the
+// player playing, and the user hears the server's reason.
+func TestPlayerFailedSeekPlaysOn(t *testing.T) {
+	u, _ := url.Parse("rtsp://127.0.0.1:8554/clip.mjpeg")
+	var status atomic.Pointer[PlayerStatus]
+	s := startPlayer(t, PlayerConfig{URL: u, Dialect: DialectRFC, Transport: TransportUDP, ClientPorts: [2]int{5000, 5001}, Status: &status},
+		func(req *rtsp.Request) *rtsp.Response {
+			resp := rfcAnswer(req)
+			if req.Method == "PLAY" && req.Header.Get("Range") != "" {
+				resp.StatusCode, resp.Reason = 457, "Invalid Range"
+			}
+			return resp
+		})
+	if err := s.cmd(setupCmd); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cmd(playCmd); err != nil {
+		t.Fatal(err)
+	}
+	to := 999 * time.Second
+	err := s.cmd(func(r chan<- error) any { return &PlayCmd{Seek: &to, Reply: r} })
+	if err == nil || !strings.Contains(err.Error(), "457 Invalid Range") {
+		t.Fatalf("seek to 999 s: %v, want the server's 457 Invalid Range", err)
+	}
+	if st := status.Load(); st.State != Playing {
+		t.Fatalf("state after the refused seek: %s, want playing", st.State)
+	}
+	if got, want := strings.Join(s.methods(), " "), "OPTIONS DESCRIBE SETUP PLAY PAUSE PLAY PLAY"; got != want {
+		t.Fatalf("requests %q, want %q", got, want)
+	}
+}

@@ -182,6 +182,13 @@ func (s *Session) playing(ctx actor.Context) {
 			})
 			return
 		}
+		// Check the position before stopping anything: a seek the media
+		// cannot satisfy is refused (457) and the stream plays on,
+		// untouched, from where it is.
+		if _, err := s.seekIndex(*m.Seek); err != nil {
+			reply(m.Reply, PlayReply{Err: err})
+			return
+		}
 		s.stopPipeline(ctx, func(ctx actor.Context) { s.play(ctx, m) })
 	case *Pause:
 		s.touch()
@@ -247,9 +254,8 @@ func (s *Session) play(ctx actor.Context, m *Play) {
 	if m.Seek != nil {
 		idx, err := s.seekIndex(*m.Seek)
 		if err != nil {
-			// Nothing plays now (a seek stopped the pipeline first, or
-			// none ran): the session is Ready, whatever it was.
-			s.become(s.ready, Ready)
+			// Only from Ready: playing checks the position before it
+			// stops its pipeline. The session stays Ready.
 			reply(m.Reply, PlayReply{Err: err})
 			return
 		}

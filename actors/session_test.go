@@ -179,6 +179,36 @@ func TestSessionSeek(t *testing.T) {
 	}
 }
 
+// TestSessionFailedSeekPlaysOn: a PLAY whose Range the media cannot
+// satisfy, while playing, is refused with 457 and leaves the stream as it
+// was: the same pipeline goes on with the next frames, none missing, and
+// the sequence numbers continue.
+func TestSessionFailedSeekPlaysOn(t *testing.T) {
+	fs := &fakeStream{fps: 100, frames: 1000, sent: make(chan int, 1000)}
+	h := newHarness(t, fs, 0)
+	h.play(nil)
+	last := waitFor(t, fs.sent)
+	beyond := time.Hour
+	if r := h.play(&beyond); r.Err == nil || !strings.HasPrefix(r.Err.Error(), "457") {
+		t.Fatalf("seek beyond the end: %+v, want 457", r)
+	}
+	if r := h.request(keepAlive); r.State != Playing {
+		t.Fatalf("state after the failed seek: %s, want playing", r.State)
+	}
+	for range 20 {
+		got := waitFor(t, fs.sent)
+		if got != last+1 {
+			t.Fatalf("after the failed seek frame %d followed frame %d", got, last)
+		}
+		last = got
+	}
+	// The next PLAY's RTP-Info continues the sequence: no pipeline was
+	// replaced, no packet lost.
+	if r := h.play(nil); r.Err != nil || int16(r.Seq-uint16(firstSeq)) < 20 {
+		t.Fatalf("PLAY while playing = %+v", r)
+	}
+}
+
 func TestSessionIdleTimeout(t *testing.T) {
 	fs := &fakeStream{fps: 100, frames: 10, sent: make(chan int, 10)}
 	h := newHarness(t, fs, 50*time.Millisecond)
@@ -363,8 +393,7 @@ func keepAlive(ch chan<- Reply) any { return &KeepAlive{Reply: ch} }
 
 // TestSessionStatesThroughStops: the state a session reports is where it
 // stands, with no detour: a seek goes playing → stopping → playing, a seek
-// that fails after stopping the pipeline leaves it ready (nothing plays),
-// PAUSE goes to ready, and TEARDOWN of a playing session ends it from
+// that fails changes nothing (it plays on), PAUSE goes to ready, and TEARDOWN of a playing session ends it from
 // stopping without passing through playing again.
 func TestSessionStatesThroughStops(t *testing.T) {
 	sys := actor.NewActorSystem()
@@ -416,14 +445,12 @@ func TestSessionStatesThroughStops(t *testing.T) {
 	if r := h.play(&beyond); r.Err == nil {
 		t.Fatal("seek past the end succeeded")
 	}
-	expect("failed seek", "playing→stopping", "stopping→ready")
+	expect("failed seek") // no transition: it plays on
 
-	h.play(nil)
-	waitFor(t, fs.sent)
 	if r := h.request(pause); r.Err != nil || r.State != Ready {
 		t.Fatalf("PAUSE = %+v", r)
 	}
-	expect("PLAY, PAUSE", "ready→playing", "playing→stopping", "stopping→ready")
+	expect("PAUSE", "playing→stopping", "stopping→ready")
 
 	h.play(nil)
 	if r := h.request(teardown); r.Err != nil {
