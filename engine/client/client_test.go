@@ -17,6 +17,7 @@ import (
 	"github.com/actorstream/actorstream/internal/labserver"
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
+	"github.com/actorstream/actorstream/pipeline/stages/receive"
 	"github.com/actorstream/actorstream/pipeline/stages/send"
 )
 
@@ -171,5 +172,39 @@ func TestRecordAndReplay(t *testing.T) {
 		if !bytes.Equal(got[i], want) {
 			t.Fatalf("replayed frame %d differs from the recording", i)
 		}
+	}
+}
+
+// TestClientLabStatistics: the lab server's RTP timestamps are wall-clock
+// seconds, not a media clock; the client's jitter and position go by its
+// frame numbers, one every 50 ms, instead: jitter near 0 on loopback, and
+// frame n at (n − 1) × 50 ms.
+func TestClientLabStatistics(t *testing.T) {
+	var frames [][]byte
+	for i := range 100 {
+		frames = append(frames, enginetest.JPEG(t, 64, 48, i))
+	}
+	lab := labserver.Start(t, frames, receive.LabPeriod)
+	col := enginetest.NewCollector()
+	c := enginetest.DialClient(t, client.Config{URL: "rtsp://" + lab.Addr() + "/movie.Mjpeg", Dialect: actors.DialectLab, Output: col.Output})
+	enginetest.Must(t, c.Setup())
+	enginetest.Must(t, c.Play())
+	col.WaitFrames(t, 5, 5*time.Second)
+	first := c.Stats()
+	time.Sleep(time.Second)
+	enginetest.Must(t, c.Pause())
+	time.Sleep(200 * time.Millisecond) // the last frame in flight lands
+	st := c.Stats()
+	enginetest.Must(t, c.Teardown())
+
+	if st.Receiver.JitterMS > 10 {
+		t.Errorf("jitter %.1f ms on loopback, want near 0", st.Receiver.JitterMS)
+	}
+	if want := time.Duration(st.Receiver.HighestSeq-1) * receive.LabPeriod; st.Position != want {
+		t.Errorf("position %s after frame %d, want %s", st.Position, st.Receiver.HighestSeq, want)
+	}
+	// The lab's rate: 20 frames, a second of media, a second later.
+	if advanced := st.Position - first.Position; advanced < 800*time.Millisecond || advanced > 1500*time.Millisecond {
+		t.Errorf("position advanced %s (from %s) over about a second, want about 1 s", advanced, first.Position)
 	}
 }

@@ -52,15 +52,18 @@ type ReceiveContext struct {
 // Source adds the transport's source to p: InterleavedSource for TCP (the
 // RTSP connection's reader feeds it), UDPSource on the client's RTP and
 // RTCP ports otherwise, which accepts only the server's datagrams (except
-// from the lab's server, which sends from changing ports).
+// from the lab's server, which sends from changing ports). In the lab
+// dialect a LabClock follows, so that what the source gives has a media
+// clock (the lab's timestamps are wall-clock seconds).
 func (rc *ReceiveContext) Source(p *pipeline.Pipeline) <-chan *pipeline.Packet {
 	if rc.Interleaved {
 		return pipeline.From(p, "interleavedsource", &receive.InterleavedSource{Frames: rc.rx.interleaved})
 	}
 	src := &receive.UDPSource{RTPConn: rc.c.rtpConn, RTCPConn: rc.c.rtcpConn}
-	if !rc.Lab {
-		src.Peer = rc.c.server
+	if rc.Lab {
+		return pipeline.Then(p, "labclock", &receive.LabClock{}, pipeline.From(p, "udpsource", src))
 	}
+	src.Peer = rc.c.server
 	return pipeline.From(p, "udpsource", src)
 }
 
