@@ -12,6 +12,7 @@ import (
 
 	"github.com/actorstream/actorstream/internal/auth"
 	"github.com/actorstream/actorstream/internal/rtsp"
+	"github.com/actorstream/actorstream/pipeline/stages/receive"
 )
 
 // Dialects and transports a player can use.
@@ -87,8 +88,12 @@ type PlayerConfig struct {
 	// every change, for readers on other goroutines. Only the player
 	// stores into it.
 	Status *atomic.Pointer[PlayerStatus]
-	Hooks  PlayerHooks
-	Log    hclog.Logger
+	// Timeline, when set, is told of each PLAY (Expect as it is sent,
+	// then what its answer says of where the media starts), so that
+	// received frames are placed where the server says they are.
+	Timeline *receive.Timeline
+	Hooks    PlayerHooks
+	Log      hclog.Logger
 }
 
 // Player is the actor owning one RTSP client session: Init → Ready →

@@ -110,11 +110,14 @@ func (p *Player) play(ctx actor.Context, seek *time.Duration, then func(actor.Co
 	if seek != nil && !p.lab {
 		h.Set("Range", rtsp.Range{Start: seek.Seconds(), HasStart: true}.String())
 	}
+	p.expectPlay()
 	p.request(ctx, "PLAY", p.controlURL(), h, func(ctx actor.Context, resp *rtsp.Response, err error) {
 		if err = p.check(resp, err); err != nil {
+			p.playFailed()
 			then(ctx, err)
 			return
 		}
+		p.anchorPlay(resp, seek)
 		p.played = true
 		p.become(p.playingState, Playing)
 		p.playingAt = time.Now()

@@ -10,6 +10,11 @@ type Frame struct {
 	Data  []byte        // one JPEG, SOI to EOI
 	Index int           // frame number in the stream, counting from 0 (keeps counting across loops)
 	PTS   time.Duration // presentation time from the start of the stream
+	// Seq and RTPTime are, for a frame received over RTP, the sequence
+	// number of its last packet and its timestamp: where it was on the
+	// wire (0 for frames read from files).
+	Seq     uint16
+	RTPTime uint32
 
 	pool *FreeList[Frame]
 }
@@ -35,6 +40,6 @@ func NewFramePool(size int) *FramePool {
 // Get returns an empty frame whose Data may have spare capacity from an earlier use.
 func (p *FramePool) Get() *Frame {
 	f := p.list.Get()
-	f.Data, f.Index, f.PTS = f.Data[:0], 0, 0
+	f.Data, f.Index, f.PTS, f.Seq, f.RTPTime = f.Data[:0], 0, 0, 0, 0
 	return f
 }

@@ -44,9 +44,10 @@ type Client struct {
 	ssrc     uint32 // ours, in RTCP reports
 	started  time.Time
 
-	recv   receive.ReceiverStats // fed by each JitterCheck
-	depack receive.Depacketizer  // the default pipelines' one Depacketizer
-	meter  receive.Meter         // in the output pipeline
+	recv     receive.ReceiverStats // fed by each JitterCheck
+	depack   receive.Depacketizer  // the default pipelines' one Depacketizer
+	timeline receive.Timeline      // the player anchors it at each PLAY; depack places frames on it
+	meter    receive.Meter         // in the output pipeline
 
 	rxMu       sync.Mutex // serialises starting and stopping receptions
 	rx         atomic.Pointer[reception]
@@ -77,6 +78,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		done: make(chan struct{}), stop: make(chan struct{}), started: time.Now(),
 		frames: make(chan *pipeline.Frame, 4), outputStop: make(chan struct{}),
 	}
+	c.depack.Timeline = &c.timeline
 	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
 		c.server = ap.Addr().Unmap()
 	}
@@ -97,7 +99,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	c.player = c.system.Root.Spawn(actor.PropsFromProducer(actors.NewPlayer(actors.PlayerConfig{
 		URL: u, Dialect: cfg.Dialect, Transport: cfg.Transport, ClientPorts: ports,
 		User: cfg.User, Password: cfg.Password, TLS: secure, IdleEnd: cfg.IdleEnd,
-		Status: &c.status, Log: cfg.Log.Named("player"),
+		Status: &c.status, Timeline: &c.timeline, Log: cfg.Log.Named("player"),
 		Hooks: actors.PlayerHooks{Send: c.send, Receive: c.receive, Done: c.finish},
 	})))
 	c.bg.Add(4)

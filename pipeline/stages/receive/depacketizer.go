@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sync/atomic"
-	"time"
 
 	"github.com/pion/rtp"
 
@@ -25,18 +24,38 @@ var (
 // (RFC 2435, or the lab's whole JPEG per packet). Frames with a missing
 // fragment are dropped, never emitted; each drop, of a frame or of a
 // malformed packet, is a Drop event and is counted in Stats.
+//
+// Each frame's PTS is its position in the media as the Timeline places it:
+// the player anchors the timeline with each PLAY's answer, frames of a
+// PLAY still unanswered are held (at most maxHeld), and frames sent before
+// the PLAY (in flight during a seek) are dropped as ErrStaleFrame.
 type Depacketizer struct {
 	Pool *pipeline.FramePool // nil means a private pool
+	// Timeline places the frames; nil means a private one, never
+	// anchored: the first frame is at 0.
+	Timeline *Timeline
 
-	d       rtpjpeg.Depacketizer
-	h       rtp.Header // reused: Unmarshal keeps its CSRC capacity
-	index   int
-	started bool
-	lastTS  uint32
-	pts     int64 // 90 kHz ticks since the first frame
+	d     rtpjpeg.Depacketizer
+	h     rtp.Header // reused: Unmarshal keeps its CSRC capacity
+	index int
+	own   Timeline
+	held  [maxHeld]*pipeline.Frame
+	nheld int
 
 	framesOut, framesDropped, badPackets atomic.Uint64
 }
+
+// maxHeld bounds the frames held while a PLAY is unanswered: half a second
+// at 30 frames/s, far more than an answer takes.
+const maxHeld = 16
+
+// ErrStaleFrame: a frame sent before the PLAY now playing (a seek moved
+// on while it was in flight); it is not shown.
+var ErrStaleFrame = errors.New("stages: frame sent before the last PLAY")
+
+// ErrUnplaced: a frame given up on because the PLAY that sent it stayed
+// unanswered for longer than maxHeld frames.
+var ErrUnplaced = errors.New("stages: frame of an unanswered PLAY")
 
 // DepacketizerStats is what a Depacketizer has done so far.
 type DepacketizerStats struct {
@@ -60,31 +79,93 @@ func (d *Depacketizer) Run(ctx context.Context, in <-chan *pipeline.Packet, out 
 	if pool == nil {
 		pool = pipeline.NewFramePool(4)
 	}
+	tl := d.Timeline
+	if tl == nil {
+		tl = &d.own
+	}
+	defer d.releaseHeld()
 	for {
-		pk, ok := pipeline.Recv(ctx, in)
-		if !ok {
+		if !d.flush(ctx, tl, out) {
 			return ctx.Err()
 		}
-		incomplete := d.framesDropped.Load()
-		f, err := d.push(pk, pool)
-		if err != nil {
-			pipeline.ReportDrop(ctx, 1, err)
+		// Frames still held wait for the timeline to change (Changed is
+		// already closed if it changed since flush looked).
+		var changed <-chan struct{}
+		if d.nheld > 0 {
+			changed = tl.Changed()
 		}
-		if n := d.framesDropped.Load() - incomplete; n > 0 {
-			pipeline.ReportDrop(ctx, n, ErrIncompleteFrame)
-		}
-		if f == nil {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-changed:
 			continue
-		}
-		if !pipeline.Send(ctx, out, f) {
-			f.Release()
-			return ctx.Err()
+		case pk, ok := <-in:
+			if !ok {
+				tl.Keep() // nothing more comes: place what waits as it stands
+				d.flush(ctx, tl, out)
+				return ctx.Err()
+			}
+			incomplete := d.framesDropped.Load()
+			f, err := d.push(pk, pool)
+			if err != nil {
+				pipeline.ReportDrop(ctx, 1, err)
+			}
+			if n := d.framesDropped.Load() - incomplete; n > 0 {
+				pipeline.ReportDrop(ctx, n, ErrIncompleteFrame)
+			}
+			if f == nil {
+				continue
+			}
+			if d.nheld == maxHeld {
+				// The answer is very late: make room, oldest first.
+				d.held[0].Release()
+				copy(d.held[:], d.held[1:])
+				d.nheld--
+				pipeline.ReportDrop(ctx, 1, ErrUnplaced)
+			}
+			d.held[d.nheld] = f
+			d.nheld++
 		}
 	}
 }
 
-// push consumes pk and returns the frame it completed, if any; err says
-// why pk was dropped as malformed.
+// flush sends on the held frames the timeline can place, in order; false
+// when ctx ended.
+func (d *Depacketizer) flush(ctx context.Context, tl *Timeline, out chan<- *pipeline.Frame) bool {
+	for d.nheld > 0 {
+		f := d.held[0]
+		pts, v := tl.Place(f.Seq, f.RTPTime)
+		if v == Wait {
+			return true
+		}
+		copy(d.held[:], d.held[1:d.nheld])
+		d.nheld--
+		d.held[d.nheld] = nil
+		if v == Stale {
+			pipeline.ReportDrop(ctx, 1, &pipeline.FrameError{Index: f.Index, Err: ErrStaleFrame})
+			f.Release()
+			continue
+		}
+		f.PTS = pts
+		if !pipeline.Send(ctx, out, f) {
+			f.Release()
+			return false
+		}
+	}
+	return true
+}
+
+func (d *Depacketizer) releaseHeld() {
+	for i := range d.nheld {
+		d.held[i].Release()
+		d.held[i] = nil
+	}
+	d.nheld = 0
+}
+
+// push consumes pk and returns the frame it completed, if any (its PTS
+// still to be placed); err says why
+// pk was dropped as malformed.
 func (d *Depacketizer) push(pk *pipeline.Packet, pool *pipeline.FramePool) (*pipeline.Frame, error) {
 	if pk == nil {
 		return nil, nil
@@ -108,17 +189,9 @@ func (d *Depacketizer) push(pk *pipeline.Packet, pool *pipeline.FramePool) (*pip
 	if jpeg == nil {
 		return nil, nil
 	}
-	// Accumulating signed 32-bit steps keeps the PTS right across any
-	// number of timestamp wraps.
-	if d.started {
-		d.pts += int64(int32(d.h.Timestamp - d.lastTS))
-	}
-	d.started, d.lastTS = true, d.h.Timestamp
-
 	f := pool.Get()
 	f.Data = append(f.Data[:0], jpeg...) // jpeg is only valid until the next Push
-	f.Index = d.index
-	f.PTS = time.Duration(d.pts * int64(time.Second) / pipeline.ClockRate)
+	f.Index, f.Seq, f.RTPTime = d.index, d.h.SequenceNumber, d.h.Timestamp
 	d.index++
 	d.framesOut.Add(1)
 	return f, nil
