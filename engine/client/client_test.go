@@ -208,3 +208,30 @@ func TestClientLabStatistics(t *testing.T) {
 		t.Errorf("position advanced %s (from %s) over about a second, want about 1 s", advanced, first.Position)
 	}
 }
+
+// TestClientFailedSeekPlaysOn: seeking past the end of the media gets the
+// server's 457, and the client keeps playing where it was, with no packet
+// missing.
+func TestClientFailedSeekPlaysOn(t *testing.T) {
+	ts := startServer(t, server.Config{FPS: 25})
+	col := enginetest.NewCollector()
+	c := enginetest.DialClient(t, client.Config{URL: ts.url("clip.mjpeg"), Transport: actors.TransportUDP, Output: col.Output})
+	enginetest.Must(t, c.Setup())
+	enginetest.Must(t, c.Play())
+	col.WaitFrames(t, 5, 5*time.Second)
+	err := c.Seek(999 * time.Second)
+	if err == nil || !strings.Contains(err.Error(), "457") {
+		t.Fatalf("seek to 999 s: %v, want the server's 457", err)
+	}
+	if st := c.Stats(); st.State != actors.Playing {
+		t.Fatalf("state after the refused seek: %s, want playing", st.State)
+	}
+	before := c.Stats().Position
+	n := len(col.All())
+	col.WaitFrames(t, n+5, 5*time.Second)
+	st := c.Stats()
+	if st.Position <= before || st.Receiver.PacketsLost != 0 || st.FramesDropped != 0 {
+		t.Fatalf("after the refused seek: position %s (was %s), %d packets lost, %d frames dropped",
+			st.Position, before, st.Receiver.PacketsLost, st.FramesDropped)
+	}
+}
