@@ -27,7 +27,6 @@ import (
 	"github.com/actorstream/actorstream/actors"
 	"github.com/actorstream/actorstream/engine/client"
 	"github.com/actorstream/actorstream/pipeline"
-	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
 	"github.com/actorstream/actorstream/pipeline/display"
 	"github.com/actorstream/actorstream/pipeline/display/none"
 	"github.com/actorstream/actorstream/pipeline/display/term"
@@ -63,7 +62,7 @@ func parseArgs() (options, error) {
 	flag.IntVar(&o.rtpPort, "rtp-port", 0, "local RTP port, RTCP on the next one (default: a free even port)")
 	flag.StringVar(&o.displayKind, "display", "web", "web, term or none")
 	flag.StringVar(&o.record, "record", "", "write the received frames to this file")
-	flag.StringVar(&o.recordFormat, "record-format", "raw", "raw (concatenated JPEG) or lab (5-digit length headers)")
+	flag.StringVar(&o.recordFormat, "record-format", "", "avi (keeps the frame rate; default for .avi names), raw (concatenated JPEG; default otherwise) or lab (5-digit length headers)")
 	flag.DurationVar(&o.duration, "duration", 0, "stop after this long (0: until the stream ends)")
 	flag.IntVar(&o.frames, "frames", 0, "stop after this many frames (0: no limit)")
 	flag.StringVar(&o.logLevel, "log-level", "info", "trace, debug, info, warn or error")
@@ -133,14 +132,9 @@ func run() error {
 	}
 	log := hclog.New(&hclog.LoggerOptions{Name: "client", Level: level})
 
-	var recFormat mjpeg.Format
-	switch o.recordFormat {
-	case "raw":
-		recFormat = mjpeg.FormatRaw
-	case "lab":
-		recFormat = mjpeg.FormatLab
-	default:
-		return fmt.Errorf("record format %q: want raw or lab", o.recordFormat)
+	recFormat, err := client.RecordFormatFor(o.record, o.recordFormat)
+	if err != nil {
+		return err
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -254,7 +248,7 @@ func (l *lazyControls) Seek(to time.Duration) error { return l.get().Seek(to) }
 
 // recordTo records into f ahead of the display show (client.Recording),
 // telling the recording's progress on stderr once a second.
-func recordTo(f *os.File, format mjpeg.Format, show client.Output) client.Output {
+func recordTo(f *os.File, format client.RecordFormat, show client.Output) client.Output {
 	return func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
 		var (
 			recorded int

@@ -136,7 +136,7 @@ func TestClientLabServer(t *testing.T) {
 func TestRecordAndReplay(t *testing.T) {
 	ts := startServer(t, server.Config{FPS: 50})
 	var rec bytes.Buffer
-	c := enginetest.DialClient(t, client.Config{URL: ts.url("clip.mjpeg"), Output: client.Recording(&rec, mjpeg.FormatRaw, nil), MaxFrames: 20})
+	c := enginetest.DialClient(t, client.Config{URL: ts.url("clip.mjpeg"), Output: client.Recording(&rec, client.RecordRaw, nil), MaxFrames: 20})
 	enginetest.Must(t, c.Setup())
 	enginetest.Must(t, c.Play())
 	select {

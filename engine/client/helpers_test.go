@@ -19,7 +19,13 @@ type testServer struct {
 
 func startServer(t *testing.T, cfg server.Config) *testServer {
 	t.Helper()
-	cfg.Root = enginetest.MediaDir(t)
+	return startServerIn(t, enginetest.MediaDir(t), cfg)
+}
+
+// startServerIn is startServer over the media directory dir.
+func startServerIn(t *testing.T, dir string, cfg server.Config) *testServer {
+	t.Helper()
+	cfg.Root = dir
 	if cfg.Log == nil {
 		cfg.Log = enginetest.Logger(t)
 	}

@@ -2,7 +2,10 @@ package client
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"path"
+	"strings"
 
 	"github.com/actorstream/actorstream/actors"
 	"github.com/actorstream/actorstream/pipeline"
@@ -18,20 +21,61 @@ import (
 // page. Output may set p's OnEvent to hear its stages.
 type Output func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame)
 
-// Recording is an Output that writes every frame to w as an MJPEG stream
-// in format (tools.FileWriter, the stage named "recorder") and passes a
-// copy of each to display (nil: none). The recording is the live branch
-// of a tools.Tee: it gets every frame, while a display that falls behind
-// skips copies rather than hold the recording up. A write error ends the
-// output pipeline, which ends the session.
-func Recording(w io.Writer, format mjpeg.Format, display Output) Output {
+// RecordFormat is a recording's file format.
+type RecordFormat string
+
+// The formats a Recording writes.
+const (
+	// RecordAVI is an AVI file (Motion-JPEG, with an index) at the rate
+	// the stream has (its RTP timestamps): what players and our server
+	// play at the right speed. It needs a file (an io.WriteSeeker).
+	RecordAVI RecordFormat = "avi"
+	// RecordRaw is concatenated JPEGs (ffmpeg's -f mjpeg): no rate.
+	RecordRaw RecordFormat = "raw"
+	// RecordLab is the lab's format, each JPEG after its length as 5
+	// digits: no rate either.
+	RecordLab RecordFormat = "lab"
+)
+
+// RecordFormatFor is the format of a recording into the file name: format
+// when it is given ("avi", "raw" or "lab"), else AVI for a name ending in
+// .avi and raw for any other.
+func RecordFormatFor(name, format string) (RecordFormat, error) {
+	switch f := RecordFormat(strings.ToLower(format)); f {
+	case RecordAVI, RecordRaw, RecordLab:
+		return f, nil
+	case "", "auto":
+		if strings.EqualFold(path.Ext(name), ".avi") {
+			return RecordAVI, nil
+		}
+		return RecordRaw, nil
+	}
+	return "", fmt.Errorf("record format %q: want avi, raw or lab", format)
+}
+
+// Recording is an Output that writes every frame to w in format
+// (tools.FileWriter, the stage named "recorder") and passes a copy of each
+// to display (nil: none). The recording is the live branch of a tools.Tee:
+// it gets every frame, while a display that falls behind skips copies
+// rather than hold the recording up. A write error ends the output
+// pipeline, which ends the session. An AVI recording is finished (its
+// index and rate written) when the output pipeline ends: close w only
+// after the client is done.
+func Recording(w io.Writer, format RecordFormat, display Output) Output {
+	writer := func() *tools.FileWriter {
+		fw := &tools.FileWriter{W: w, Format: mjpeg.FormatRaw, AVI: format == RecordAVI}
+		if format == RecordLab {
+			fw.Format = mjpeg.FormatLab
+		}
+		return fw
+	}
 	return func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
 		if display == nil {
-			pipeline.To(p, "recorder", &tools.FileWriter{W: w, Format: format}, frames)
+			pipeline.To(p, "recorder", writer(), frames)
 			return
 		}
 		branches := (&tools.Tee{}).Then(p, "tee", frames, 2)
-		pipeline.To(p, "recorder", &tools.FileWriter{W: w, Format: format}, branches[0])
+		pipeline.To(p, "recorder", writer(), branches[0])
 		display(p, branches[1])
 	}
 }

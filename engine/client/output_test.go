@@ -20,7 +20,7 @@ func TestRecordingFeedsTheDisplay(t *testing.T) {
 	source := enginetest.FileFrames(t, filepath.Join(ts.dir, "clip.mjpeg"))
 	var rec bytes.Buffer
 	display := enginetest.NewCollector()
-	c := enginetest.DialClient(t, client.Config{URL: ts.url("clip.mjpeg"), Output: client.Recording(&rec, mjpeg.FormatLab, display.Output)})
+	c := enginetest.DialClient(t, client.Config{URL: ts.url("clip.mjpeg"), Output: client.Recording(&rec, client.RecordLab, display.Output)})
 	enginetest.Must(t, c.Setup())
 	enginetest.Must(t, c.Play())
 	select {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/actorstream/actorstream/internal/enginetest"
 	"github.com/actorstream/actorstream/internal/rtsp"
+	"github.com/actorstream/actorstream/pipeline/codec/container"
 )
 
 // needPeer skips a test whose external program is missing, except in CI.
@@ -265,5 +266,37 @@ func TestRatePrecedence(t *testing.T) {
 		if fps, _ := describeFPS(t, addr, name); fps != want {
 			t.Errorf("%s: %v fps, want %v", name, fps, want)
 		}
+	}
+}
+
+// TestAVIRepeatsPlayFromDisk: an AVI's empty chunk (a frame repeated to
+// keep the rate, as our recorder writes for a lost frame) is a frame time
+// of its own, from disk as from memory: the disk path reads frames where
+// the index says rather than splitting the file's bytes.
+func TestAVIRepeatsPlayFromDisk(t *testing.T) {
+	dir := t.TempDir()
+	f, err := os.Create(filepath.Join(dir, "gap.avi"))
+	enginetest.Must(t, err)
+	w, err := container.NewAVIWriter(f)
+	enginetest.Must(t, err)
+	for i := range 6 {
+		if i == 3 {
+			enginetest.Must(t, w.Repeat())
+			continue
+		}
+		enginetest.Must(t, w.WriteFrame(enginetest.JPEG(t, 64, 48, i)))
+	}
+	enginetest.Must(t, w.Close(container.Rate{Num: 20, Den: 1}))
+	enginetest.Must(t, f.Close())
+	for _, fromDisk := range []bool{false, true} {
+		t.Run(fmt.Sprintf("disk=%v", fromDisk), func(t *testing.T) {
+			addr, _ := mediaServer(t, dir, fromDisk)
+			stamps, rtptime := playFrames(t, addr, "gap.avi", 0, 6)
+			for k, ts := range stamps {
+				if want := rtptime + uint32(k*4500); ts != want {
+					t.Fatalf("frame %d: RTP timestamp %d, want %d", k, ts, want)
+				}
+			}
+		})
 	}
 }

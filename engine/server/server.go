@@ -30,7 +30,7 @@ import (
 type Config struct {
 	Addr           string        // listen address; default ":8554"
 	Root           string        // media directory; default "."
-	FPS            float64       // frame rate; 0 means 20 for lab-format files, 25 otherwise
+	FPS            float64       // frame rate of files that state none (raw MJPEG without a .fps file, lab); 0 means 20 for lab-format files, 25 otherwise
 	Loop           bool          // repeat media forever
 	MTU            int           // largest RTP packet in bytes; default 1400
 	SessionTimeout time.Duration // default 60 s

@@ -65,6 +65,22 @@ func ParseRate(s string) (Rate, error) {
 	return r, nil
 }
 
+// RateOf turns a measured rate into a fraction: a whole number, one of
+// the NTSC rates N×1000/1001 (29.97...), or else milli-frames a second;
+// zero for a rate outside (0, 1000].
+func RateOf(fps float64) Rate {
+	if !(fps > 0 && fps <= 1000) {
+		return Rate{}
+	}
+	if r := math.Round(fps); math.Abs(fps-r) < 1e-4*r {
+		return Rate{uint32(r), 1}
+	}
+	if r := math.Round(fps * 1.001); math.Abs(fps-r/1.001) < 1e-5*r {
+		return Rate{uint32(r) * 1000, 1001}
+	}
+	return Rate{uint32(math.Round(fps * 1000)), 1000}.reduced()
+}
+
 // reduced is r with the fraction in lowest terms.
 func (r Rate) reduced() Rate {
 	a, b := r.Num, r.Den

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"strings"
 
 	"github.com/remko/go-mkvparse"
@@ -51,10 +50,10 @@ func openMatroska(r io.ReaderAt, size int64) (*Video, error) {
 // of its block timestamps.
 func (h *mkvHandler) rate() Rate {
 	if h.defaultDur > 0 {
-		return rateOf(1e9 / float64(h.defaultDur))
+		return RateOf(1e9 / float64(h.defaultDur))
 	}
 	if n := h.v.Len(); n > 1 && h.last > h.first {
-		return rateOf(float64(n-1) * 1e9 / (float64(h.last-h.first) * float64(h.scale)))
+		return RateOf(float64(n-1) * 1e9 / (float64(h.last-h.first) * float64(h.scale)))
 	}
 	return Rate{}
 }
@@ -166,19 +165,4 @@ func mkvCodecName(id string) string {
 		return strings.TrimPrefix(id, "V_")
 	}
 	return id
-}
-
-// rateOf turns a measured rate into a fraction: a whole number, one of
-// the NTSC rates N×1000/1001 (29.97...), or else milli-frames a second.
-func rateOf(fps float64) Rate {
-	if !(fps > 0 && fps <= 1000) {
-		return Rate{}
-	}
-	if r := math.Round(fps); math.Abs(fps-r) < 1e-4*r {
-		return Rate{uint32(r), 1}
-	}
-	if r := math.Round(fps * 1.001); math.Abs(fps-r/1.001) < 1e-5*r {
-		return Rate{uint32(r) * 1000, 1001}
-	}
-	return Rate{uint32(math.Round(fps * 1000)), 1000}.reduced()
 }

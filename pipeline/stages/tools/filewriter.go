@@ -20,11 +20,23 @@ import (
 // readable, and each is reported with [pipeline.ReportDrop] as a
 // [*pipeline.FrameError] saying why. Each frame written is reported as one
 // [pipeline.Progress] event. [FileWriter.Stats] may be read while it runs.
+//
+// With AVI set it writes an AVI file instead (see [container.AVIWriter]; W
+// must then be an io.WriteSeeker, a file), whose frame rate is the rate
+// the frames' timestamps show (for a received stream: its RTP timestamps),
+// and finishes the file (index, rate, sizes) when in closes or ctx ends. A
+// gap of a few frame times between two frames (frames lost on the way) is
+// filled with repeats of the frame before it, so that the recording keeps
+// the stream's timing.
 type FileWriter struct {
 	W      io.Writer
-	Format mjpeg.Format // FormatRaw (the default) or FormatLab
+	Format mjpeg.Format // FormatRaw (the default) or FormatLab; ignored with AVI
+	AVI    bool
+	// FPS is an AVI recording's rate when its timestamps cannot tell
+	// (fewer than two frames); 0 means 25.
+	FPS float64
 
-	frames, bytes, dropped atomic.Uint64
+	frames, bytes, dropped, repeated atomic.Uint64
 }
 
 // FileWriterStats counts what a FileWriter did.
@@ -34,6 +46,9 @@ type FileWriterStats struct {
 	// Dropped is the number of frames dropped because the format cannot
 	// hold them.
 	Dropped uint64
+	// Repeated is the number of frame times an AVI recording filled with
+	// the frame before them (frames lost on the way).
+	Repeated uint64
 }
 
 // Stats returns the counters so far; it may be called from any goroutine.
@@ -41,7 +56,7 @@ type FileWriterStats struct {
 // counted may include its bytes but never count a frame without them.
 func (w *FileWriter) Stats() FileWriterStats {
 	frames := w.frames.Load()
-	return FileWriterStats{Frames: frames, Bytes: w.bytes.Load(), Dropped: w.dropped.Load()}
+	return FileWriterStats{Frames: frames, Bytes: w.bytes.Load(), Dropped: w.dropped.Load(), Repeated: w.repeated.Load()}
 }
 
 // Run writes frames until in closes. A write error ends it with that
@@ -50,6 +65,9 @@ func (w *FileWriter) Stats() FileWriterStats {
 func (w *FileWriter) Run(ctx context.Context, in <-chan *pipeline.Frame) error {
 	if w.W == nil {
 		return errors.New("stages: FileWriter has no W")
+	}
+	if w.AVI {
+		return w.runAVI(ctx, in)
 	}
 	format := w.Format
 	if format == mjpeg.FormatUnknown {
