@@ -300,3 +300,48 @@ func TestAVIRepeatsPlayFromDisk(t *testing.T) {
 		})
 	}
 }
+
+// TestFFprobePlaysContainersFromOurServer: ffprobe reading a container
+// file from our server over RTSP sees the file's rate in the SDP, every
+// frame, and RTP timestamps 90000/fps apart (3003 ticks at 29.97).
+func TestFFprobePlaysContainersFromOurServer(t *testing.T) {
+	needPeer(t, "ffmpeg")
+	needPeer(t, "ffprobe")
+	dir := t.TempDir()
+	clips := []containerClip{containerClips[0], containerClips[4], containerClips[7]} // c30.avi, c12.mkv, ntsc.mov
+	for _, c := range clips {
+		ffmpegClip(t, dir, c.name, c.rate, c.frames)
+	}
+	addr, _ := mediaServer(t, dir, false)
+	for _, c := range clips {
+		t.Run(c.name, func(t *testing.T) {
+			out, err := exec.Command("ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-select_streams", "v:0",
+				"-show_entries", "stream=avg_frame_rate:packet=pts", "-of", "csv=p=0",
+				"rtsp://"+addr+"/"+c.name).CombinedOutput()
+			if err != nil {
+				t.Fatalf("ffprobe: %v\n%s", err, out)
+			}
+			var pts []int64
+			var rate string
+			for _, line := range strings.Fields(string(out)) {
+				if strings.Contains(line, "/") {
+					rate = line
+				} else if v, err := strconv.ParseInt(strings.TrimSuffix(line, ","), 10, 64); err == nil {
+					pts = append(pts, v)
+				}
+			}
+			if len(pts) != c.frames {
+				t.Fatalf("ffprobe read %d frames, want %d:\n%s", len(pts), c.frames, out)
+			}
+			for k, p := range pts {
+				if want := int64(math.Round(float64(k) * 90000 / c.fps)); p-pts[0] != want {
+					t.Fatalf("packet %d at %d ticks after the first, want %d:\n%s", k, p-pts[0], want, out)
+				}
+			}
+			var num, den float64
+			if _, err := fmt.Sscanf(rate, "%g/%g", &num, &den); err != nil || math.Abs(num/den-c.fps) > 0.01 {
+				t.Fatalf("ffprobe says %q fps, want %v:\n%s", rate, c.fps, out)
+			}
+		})
+	}
+}
