@@ -13,7 +13,8 @@ import (
 // stream of elements (Matroska's specification, RFC 9559).
 type mkvHandler struct {
 	mkvparse.DefaultHandler
-	v *Video
+	v    *Video
+	size int64 // the file's
 
 	track      int64 // the video track's number; 0 until Tracks ends
 	codec      string
@@ -34,7 +35,7 @@ type mkvHandler struct {
 var errNotMJPEG = errors.New("not MJPEG")
 
 func openMatroska(r io.ReaderAt, size int64) (*Video, error) {
-	h := &mkvHandler{v: &Video{Kind: Matroska}, scale: 1000000}
+	h := &mkvHandler{v: &Video{Kind: Matroska}, size: size, scale: 1000000}
 	err := mkvparse.Parse(io.NewSectionReader(r, 0, size), h)
 	if errors.Is(err, errNotMJPEG) || (!h.picked && (err == nil || h.v.Len() == 0)) {
 		return nil, &CodecError{Kind: Matroska, Codec: mkvCodecName(h.codec)}
@@ -143,10 +144,14 @@ func (h *mkvHandler) HandleBinary(id mkvparse.ElementID, data []byte, info mkvpa
 	}
 	h.last = ts
 	head := n + 3
-	if len(data)-head > maxFrame {
-		return fmt.Errorf("block at byte offset %d: %d bytes", info.Offset, len(data)-head)
+	off, size := info.Offset+int64(head), len(data)-head
+	if size > maxFrame || off < 0 || off+int64(size) > h.size {
+		return fmt.Errorf("block at byte offset %d: %d bytes, outside the %d-byte file", info.Offset, size, h.size)
 	}
-	h.v.add(info.Offset+int64(head), len(data)-head)
+	if size < 2 || data[head] != 0xFF || data[head+1] != 0xD8 {
+		return nil // not a JPEG: nothing to play
+	}
+	h.v.add(off, size)
 	return nil
 }
 

@@ -31,7 +31,7 @@ func openMP4(r io.ReaderAt, size int64) (*Video, error) {
 		return nil, errors.New("MP4 file without its index (no moov box): a recording cut off before it was finished cannot be read")
 	}
 	for _, trak := range traks {
-		v, err := mp4Track(rs, trak)
+		v, err := mp4Track(rs, trak, size)
 		if err != nil || v != nil {
 			return v, err
 		}
@@ -40,7 +40,7 @@ func openMP4(r io.ReaderAt, size int64) (*Video, error) {
 }
 
 // mp4Track indexes trak if it is video: nil, nil for other tracks.
-func mp4Track(rs io.ReadSeeker, trak *mp4.BoxInfo) (*Video, error) {
+func mp4Track(rs io.ReadSeeker, trak *mp4.BoxInfo, size int64) (*Video, error) {
 	stbl := []mp4.BoxType{mp4.BoxTypeMdia(), mp4.BoxTypeMinf(), mp4.BoxTypeStbl()}
 	in := func(t ...mp4.BoxType) mp4.BoxPath { return append(append(mp4.BoxPath{}, stbl...), t...) }
 	boxes, err := mp4.ExtractBoxesWithPayload(rs, trak, []mp4.BoxPath{
@@ -102,7 +102,7 @@ func mp4Track(rs io.ReadSeeker, trak *mp4.BoxInfo) (*Video, error) {
 	if sizes == nil || stsc == nil || chunks == nil {
 		return nil, errors.New("MP4 video track without a complete sample table (stsz, stsc, stco)")
 	}
-	if err := mp4Samples(v, sizes, stsc, chunks); err != nil {
+	if err := mp4Samples(v, sizes, stsc, chunks, size); err != nil {
 		return nil, err
 	}
 	v.Rate = mp4Rate(stts, timescale)
@@ -110,9 +110,13 @@ func mp4Track(rs io.ReadSeeker, trak *mp4.BoxInfo) (*Video, error) {
 }
 
 // mp4Samples lays the samples out: chunk by chunk, each chunk's samples
-// back to back from its offset.
-func mp4Samples(v *Video, stsz *mp4.Stsz, stsc *mp4.Stsc, chunks []uint64) error {
+// back to back from its offset; every one must lie in the file (size
+// bytes), which also bounds the work a damaged table can ask for.
+func mp4Samples(v *Video, stsz *mp4.Stsz, stsc *mp4.Stsc, chunks []uint64, fileSize int64) error {
 	n := int(stsz.SampleCount)
+	if int64(n) > fileSize {
+		return fmt.Errorf("MP4 sample table: %d samples in a %d-byte file", n, fileSize)
+	}
 	size := func(i int) (int, error) {
 		if stsz.SampleSize != 0 {
 			return int(stsz.SampleSize), nil
@@ -138,8 +142,8 @@ func mp4Samples(v *Video, stsz *mp4.Stsz, stsc *mp4.Stsc, chunks []uint64) error
 				if err != nil {
 					return err
 				}
-				if s > maxFrame {
-					return fmt.Errorf("MP4 sample %d: %d bytes", sample, s)
+				if s > maxFrame || off < 0 || off+int64(s) > fileSize {
+					return fmt.Errorf("MP4 sample %d: %d bytes at byte offset %d, outside the %d-byte file", sample, s, off, fileSize)
 				}
 				v.add(off, s)
 				off += int64(s)
