@@ -1,6 +1,8 @@
 package container
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -205,6 +207,48 @@ func TestConvertCommand(t *testing.T) {
 	} {
 		if got := ConvertCommand(in); got != want {
 			t.Errorf("ConvertCommand(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
+
+// TestAVIOpenDMLContinues: an OpenDML file (over 1 GiB, as ffmpeg writes
+// them) goes on in RIFF 'AVIX' lists after the first RIFF 'AVI ': their
+// movi frames are the file's too. (Built small here, by splicing a second
+// RIFF holding a movi list onto one of our own AVIs.)
+func TestAVIOpenDMLContinues(t *testing.T) {
+	first := [][]byte{testJPEG(t, 0), testJPEG(t, 1)}
+	path := writeAVI(t, t.TempDir(), "odml.avi", Rate{25, 1}, first, true)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var movi bytes.Buffer
+	movi.WriteString("movi")
+	for _, j := range [][]byte{testJPEG(t, 2), testJPEG(t, 3), testJPEG(t, 4)} {
+		movi.WriteString("00dc")
+		binary.Write(&movi, binary.LittleEndian, uint32(len(j)))
+		movi.Write(j)
+		if len(j)%2 == 1 {
+			movi.WriteByte(0)
+		}
+	}
+	var avix bytes.Buffer
+	avix.WriteString("RIFF")
+	binary.Write(&avix, binary.LittleEndian, uint32(4+8+movi.Len()))
+	avix.WriteString("AVIXLIST")
+	binary.Write(&avix, binary.LittleEndian, uint32(movi.Len()))
+	avix.Write(movi.Bytes())
+	data = append(data, avix.Bytes()...)
+	v, err := Open(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Len() != 5 || v.Damage != nil {
+		t.Fatalf("%d frames (damage %v), want 5", v.Len(), v.Damage)
+	}
+	for i := range 5 {
+		if !bytes.Equal(data[v.Offsets[i]:v.Offsets[i]+int64(v.Sizes[i])], testJPEG(t, i)) {
+			t.Fatalf("frame %d differs", i)
 		}
 	}
 }
