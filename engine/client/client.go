@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -16,7 +15,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/actorstream/actorstream/actors"
-	"github.com/actorstream/actorstream/internal/logbridge"
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/stages/receive"
 )
@@ -91,11 +89,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		ports = localPorts(c.rtpConn, c.rtcpConn)
 	}
 
-	actorLog := cfg.Log.Named("actor")
-	c.system = actor.NewActorSystem(
-		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logbridge.NewLogger(actorLog) }),
-		actor.WithDeadLetterRequestLogging(false),
-	)
+	c.system = actors.NewSystem(cfg.Log.Named("actor"))
 	c.player = c.system.Root.Spawn(actor.PropsFromProducer(actors.NewPlayer(actors.PlayerConfig{
 		URL: u, Dialect: cfg.Dialect, Transport: cfg.Transport, ClientPorts: ports,
 		User: cfg.User, Password: cfg.Password, TLS: secure, IdleEnd: cfg.IdleEnd,

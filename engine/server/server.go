@@ -8,7 +8,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/netip"
 	"runtime"
@@ -21,7 +20,6 @@ import (
 
 	"github.com/actorstream/actorstream/actors"
 	"github.com/actorstream/actorstream/internal/auth"
-	"github.com/actorstream/actorstream/internal/logbridge"
 	"github.com/actorstream/actorstream/internal/metrics"
 	"github.com/actorstream/actorstream/pipeline/scheduler"
 )
@@ -150,11 +148,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	// Every pipeline a factory builds runs on its session's executor.
 	cfg.Pipeline = runOnExecutors(cfg.Pipeline)
-	actorLog := cfg.Log.Named("actor")
-	sys := actor.NewActorSystem(
-		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logbridge.NewLogger(actorLog) }),
-		actor.WithDeadLetterRequestLogging(false),
-	)
+	sys := actors.NewSystem(cfg.Log.Named("actor"))
 	return &Server{cfg: cfg, log: cfg.Log, system: sys, media: cat, conns: make(map[*conn]struct{}), perIP: make(map[netip.Addr]int)}, nil
 }
 
