@@ -18,7 +18,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -28,6 +27,7 @@ import (
 	"github.com/actorstream/actorstream/engine/client"
 	"github.com/actorstream/actorstream/engine/demo"
 	"github.com/actorstream/actorstream/engine/server"
+	"github.com/actorstream/actorstream/internal/hosturl"
 	"github.com/actorstream/actorstream/pipeline"
 )
 
@@ -89,7 +89,7 @@ func ServeFiles(ctx context.Context, stdout io.Writer, cfg server.Config) error 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "serving %s\n", URL(ln, ""))
+	printServing(stdout, ln, "")
 	if clip != "" {
 		fmt.Fprintf(stdout, "demo clip: %s\n", URL(ln, clip))
 	}
@@ -110,7 +110,7 @@ func ServeLive(ctx context.Context, stdout io.Writer, cfg server.Config, name st
 		ln.Close()
 		return errors.Join(err, shutdown(srv))
 	}
-	fmt.Fprintf(stdout, "serving %s\n", URL(ln, name))
+	printServing(stdout, ln, name)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	served := make(chan error, 1)
@@ -149,18 +149,20 @@ func shutdown(srv *server.Server) error {
 	return srv.Shutdown(ctx)
 }
 
-// URL is the rtsp:// URL of path on the server listening on ln. A
-// listener on every address (":8554") gets 127.0.0.1, a host a client on
-// the same machine can dial.
-func URL(ln net.Listener, path string) string {
-	host, port := "127.0.0.1", "0"
-	if a, ok := ln.Addr().(*net.TCPAddr); ok {
-		port = strconv.Itoa(a.Port)
-		if a.IP != nil && !a.IP.IsUnspecified() {
-			host = a.IP.String()
-		}
+// URL is the rtsp:// URL of path on the server listening on ln that a
+// client on the same machine can dial: for a listener on every address
+// (":8554"), the loopback one (internal/hosturl, which the server command
+// uses too).
+func URL(ln net.Listener, path string) string { return hosturl.URLs("rtsp", ln.Addr(), path)[0] }
+
+// printServing prints "serving URL" (URL's) and, for a listener on every
+// address, the URLs of the machine's other addresses, one a line.
+func printServing(stdout io.Writer, ln net.Listener, path string) {
+	urls := hosturl.URLs("rtsp", ln.Addr(), path)
+	fmt.Fprintf(stdout, "serving %s\n", urls[0])
+	for _, u := range urls[1:] {
+		fmt.Fprintf(stdout, "  also %s\n", u)
 	}
-	return "rtsp://" + net.JoinHostPort(host, port) + "/" + path
 }
 
 // Dial connects to cfg.URL and sets the stream up (DESCRIBE, SETUP), ready
