@@ -1,8 +1,10 @@
 // Command server streams MJPEG files over RTSP/RTP.
 //
 //	server                 serve a generated demo clip on :8554
-//	server 1025            the original lab's form: listen on port 1025
+//	server 1025            the original lab's form: serve the working directory on port 1025
 //	server -root DIR ...   serve the files under DIR
+//	server passwd ...      add a user to a users file (-users)
+//	server make-demo DIR   write the demo clip into DIR
 package main
 
 import (
@@ -11,13 +13,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
-	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -26,53 +29,41 @@ import (
 	"github.com/actorstream/actorstream/engine/demo"
 	"github.com/actorstream/actorstream/engine/server"
 	"github.com/actorstream/actorstream/internal/auth"
+	"github.com/actorstream/actorstream/internal/hosturl"
 	"github.com/actorstream/actorstream/internal/metrics"
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "passwd" {
-		if err := passwd(os.Args[2:]); err != nil {
-			fmt.Fprintln(os.Stderr, "server passwd:", err)
-			os.Exit(1)
+	var err error
+	switch {
+	case len(os.Args) > 1 && os.Args[1] == "passwd":
+		err = passwd(os.Args[2:])
+	case len(os.Args) > 1 && os.Args[1] == "make-demo":
+		err = makeDemo(os.Args[2:])
+	default:
+		var o options
+		if o, err = parseArgs(os.Args[1:], os.Stderr); err == nil {
+			err = run(o)
 		}
-		return
 	}
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "server:", err)
+	var fe flagError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp): // -h has printed the usage
+	case errors.As(err, &fe): // the flag package has said what is wrong
+		os.Exit(2)
+	default:
+		name := "server"
+		if len(os.Args) > 1 && (os.Args[1] == "passwd" || os.Args[1] == "make-demo") {
+			name += " " + os.Args[1]
+		}
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	var (
-		addr     = flag.String("addr", ":8554", "RTSP listen address")
-		root     = flag.String("root", "", "directory of media files (default: a generated demo clip)")
-		fps      = flag.Float64("fps", 0, "frame rate (default 20 for lab-format files, 25 otherwise)")
-		mtu      = flag.Int("mtu", 1400, "largest RTP packet in bytes")
-		loop     = flag.Bool("loop", false, "repeat media forever")
-		timeout  = flag.Duration("session-timeout", 60*time.Second, "end sessions silent for this long")
-		idle     = flag.Duration("idle-timeout", 60*time.Second, "close connections without a session that complete no request for this long")
-		maxConns = flag.Int("max-conns", 4096, "most connections at once (-1: no limit)")
-		perIP    = flag.Int("max-conns-per-ip", 256, "most connections from one client address (-1: no limit)")
-		maxSess  = flag.Int("max-sessions", 4096, "most sessions at once; SETUP beyond gets 453 (-1: no limit)")
-		logLevel = flag.String("log-level", "info", "log level: trace, debug, info, warn, error")
-		logJSON  = flag.Bool("log-json", false, "log in JSON")
-		tlsAddr  = flag.String("tls-addr", ":8322", "rtsps:// listen address (with -tls-cert and -tls-key)")
-		tlsCert  = flag.String("tls-cert", "", "PEM certificate for rtsps://")
-		tlsKey   = flag.String("tls-key", "", "PEM private key for rtsps://")
-		metAddr  = flag.String("metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics (off by default)")
-		users    = flag.String("users", "", "require authentication with the users in this file (see 'server passwd')")
-		realm    = flag.String("realm", "actorstream", "authentication realm (must match the one the users file was made for)")
-		cpuProf  = flag.String("cpuprofile", "", "write a CPU profile to this file until exit (for go tool pprof)")
-		basic    = flag.Bool("allow-basic", false, "accept Basic authentication without TLS (the password then crosses the network in clear)")
-	)
-	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: server [flags] [PORT]\n\n")
-		flag.PrintDefaults()
-	}
-	flag.Parse()
-	if *cpuProf != "" {
-		f, err := os.Create(*cpuProf)
+func run(o options) error {
+	if o.cpuProf != "" {
+		f, err := os.Create(o.cpuProf)
 		if err != nil {
 			return err
 		}
@@ -81,41 +72,29 @@ func run() error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if flag.NArg() > 1 {
-		flag.Usage()
-		return errors.New("too many arguments")
-	}
-	if flag.NArg() == 1 { // the lab's "Server.py PORT"
-		port, err := strconv.Atoi(flag.Arg(0))
-		if err != nil || port < 1 || port > 65535 {
-			return fmt.Errorf("port %q: want a number from 1 to 65535", flag.Arg(0))
-		}
-		*addr = ":" + strconv.Itoa(port)
-	}
-	level := hclog.LevelFromString(*logLevel)
+	level := hclog.LevelFromString(o.logLevel)
 	if level == hclog.NoLevel {
-		return fmt.Errorf("unknown log level %q", *logLevel)
+		return fmt.Errorf("unknown log level %q", o.logLevel)
 	}
-	log := hclog.New(&hclog.LoggerOptions{Name: "actorstream", Level: level, JSONFormat: *logJSON})
+	log := hclog.New(&hclog.LoggerOptions{Name: "actorstream", Level: level, JSONFormat: o.logJSON})
 
-	mediaDir, demoName := *root, ""
-	if mediaDir == "" {
+	// The demo's folder is made first and the clip written into it once
+	// the server has accepted the configuration, so that a mistake in it
+	// is told at once, not after the seconds the clip takes.
+	mediaDir := o.root
+	if o.demo {
 		dir, err := os.MkdirTemp("", "actorstream-demo-")
 		if err != nil {
 			return err
 		}
 		defer os.RemoveAll(dir)
-		path, err := demo.WriteFile(dir, demo.Options{})
-		if err != nil {
-			return fmt.Errorf("generating the demo clip: %w", err)
-		}
-		mediaDir, demoName = dir, filepath.Base(path)
-		*loop = true
+		mediaDir = dir
+		o.loop = true
 	}
 
 	var tlsConfig *tls.Config
-	if *tlsCert != "" || *tlsKey != "" {
-		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+	if o.tlsCert != "" || o.tlsKey != "" {
+		cert, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
 		if err != nil {
 			return fmt.Errorf("rtsps certificate: %w", err)
 		}
@@ -123,9 +102,9 @@ func run() error {
 	}
 
 	var met *metrics.Metrics
-	if *metAddr != "" {
+	if o.metAddr != "" {
 		met = metrics.New()
-		mln, err := net.Listen("tcp", *metAddr)
+		mln, err := net.Listen("tcp", o.metAddr)
 		if err != nil {
 			return fmt.Errorf("metrics: %w", err)
 		}
@@ -134,41 +113,49 @@ func run() error {
 		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = hs.Serve(mln) }()
 		defer hs.Close()
-		fmt.Printf("metrics at http://%s/metrics\n", mln.Addr())
+		fmt.Printf("metrics at %s\n", strings.Join(hosturl.URLs("http", mln.Addr(), "metrics"), " "))
 	}
 
 	var authn *auth.Authenticator
-	if *users != "" {
-		u, err := auth.LoadUsers(*users)
+	if o.users != "" {
+		u, err := auth.LoadUsers(o.users)
 		if err != nil {
 			return fmt.Errorf("users file: %w", err)
 		}
-		authn = &auth.Authenticator{Users: u, Realm: *realm, AllowBasic: *basic}
-		log.Info("authentication required", "users", u.Len(), "realm", *realm)
+		authn = &auth.Authenticator{Users: u, Realm: o.realm, AllowBasic: o.basic}
+		log.Info("authentication required", "users", u.Len(), "realm", o.realm)
 	}
 
 	srv, err := server.New(server.Config{
 		TLS: tlsConfig, Metrics: met, Auth: authn,
-		Addr: *addr, Root: mediaDir, FPS: *fps, MTU: *mtu, Loop: *loop,
-		SessionTimeout: *timeout, IdleTimeout: *idle, MaxConns: *maxConns, MaxConnsPerIP: *perIP, MaxSessions: *maxSess,
+		Addr: o.addr, Root: mediaDir, FPS: o.fps, MTU: o.mtu, Loop: o.loop,
+		SessionTimeout: o.timeout, IdleTimeout: o.idle, MaxConns: o.maxConns, MaxConnsPerIP: o.perIP, MaxSessions: o.maxSess,
 		Log: log,
 	})
 	if err != nil {
+		return err
+	}
+	file := demo.FileName
+	if o.demo {
+		if _, err := demo.WriteFile(mediaDir, demo.Options{}); err != nil {
+			return fmt.Errorf("generating the demo clip: %w", err)
+		}
+	} else if file, err = listMedia(os.Stdout, mediaDir, srv); err != nil {
 		return err
 	}
 	ln, err := srv.Listen()
 	if err != nil {
 		return err
 	}
-	printWelcome(ln.Addr().(*net.TCPAddr), mediaDir, demoName)
+	printURLs(os.Stdout, hosturl.URLs("rtsp", ln.Addr(), file), file, o.demo)
 
 	served := make(chan error, 2)
 	if tlsConfig != nil {
-		tln, err := net.Listen("tcp", *tlsAddr)
+		tln, err := net.Listen("tcp", o.tlsAddr)
 		if err != nil {
 			return err
 		}
-		fmt.Printf("rtsps:// on %s\n", tln.Addr())
+		fmt.Printf("rtsps:// at %s\n", strings.Join(hosturl.URLs("rtsps", tln.Addr(), file), " "))
 		go func() { served <- srv.ServeTLS(tln) }()
 	}
 
@@ -190,16 +177,41 @@ func run() error {
 	return nil
 }
 
-func printWelcome(addr *net.TCPAddr, dir, demoName string) {
-	host := "127.0.0.1"
-	if addr.IP != nil && !addr.IP.IsUnspecified() {
-		host = addr.IP.String()
+// listMedia prints the media files under dir (see findMedia and
+// printListing) and returns the name of the first one that plays.
+func listMedia(w io.Writer, dir string, srv *server.Server) (string, error) {
+	root, err := os.OpenRoot(dir) // as the server does: nothing outside dir
+	if err != nil {
+		return "", fmt.Errorf("media root: %w", err)
 	}
-	base := fmt.Sprintf("rtsp://%s/", net.JoinHostPort(host, strconv.Itoa(addr.Port)))
-	if demoName == "" {
-		fmt.Printf("serving %s at %s<file>\n", dir, base)
+	defer root.Close()
+	l, err := findMedia(root.FS())
+	if err != nil {
+		return "", fmt.Errorf("media root: %w", err)
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return printListing(w, dir, l, srv.Probe), nil
+}
+
+// printURLs prints where file is served (urls, the loopback one first) and
+// commands to play it, ready to paste; without a file, where files are.
+func printURLs(w io.Writer, urls []string, file string, isDemo bool) {
+	if file == "" {
+		fmt.Fprintln(w, "any file under it plays at:")
+		for _, u := range urls {
+			fmt.Fprintf(w, "  %s<file>\n", u)
+		}
 		return
 	}
-	url := base + demoName
-	fmt.Printf("serving the demo clip at %s\n\nplay it with:\n  ffplay -rtsp_transport tcp %s\n  go run ./cmd/client %s\n\n", url, url, url)
+	if isDemo {
+		fmt.Fprintln(w, "serving the demo clip at:")
+	} else {
+		fmt.Fprintf(w, "%s (and every file beside it) at:\n", file)
+	}
+	for _, u := range urls {
+		fmt.Fprintf(w, "  %s\n", u)
+	}
+	fmt.Fprintf(w, "\nplay it with:\n  ffplay -rtsp_transport tcp %s\n  go run ./cmd/client %s\n\n", urls[0], urls[0])
 }

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/actorstream/actorstream/internal/enginetest"
 )
 
 var binary string
@@ -34,9 +36,19 @@ func TestMain(m *testing.M) {
 // start runs the server and returns the rtsp:// URL it printed.
 func start(t *testing.T, args ...string) (*exec.Cmd, string) {
 	t.Helper()
+	cmd, url, _ := startIn(t, "", args...)
+	return cmd, url
+}
+
+// startIn runs the server in the working directory dir ("": the test's)
+// and returns the first rtsp:// URL it printed and what it printed up to
+// that line.
+func startIn(t *testing.T, dir string, args ...string) (*exec.Cmd, string, string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Dir = dir
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -48,17 +60,19 @@ func start(t *testing.T, args ...string) (*exec.Cmd, string) {
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	lines := bufio.NewScanner(stdout)
 	url := regexp.MustCompile(`rtsp://\S+`)
+	var printed strings.Builder
 	for lines.Scan() {
+		printed.WriteString(lines.Text() + "\n")
 		if u := url.FindString(lines.Text()); u != "" {
 			go func() { // keep draining
 				for lines.Scan() {
 				}
 			}()
-			return cmd, u
+			return cmd, u, printed.String()
 		}
 	}
-	t.Fatal("the server printed no rtsp:// URL")
-	return nil, ""
+	t.Fatalf("the server printed no rtsp:// URL:\n%s", printed.String())
+	return nil, "", ""
 }
 
 // describe sends DESCRIBE for url and returns the status line.
@@ -123,15 +137,114 @@ func TestLabStylePositionalPort(t *testing.T) {
 }
 
 func TestBadArguments(t *testing.T) {
-	for _, args := range [][]string{{"notaport"}, {"70000"}, {"1", "2"}, {"-mtu", "10"}, {"-log-level", "loud"}} {
-		out, err := exec.Command(binary, args...).CombinedOutput()
+	for _, tc := range []struct {
+		args []string
+		want string // in the message
+	}{
+		{[]string{"notaport"}, `PORT "notaport": want a number from 1 to 65535`},
+		{[]string{"70000"}, "want a number from 1 to 65535"},
+		{[]string{"1", "2"}, `server: unexpected argument "2" after PORT 1: give at most one PORT`},
+		{[]string{"-root", "x", "1", "-loop", "2"}, "give at most one PORT"},
+		{[]string{"1", "-addr", ":2"}, "give one of them"},
+		{[]string{"-mtu", "10"}, "server: mtu 10 out of range"},
+		{[]string{"-log-level", "loud"}, `server: unknown log level "loud"`},
+		{[]string{"-fps", "5000"}, "server: fps 5000 out of range: want a rate above 0 and at most 1000"},
+		{[]string{"-fps", "-1"}, "want a rate above 0 and at most 1000"},
+		{[]string{"-fps", "NaN"}, "want a rate above 0 and at most 1000"},
+		{[]string{"-no-such-flag"}, "flag provided but not defined: -no-such-flag"},
+		{[]string{"make-demo"}, "server make-demo: want one DIR"},
+	} {
+		cmd := exec.Command(binary, tc.args...)
+		cmd.Dir = t.TempDir() // PORT alone would serve it
+		out, err := cmd.CombinedOutput()
 		if err == nil {
-			t.Errorf("server %v succeeded; want an error", args)
+			t.Errorf("server %v succeeded; want an error", tc.args)
 			continue
 		}
-		if !strings.Contains(string(out), "server:") && !strings.Contains(string(out), "usage") {
-			t.Errorf("server %v: unclear message %q", args, out)
+		if !strings.Contains(string(out), tc.want) {
+			t.Errorf("server %v said %q; want a message containing %q", tc.args, out, tc.want)
 		}
+	}
+}
+
+// TestHelpExitsZero: -h prints the usage and exits 0, for the server and
+// its subcommands alike.
+func TestHelpExitsZero(t *testing.T) {
+	for _, args := range [][]string{{"-h"}, {"passwd", "-h"}, {"make-demo", "-h"}} {
+		out, err := exec.Command(binary, args...).CombinedOutput()
+		if err != nil {
+			t.Errorf("server %v: %v, want exit status 0", args, err)
+		}
+		if !strings.Contains(string(out), "usage: server") {
+			t.Errorf("server %v printed %q, want the usage", args, out)
+		}
+	}
+}
+
+// clipDir makes a directory holding clip.mjpeg, 10 small frames.
+func clipDir(t *testing.T) string {
+	t.Helper()
+	var clip []byte
+	for i := range 10 {
+		clip = append(clip, enginetest.JPEG(t, 64, 48, i)...)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "clip.mjpeg"), clip, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return itoa(l.Addr().(*net.TCPAddr).Port)
+}
+
+// TestPortAloneServesTheWorkingDirectory: "server PORT" in the lab's
+// folder serves that folder, as the lab's Server.py did, and lists what is
+// in it with ready-to-paste URLs.
+func TestPortAloneServesTheWorkingDirectory(t *testing.T) {
+	dir, port := clipDir(t), freePort(t)
+	_, url, printed := startIn(t, dir, port)
+	if want := "rtsp://127.0.0.1:" + port + "/clip.mjpeg"; url != want {
+		t.Fatalf("first URL %q, want %q; printed:\n%s", url, want, printed)
+	}
+	if !regexp.MustCompile(`(?m)^  clip\.mjpeg +\d+\.\d KiB +10 frames, 25 fps, 64x48$`).MatchString(printed) {
+		t.Errorf("the listing does not describe clip.mjpeg:\n%s", printed)
+	}
+	if got := describe(t, url); got != "RTSP/1.0 200 OK" {
+		t.Fatalf("DESCRIBE %s: %q", url, got)
+	}
+}
+
+// TestFlagsAfterPort: flags after PORT are flags ("server 8554 -root x"),
+// not more arguments.
+func TestFlagsAfterPort(t *testing.T) {
+	dir, port := clipDir(t), freePort(t)
+	_, url, _ := startIn(t, t.TempDir(), port, "-root", dir, "-log-level", "warn", "-fps", "10")
+	if want := "rtsp://127.0.0.1:" + port + "/clip.mjpeg"; url != want {
+		t.Fatalf("first URL %q, want %q", url, want)
+	}
+	if got := describe(t, url); got != "RTSP/1.0 200 OK" {
+		t.Fatalf("DESCRIBE %s: %q", url, got)
+	}
+}
+
+// TestMakeDemo: "server make-demo DIR" writes the demo clip there (made if
+// missing) for -root to serve.
+func TestMakeDemo(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "media")
+	out, err := exec.Command(binary, "make-demo", "-seconds", "1", "-fps", "5", "-size", "64x48", dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("make-demo: %v\n%s", err, out)
+	}
+	if got := len(enginetest.FileFrames(t, filepath.Join(dir, "demo.mjpeg"))); got != 5 {
+		t.Fatalf("demo.mjpeg has %d frames, want 5", got)
 	}
 }
 

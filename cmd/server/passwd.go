@@ -30,7 +30,10 @@ func passwd(args []string) error {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			return err // main exits 0: help was asked for
+		}
+		return flagError{err}
 	}
 	if fs.NArg() != 2 {
 		fs.Usage()

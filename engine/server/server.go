@@ -70,8 +70,8 @@ func (c *Config) setDefaults() error {
 	if c.MTU < 256 || c.MTU > 65000 {
 		return fmt.Errorf("mtu %d out of range 256..65000", c.MTU)
 	}
-	if c.FPS < 0 || c.FPS > 1000 {
-		return fmt.Errorf("fps %g out of range", c.FPS)
+	if !(c.FPS >= 0 && c.FPS <= MaxFPS) { // written so that NaN fails too
+		return fmt.Errorf("fps %g out of range: want a rate above 0 and at most %d (0: the default, 20 for lab files and 25 for others)", c.FPS, MaxFPS)
 	}
 	if c.SessionTimeout == 0 {
 		c.SessionTimeout = 60 * time.Second
@@ -96,6 +96,9 @@ func (c *Config) setDefaults() error {
 	}
 	return nil
 }
+
+// MaxFPS is the highest frame rate Config.FPS accepts.
+const MaxFPS = 1000
 
 // Server is an RTSP server for MJPEG files.
 type Server struct {
@@ -269,6 +272,12 @@ func (s *Server) Prepare(ctx context.Context, name string) error {
 	}
 	return m.warm(ctx)
 }
+
+// Probe opens the media file name (a path under the root) as the first
+// request for it would, indexing it once for every later request, and
+// returns it: what clients will be told about it, or why it cannot be
+// played. The server command's start-up listing uses it.
+func (s *Server) Probe(name string) (*Media, error) { return s.media.open(name) }
 
 // over reports whether n has reached limit (negative: no limit).
 func over(n, limit int) bool { return limit >= 0 && n >= limit }

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+)
+
+// options are the server's command line, parsed.
+type options struct {
+	addr, root       string
+	fps              float64
+	mtu              int
+	loop             bool
+	timeout, idle    time.Duration
+	maxConns, perIP  int
+	maxSess          int
+	logLevel         string
+	logJSON          bool
+	tlsAddr, tlsCert string
+	tlsKey, metAddr  string
+	users, realm     string
+	cpuProf          string
+	basic            bool
+	demo             bool // no -root and no PORT: serve the generated demo clip
+	addrSet, rootSet bool
+}
+
+// flagError is a mistake in the flags that the flag package has already
+// reported, with the usage, on its output: main only sets the exit status.
+type flagError struct{ error }
+
+// parseArgs reads the command line (without the program's name). The lab's
+// form "server PORT" serves the working directory on :PORT, as the lab's
+// Server.py did; flags may stand before PORT, after it or both ("server
+// 8554 -root x"). Without PORT and -root the server makes and serves its
+// demo clip. -h returns flag.ErrHelp, having printed the usage on out.
+func parseArgs(args []string, out io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&o.addr, "addr", ":8554", "RTSP listen address")
+	fs.StringVar(&o.root, "root", "", "directory of media files (default: the working directory with PORT, else a generated demo clip)")
+	fs.Float64Var(&o.fps, "fps", 0, "frame rate, above 0 and at most 1000 (default 20 for lab-format files, 25 otherwise)")
+	fs.IntVar(&o.mtu, "mtu", 1400, "largest RTP packet in bytes")
+	fs.BoolVar(&o.loop, "loop", false, "repeat media forever")
+	fs.DurationVar(&o.timeout, "session-timeout", 60*time.Second, "end sessions silent for this long")
+	fs.DurationVar(&o.idle, "idle-timeout", 60*time.Second, "close connections without a session that complete no request for this long")
+	fs.IntVar(&o.maxConns, "max-conns", 4096, "most connections at once (-1: no limit)")
+	fs.IntVar(&o.perIP, "max-conns-per-ip", 256, "most connections from one client address (-1: no limit)")
+	fs.IntVar(&o.maxSess, "max-sessions", 4096, "most sessions at once; SETUP beyond gets 453 (-1: no limit)")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
+	fs.BoolVar(&o.logJSON, "log-json", false, "log in JSON")
+	fs.StringVar(&o.tlsAddr, "tls-addr", ":8322", "rtsps:// listen address (with -tls-cert and -tls-key)")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate for rtsps://")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key for rtsps://")
+	fs.StringVar(&o.metAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics (off by default)")
+	fs.StringVar(&o.users, "users", "", "require authentication with the users in this file (see 'server passwd')")
+	fs.StringVar(&o.realm, "realm", "actorstream", "authentication realm (must match the one the users file was made for)")
+	fs.StringVar(&o.cpuProf, "cpuprofile", "", "write a CPU profile to this file until exit (for go tool pprof)")
+	fs.BoolVar(&o.basic, "allow-basic", false, "accept Basic authentication without TLS (the password then crosses the network in clear)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "usage: server [flags] [PORT]\n"+
+			"       server passwd [-realm R] [-paths a,b/**] FILE USER\n"+
+			"       server make-demo DIR\n\n"+
+			"PORT (the lab's \"Server.py PORT\") listens on :PORT and, without -root,\n"+
+			"serves the working directory. With neither, the server serves a generated\n"+
+			"demo clip. Flags may come before or after PORT.\n\n")
+		fs.PrintDefaults()
+	}
+
+	// flag.Parse stops at the first argument that is not a flag: parse the
+	// flags, take PORT, parse the flags after it.
+	var port string
+	rest := args
+	for {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return o, err
+			}
+			return o, flagError{err}
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		if port != "" {
+			return o, fmt.Errorf("unexpected argument %q after PORT %s: give at most one PORT", fs.Arg(0), port)
+		}
+		port, rest = fs.Arg(0), fs.Args()[1:]
+	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "addr":
+			o.addrSet = true
+		case "root":
+			o.rootSet = true
+		}
+	})
+	if port != "" {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 {
+			return o, fmt.Errorf("PORT %q: want a number from 1 to 65535", port)
+		}
+		if o.addrSet {
+			return o, fmt.Errorf("PORT %s and -addr %s both say where to listen: give one of them", port, o.addr)
+		}
+		o.addr = ":" + strconv.Itoa(n)
+		if !o.rootSet {
+			o.root = "." // Server.py served the folder it was started in
+		}
+	}
+	if o.root == "" {
+		if o.rootSet {
+			return o, errors.New("-root: want a directory (-root . for the working directory)")
+		}
+		o.demo = true
+	}
+	return o, nil
+}

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"testing"
+)
+
+func TestParseArgs(t *testing.T) {
+	for _, tc := range []struct {
+		args       []string
+		addr, root string
+		demo, loop bool
+	}{
+		{nil, ":8554", "", true, false},
+		{[]string{"-addr", "127.0.0.1:0"}, "127.0.0.1:0", "", true, false},
+		{[]string{"8554"}, ":8554", ".", false, false}, // the lab's Server.py PORT
+		{[]string{"8554", "-root", "x"}, ":8554", "x", false, false},
+		{[]string{"-loop", "1025", "-root", "x"}, ":1025", "x", false, true},
+		{[]string{"-root", "x", "-loop"}, ":8554", "x", false, true},
+	} {
+		o, err := parseArgs(tc.args, io.Discard)
+		if err != nil {
+			t.Errorf("%q: %v", tc.args, err)
+			continue
+		}
+		if o.addr != tc.addr || o.root != tc.root || o.demo != tc.demo || o.loop != tc.loop {
+			t.Errorf("%q: addr %q root %q demo %v loop %v; want %q %q %v %v",
+				tc.args, o.addr, o.root, o.demo, o.loop, tc.addr, tc.root, tc.demo, tc.loop)
+		}
+	}
+}
+
+func TestParseArgsErrors(t *testing.T) {
+	if _, err := parseArgs([]string{"-h"}, io.Discard); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("-h: %v, want flag.ErrHelp", err)
+	}
+	var fe flagError
+	if _, err := parseArgs([]string{"8554", "-nope"}, io.Discard); !errors.As(err, &fe) {
+		t.Errorf("-nope: %v, want a flagError", err)
+	}
+	for _, args := range [][]string{{"8554", "8555"}, {"8554", "-loop", "x"}, {"0"}, {"-root", ""}, {"8554", "-addr", ":1"}} {
+		if _, err := parseArgs(args, io.Discard); err == nil || errors.As(err, &fe) {
+			t.Errorf("%q: %v, want an error of ours", args, err)
+		}
+	}
+}
