@@ -208,7 +208,7 @@ func printURLs(w io.Writer, urls []string, file string, isDemo bool) {
 	if isDemo {
 		fmt.Fprintln(w, "serving the demo clip at:")
 	} else {
-		fmt.Fprintf(w, "%s (and every file beside it) at:\n", file)
+		fmt.Fprintf(w, "%s at (the other files likewise):\n", file)
 	}
 	for _, u := range urls {
 		fmt.Fprintf(w, "  %s\n", u)
