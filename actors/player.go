@@ -84,6 +84,13 @@ type PlayerConfig struct {
 	// some has arrived (servers that stop without an RTCP BYE, like the
 	// lab's); 0 never does. Media is reported by MediaArrived messages.
 	IdleEnd time.Duration
+	// Reusable makes a TEARDOWN (or the end of the stream) take the
+	// player back to Init, where SETUP starts a new session on the same
+	// connection, instead of ending it: for people pressing buttons. A
+	// TeardownCmd marked Final, or the connection closing, still ends it;
+	// so does a TEARDOWN in the lab dialect, whose server ignores a second
+	// SETUP on a connection.
+	Reusable bool
 	// Status, when set, is where the player publishes its PlayerStatus at
 	// every change, for readers on other goroutines. Only the player
 	// stores into it.
@@ -107,23 +114,24 @@ type Player struct {
 	behavior actor.Behavior
 	state    State
 
-	cseq       int
-	pending    map[int]*pendingRequest
-	lab        bool // speaking the lab dialect
-	tcp        bool // using interleaved TCP
-	setUp      bool // a SETUP succeeded: lab and tcp are negotiated, not configured
-	info       MediaInfo
-	session    string
-	timeout    time.Duration // the server's session timeout
-	useOpts    bool          // keepalive with OPTIONS (GET_PARAMETER unsupported)
-	gen        int           // invalidates timers of an earlier SETUP/PLAY
-	played     bool          // a PLAY succeeded on this session
-	done       bool
-	auth       *auth.Client
-	packets    uint64    // RTP packets received so far (MediaArrived)
-	mediaAt    time.Time // when packets last grew
-	playingAt  time.Time // when the last PLAY succeeded
-	silenceGen int       // invalidates idle checks of an earlier PLAY
+	cseq         int
+	pending      map[int]*pendingRequest
+	lab          bool // speaking the lab dialect
+	tcp          bool // using interleaved TCP
+	setUp        bool // a SETUP succeeded: lab and tcp are negotiated, not configured
+	info         MediaInfo
+	session      string
+	timeout      time.Duration // the server's session timeout
+	useOpts      bool          // keepalive with OPTIONS (GET_PARAMETER unsupported)
+	gen          int           // invalidates timers of an earlier SETUP/PLAY
+	played       bool          // a PLAY succeeded on this session
+	done         bool
+	auth         *auth.Client
+	packets      uint64    // RTP packets received so far (MediaArrived)
+	mediaAt      time.Time // when packets last grew
+	playingAt    time.Time // when the last PLAY succeeded
+	silenceGen   int       // invalidates idle checks of an earlier PLAY
+	keepaliveGen int       // invalidates keepalive ticks of an earlier SETUP
 }
 
 type pendingRequest struct {
@@ -242,8 +250,7 @@ func (p *Player) initState(ctx actor.Context) {
 		reply(m.Reply, errors.New("not playing"))
 	case *TeardownCmd:
 		// Nothing to tear down (the lab server would crash on it).
-		p.finish(nil)
-		p.become(p.doneState, Init)
+		p.over(m.Final)
 		reply(m.Reply, nil)
 	case *StreamEnded:
 	}
@@ -259,7 +266,7 @@ func (p *Player) readyState(ctx actor.Context) {
 	case *PauseCmd:
 		reply(m.Reply, errors.New("not playing"))
 	case *TeardownCmd:
-		p.teardown(ctx, m.Reply)
+		p.teardown(ctx, m.Final, m.Reply)
 	case *StreamEnded:
 	}
 }
@@ -286,7 +293,7 @@ func (p *Player) playingState(ctx actor.Context) {
 			reply(r, nil)
 		})
 	case *TeardownCmd:
-		p.teardown(ctx, m.Reply)
+		p.teardown(ctx, m.Final, m.Reply)
 	case *StreamEnded:
 		p.end(ctx, m.Reason)
 	}
@@ -295,7 +302,7 @@ func (p *Player) playingState(ctx actor.Context) {
 // end tears down a session whose stream has ended for good.
 func (p *Player) end(ctx actor.Context, reason string) {
 	p.cfg.Log.Info("stream ended", "reason", reason)
-	p.teardown(ctx, nil)
+	p.teardown(ctx, false, nil)
 }
 
 func (p *Player) doneState(ctx actor.Context) {

@@ -19,8 +19,13 @@ type (
 	}
 	// PauseCmd pauses playing.
 	PauseCmd struct{ Reply chan<- error }
-	// TeardownCmd ends the session.
-	TeardownCmd struct{ Reply chan<- error }
+	// TeardownCmd ends the session; a reusable player is then ready
+	// for a new SETUP, unless Final (a frame limit reached: the client is
+	// done).
+	TeardownCmd struct {
+		Final bool
+		Reply chan<- error
+	}
 )
 
 // What the player's I/O learns, sent to the player by the goroutines that

@@ -188,20 +188,32 @@ func (p *Player) afterSetup(ctx actor.Context, errs chan error) {
 	}()
 }
 
-func (p *Player) teardown(ctx actor.Context, r chan<- error) {
+func (p *Player) teardown(ctx actor.Context, final bool, r chan<- error) {
 	p.gen++
 	if p.lab && !p.played {
 		// The lab server's worker crashes on a TEARDOWN before any PLAY;
 		// there is nothing to tear down anyway.
-		p.finish(nil)
-		p.become(p.doneState, Init)
+		p.over(final)
 		reply(r, nil)
 		return
 	}
 	p.request(ctx, "TEARDOWN", p.controlURL(), nil, func(ctx actor.Context, resp *rtsp.Response, err error) {
 		err = p.check(resp, err)
-		p.finish(nil)
-		p.become(p.doneState, Init)
+		p.over(final)
 		reply(r, err)
 	})
+}
+
+// over ends the session: back to Init, ready for a new SETUP, when the
+// player is reusable (PlayerConfig.Reusable); otherwise for good.
+func (p *Player) over(final bool) {
+	if p.cfg.Reusable && !final && !p.lab {
+		p.gen++
+		p.silenceGen++
+		p.session, p.played, p.packets, p.mediaAt = "", false, 0, time.Time{}
+		p.become(p.initState, Init)
+		return
+	}
+	p.finish(nil)
+	p.become(p.doneState, Init)
 }

@@ -50,11 +50,14 @@ func (p *Player) armKeepalive(ctx actor.Context) {
 	if p.lab {
 		return // the lab server knows no keepalive and needs none
 	}
-	p.after(ctx, p.timeout/2, &keepaliveTick{gen: p.gen})
+	// One chain of ticks per SETUP: a chain of an earlier session (a
+	// reusable player set up again) stops at its next tick.
+	p.keepaliveGen++
+	p.after(ctx, p.timeout/2, &keepaliveTick{gen: p.keepaliveGen})
 }
 
 func (p *Player) keepalive(ctx actor.Context, m *keepaliveTick) {
-	if p.done || p.state == Init || p.session == "" {
+	if p.done || p.state == Init || p.session == "" || m.gen != p.keepaliveGen {
 		return
 	}
 	method := "GET_PARAMETER"

@@ -189,7 +189,7 @@ func run() error {
 	}
 	player, err = client.Dial(ctx, client.Config{
 		URL: o.url, TLS: tlsConfig, User: o.user, Password: password(o.password), Dialect: o.dialect, Transport: o.transport, RTPPort: o.rtpPort,
-		Output: out, MaxFrames: o.frames, Log: log,
+		Output: out, MaxFrames: o.frames, Reusable: o.displayKind == "web", Log: log,
 	})
 	if err != nil {
 		return err

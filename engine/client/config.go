@@ -30,6 +30,13 @@ type Config struct {
 	Output Output
 	// MaxFrames ends the session (TEARDOWN) after that many frames; 0 means no limit.
 	MaxFrames int
+	// Reusable keeps the client after a TEARDOWN (Teardown, or the end
+	// of the stream): the player returns to Init and Setup starts a new
+	// session on the same connection, as a person at the web page
+	// expects; Done then closes only when the connection ends, at Close,
+	// or at MaxFrames. (Not in the lab dialect: the lab server ignores a
+	// second SETUP on a connection, so its session ends as before.)
+	Reusable bool
 	// User and Password answer the server's authentication challenges;
 	// credentials in the URL (rtsp://user:pass@host/...) are used when
 	// these are empty. They are never sent in the URL itself.

@@ -113,7 +113,7 @@ func (c *Client) handedOver(ctx context.Context, out chan<- *pipeline.Frame) err
 	pass := func(f *pipeline.Frame) bool {
 		if n++; n == c.cfg.MaxFrames {
 			c.log.Info("frame limit reached; tearing down", "frames", n)
-			c.tell(&actors.TeardownCmd{Reply: make(chan error, 1)})
+			c.tell(&actors.TeardownCmd{Final: true, Reply: make(chan error, 1)})
 		}
 		if !pipeline.Send(ctx, out, f) {
 			f.Release()

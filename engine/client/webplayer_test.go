@@ -1,6 +1,9 @@
 package client_test
 
 import (
+	"io"
+	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -72,5 +75,66 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestWebTeardownThenSetupPlaysAgain: the web page's Teardown takes the
+// player back to INIT without ending the client; Setup then starts a new
+// session on the same connection and Play plays again.
+func TestWebTeardownThenSetupPlaysAgain(t *testing.T) {
+	ts := startServer(t, server.Config{FPS: 25, Loop: true})
+	cc := &clientControls{}
+	ui, err := web.New(web.Config{Controls: cc, Stats: func() display.Stats { return cc.c.Stats() }})
+	enginetest.Must(t, err)
+	cc.c = enginetest.DialClient(t, client.Config{URL: ts.url("clip.mjpeg"), Reusable: true, Output: func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
+		pipeline.To(p, "web", ui, frames)
+	}})
+	post := func(cmd string) {
+		t.Helper()
+		resp, err := http.Post(ui.URL()+"control/"+cmd, "text/plain", nil)
+		enginetest.Must(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %s %s", cmd, resp.Status, body)
+		}
+	}
+	// frameAfter waits for a frame newer than the one numbered seq.
+	frameAfter := func(seq int) int {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			resp, err := http.Get(ui.URL() + "frame?seq=" + strconv.Itoa(seq))
+			enginetest.Must(t, err)
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				n, _ := strconv.Atoi(resp.Header.Get("X-Frame-Seq"))
+				return n
+			}
+		}
+		t.Fatal("no new frame within 10 s")
+		return 0
+	}
+
+	post("setup")
+	post("play")
+	seq := frameAfter(frameAfter(0))
+	post("teardown")
+	waitUntil(t, "state init after teardown", func() bool { return cc.c.Stats().State == actors.Init })
+	select {
+	case <-cc.c.Done():
+		t.Fatalf("Teardown ended the client: %v", cc.c.Err())
+	case <-time.After(200 * time.Millisecond):
+	}
+	time.Sleep(200 * time.Millisecond) // the last frame in flight lands
+	seq = frameAfter(seq - 1)          // the newest frame so far
+
+	post("setup")
+	waitUntil(t, "state ready after the second setup", func() bool { return cc.c.Stats().State == actors.Ready })
+	post("play")
+	frameAfter(frameAfter(seq)) // frames flow again
+	if st := cc.c.Stats(); st.State != actors.Playing {
+		t.Fatalf("state %s after the second play", st.State)
 	}
 }
