@@ -31,7 +31,10 @@ type MediaInfo struct {
 	Control     string        // the URL SETUP used
 	PayloadType uint8         // 26 for JPEG
 	FPS         float64       // 0 when not announced
-	Duration    time.Duration // 0 when live or unknown
+	Duration    time.Duration // 0 when live or unknown (SDP a=range); one pass when Loops
+	// Loops is true when the media repeats: the SDP gave a length, but
+	// the PLAY answer's Range has no end (our server's -loop).
+	Loops bool
 }
 
 // PlayerStatus is where a player stands, as readers on other goroutines

@@ -118,6 +118,7 @@ func (p *Player) play(ctx actor.Context, seek *time.Duration, then func(actor.Co
 			return
 		}
 		p.anchorPlay(resp, seek)
+		p.noteLoop(resp)
 		p.played = true
 		p.become(p.playingState, Playing)
 		p.playingAt = time.Now()

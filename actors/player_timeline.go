@@ -68,6 +68,20 @@ func (p *Player) anchorPlay(resp *rtsp.Response, seek *time.Duration) {
 	tl.Anchor(a)
 }
 
+// noteLoop reads from a PLAY answer whether the media repeats: a length
+// announced in the SDP but a Range without an end (RFC 2326 §12.29: the
+// play goes on past it). Servers that omit Range change nothing.
+func (p *Player) noteLoop(resp *rtsp.Response) {
+	r, err := rtsp.ParseRange(resp.Header.Get("Range"))
+	if p.lab || err != nil || !r.HasStart {
+		return
+	}
+	if loops := !r.HasEnd && p.info.Duration > 0; loops != p.info.Loops {
+		p.info.Loops = loops
+		p.publish()
+	}
+}
+
 // rtpInfo picks our stream's entry of an RTP-Info header: the one whose
 // URL is the stream's control URL (or ends with it, or it with the URL:
 // servers differ in what they write), else the first.

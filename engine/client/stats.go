@@ -22,6 +22,12 @@ func (c *Client) Stats() display.Stats {
 		Receiver:      c.recv.Snapshot(),
 		Duration:      st.Info.Duration,
 	}
+	if st.Info.Loops && s.Duration > 0 {
+		// The media repeats: where it stands is within one pass (the
+		// frames' PTS keep counting the passes).
+		s.Loop = true
+		s.Position %= s.Duration
+	}
 	if !m.First.IsZero() {
 		s.TimeToFirstFrameMs = float64(m.First.Sub(c.started).Microseconds()) / 1000
 	}

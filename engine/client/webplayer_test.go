@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"strconv"
@@ -136,5 +137,42 @@ func TestWebTeardownThenSetupPlaysAgain(t *testing.T) {
 	frameAfter(frameAfter(seq)) // frames flow again
 	if st := cc.c.Stats(); st.State != actors.Playing {
 		t.Fatalf("state %s after the second play", st.State)
+	}
+}
+
+// TestWebSeekBarLoopingMedia: media the server loops has a seek bar: its
+// length is one pass (the SDP's a=range), the position stays within it as
+// the passes go by, and seeking moves it.
+func TestWebSeekBarLoopingMedia(t *testing.T) {
+	ts := startServer(t, server.Config{FPS: 25, Loop: true}) // clip.mjpeg: 50 frames, 2 s a pass
+	cc := &clientControls{}
+	ui, err := web.New(web.Config{Controls: cc, Stats: func() display.Stats { return cc.c.Stats() }})
+	enginetest.Must(t, err)
+	cc.c = enginetest.DialClient(t, client.Config{URL: ts.url("clip.mjpeg"), Output: func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
+		pipeline.To(p, "web", ui, frames)
+	}})
+	stats := func() display.Stats {
+		t.Helper()
+		resp, err := http.Get(ui.URL() + "stats")
+		enginetest.Must(t, err)
+		defer resp.Body.Close()
+		var st display.Stats
+		enginetest.Must(t, json.NewDecoder(resp.Body).Decode(&st))
+		return st
+	}
+	enginetest.Must(t, cc.c.Setup())
+	enginetest.Must(t, cc.c.Play())
+	time.Sleep(2600 * time.Millisecond) // into the second pass
+	st := stats()
+	if !st.Loop || st.Duration != 2*time.Second {
+		t.Fatalf("looping media: loop %v, duration %s; want a 2 s pass", st.Loop, st.Duration)
+	}
+	if st.Position < 0 || st.Position >= st.Duration || st.Position > 1500*time.Millisecond {
+		t.Fatalf("position %s 2.6 s into a 2 s loop, want about 0.6 s", st.Position)
+	}
+	enginetest.Must(t, cc.c.Seek(1500*time.Millisecond))
+	time.Sleep(200 * time.Millisecond)
+	if st = stats(); st.Position < 1500*time.Millisecond || st.Position >= st.Duration {
+		t.Fatalf("position %s just after a seek to 1.5 s", st.Position)
 	}
 }

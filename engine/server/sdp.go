@@ -2,8 +2,10 @@ package server
 
 import (
 	"net/netip"
+	"time"
 
 	"github.com/actorstream/actorstream/internal/rtsp"
+	"github.com/actorstream/actorstream/pipeline"
 )
 
 // trackControl is the control attribute of our one video track; SETUP
@@ -18,6 +20,18 @@ func describe(m *Media, host netip.Addr, sessionID uint64) ([]byte, error) {
 	return rtsp.Description{
 		Name: m.Name, Origin: host, SessionID: sessionID,
 		PayloadType: rtsp.JPEGPayloadType, Control: trackControl,
-		FPS: m.FPS, Duration: m.Duration(), Width: width, Height: height,
+		FPS: m.FPS, Duration: describedLength(m), Width: width, Height: height,
 	}.Marshal()
+}
+
+// describedLength is the media's length for a=range: one pass of a file,
+// also when it loops. A looping file's PLAY answers say it does not end
+// (Range "npt=X-", no end), and a client that sees both knows the media
+// repeats every pass: ours shows positions within one pass on its seek
+// bar. Live streams have no length (npt=0-).
+func describedLength(m *Media) time.Duration {
+	if m.Loop && m.Live() == nil && m.FPS > 0 {
+		return pipeline.PTS(m.Frames(), m.FPS)
+	}
+	return m.Duration()
 }

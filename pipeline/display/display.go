@@ -54,6 +54,9 @@ type Stats struct {
 	TimeToFirstFrameMs float64                  `json:"time_to_first_frame_ms"`
 	Receiver           receive.ReceiverSnapshot `json:"receiver"`
 	Duration           time.Duration            `json:"-"` // length of the media; 0 = unknown or live
+	// Loop is true when the media repeats (the server loops it): Duration
+	// is then one pass, and Position is within it.
+	Loop bool `json:"loop,omitempty"`
 }
 
 // StatsFunc returns the current statistics. Displays call it a few times a

@@ -102,7 +102,8 @@ button:active { background: #4a4a4a; }
       seek.max = String(s.duration_s);
       seek.value = String(s.position_s || 0);
       $("position").textContent = clock(s.position_s);
-      $("duration").textContent = clock(s.duration_s);
+      // Looping media: the server repeats it; the position is within one pass.
+      $("duration").textContent = clock(s.duration_s) + (s.loop ? " \u21bb" : "");
     }
   }
 
