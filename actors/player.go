@@ -64,6 +64,11 @@ type PlayerHooks struct {
 	// Done is called once when the session is over (err nil after a
 	// TEARDOWN, otherwise why it ended).
 	Done func(err error)
+	// Redial, when set, replaces the RTSP connection and reports with a
+	// Redialed message. A reusable player in the lab dialect needs it for
+	// a SETUP after TEARDOWN: the lab server ignores a second SETUP on a
+	// connection.
+	Redial func()
 }
 
 // PlayerConfig configures a player actor.
@@ -135,6 +140,10 @@ type Player struct {
 	playingAt    time.Time // when the last PLAY succeeded
 	silenceGen   int       // invalidates idle checks of an earlier PLAY
 	keepaliveGen int       // invalidates keepalive ticks of an earlier SETUP
+	// redial: the next SETUP needs a new connection (lab dialect, after a
+	// TEARDOWN); redialFor is the SETUP waiting for it.
+	redial    bool
+	redialFor chan<- error
 }
 
 type pendingRequest struct {
@@ -246,6 +255,10 @@ func (p *Player) Receive(ctx actor.Context) {
 func (p *Player) initState(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *SetupCmd:
+		if p.redial {
+			p.redialThenSetup(m.Reply)
+			return
+		}
 		p.setup(ctx, m.Reply)
 	case *PlayCmd:
 		reply(m.Reply, errors.New("not set up yet: press Setup first"))
@@ -255,6 +268,8 @@ func (p *Player) initState(ctx actor.Context) {
 		// Nothing to tear down (the lab server would crash on it).
 		p.over(m.Final)
 		reply(m.Reply, nil)
+	case *Redialed:
+		p.redialed(ctx, m)
 	case *StreamEnded:
 	}
 }

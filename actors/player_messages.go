@@ -44,6 +44,9 @@ type (
 	// at most), it is what the UDP → TCP fallback and the end after
 	// silence (PlayerConfig.IdleEnd) go by.
 	MediaArrived struct{ Packets uint64 }
+	// Redialed reports that the connection was replaced (PlayerHooks.Redial),
+	// or why not.
+	Redialed struct{ Err error }
 )
 
 // internal timers

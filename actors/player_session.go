@@ -4,6 +4,7 @@ package actors
 // the UDP → TCP fallback, TEARDOWN.
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -206,15 +207,41 @@ func (p *Player) teardown(ctx actor.Context, final bool, r chan<- error) {
 }
 
 // over ends the session: back to Init, ready for a new SETUP, when the
-// player is reusable (PlayerConfig.Reusable); otherwise for good.
+// player is reusable (PlayerConfig.Reusable); otherwise for good. The lab
+// server keeps its session's state after TEARDOWN and ignores a second
+// SETUP on the connection, so in its dialect the next SETUP goes out on a
+// new connection (PlayerHooks.Redial), as the lab's own client would.
 func (p *Player) over(final bool) {
-	if p.cfg.Reusable && !final && !p.lab {
+	if p.cfg.Reusable && !final && (!p.lab || p.cfg.Hooks.Redial != nil) {
 		p.gen++
 		p.silenceGen++
 		p.session, p.played, p.packets, p.mediaAt = "", false, 0, time.Time{}
+		p.redial = p.lab
 		p.become(p.initState, Init)
 		return
 	}
 	p.finish(nil)
 	p.become(p.doneState, Init)
+}
+
+// redialThenSetup asks for a new connection; the SETUP r waits for it.
+func (p *Player) redialThenSetup(r chan<- error) {
+	if p.redialFor != nil {
+		reply(r, errors.New("already setting up"))
+		return
+	}
+	p.redialFor = r
+	p.cfg.Hooks.Redial()
+}
+
+// redialed continues the SETUP that waited for a new connection.
+func (p *Player) redialed(ctx actor.Context, m *Redialed) {
+	r := p.redialFor
+	p.redialFor = nil
+	if m.Err != nil {
+		reply(r, fmt.Errorf("cannot open a new connection for a new session: %w", m.Err))
+		return
+	}
+	p.redial = false
+	p.setup(ctx, r)
 }

@@ -34,7 +34,10 @@ type Client struct {
 	player *actor.PID
 	status atomic.Pointer[actors.PlayerStatus] // the player publishes here; only it stores
 
-	nc       net.Conn
+	connMu   sync.Mutex
+	nc       net.Conn // the RTSP connection; replaced by redial (connMu)
+	closing  bool     // Close has begun: no redial any more (connMu)
+	secure   bool     // rtsps://
 	writes   chan []byte
 	rtpConn  *net.UDPConn // nil for TCP only
 	rtcpConn *net.UDPConn
@@ -72,7 +75,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{
-		cfg: cfg, url: u, log: cfg.Log, nc: nc, writes: make(chan []byte, 64), ssrc: rand.Uint32() | 1,
+		cfg: cfg, url: u, log: cfg.Log, nc: nc, secure: secure, writes: make(chan []byte, 64), ssrc: rand.Uint32() | 1,
 		done: make(chan struct{}), stop: make(chan struct{}), started: time.Now(),
 		frames: make(chan *pipeline.Frame, 4), outputStop: make(chan struct{}),
 	}
@@ -94,11 +97,11 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		URL: u, Dialect: cfg.Dialect, Transport: cfg.Transport, ClientPorts: ports,
 		User: cfg.User, Password: cfg.Password, TLS: secure, IdleEnd: cfg.IdleEnd, Reusable: cfg.Reusable,
 		Status: &c.status, Timeline: &c.timeline, Log: cfg.Log.Named("player"),
-		Hooks: actors.PlayerHooks{Send: c.send, Receive: c.receive, Done: c.finish},
+		Hooks: actors.PlayerHooks{Send: c.send, Receive: c.receive, Done: c.finish, Redial: c.redial},
 	})))
 	c.bg.Add(4)
 	go c.writeLoop()
-	go c.readLoop()
+	go c.readLoop(nc)
 	go c.watchMedia()
 	go c.runOutput()
 	return c, nil
@@ -184,8 +187,12 @@ func (c *Client) close() {
 	_ = c.system.Root.StopFuture(c.player).Wait()
 	c.stopReceiving()
 	close(c.outputStop) // after the receiving pipeline: nothing more comes
+	c.connMu.Lock()
+	c.closing = true
+	nc := c.nc
+	c.connMu.Unlock()
 	close(c.stop)
-	c.nc.Close()
+	nc.Close()
 	if c.rtpConn != nil {
 		c.rtpConn.Close()
 		c.rtcpConn.Close()

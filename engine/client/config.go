@@ -34,8 +34,8 @@ type Config struct {
 	// of the stream): the player returns to Init and Setup starts a new
 	// session on the same connection, as a person at the web page
 	// expects; Done then closes only when the connection ends, at Close,
-	// or at MaxFrames. (Not in the lab dialect: the lab server ignores a
-	// second SETUP on a connection, so its session ends as before.)
+	// or at MaxFrames. (The lab server ignores a second SETUP on a
+	// connection: in its dialect the new session gets a new connection.)
 	Reusable bool
 	// User and Password answer the server's authentication challenges;
 	// credentials in the URL (rtsp://user:pass@host/...) are used when

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"errors"
 	"net"
 	"strings"
@@ -24,15 +25,20 @@ func (c *Client) send(b []byte) {
 	}
 }
 
-// writeLoop writes the queued requests (and RTCP over TCP) in order.
+// writeLoop writes the queued requests (and RTCP over TCP) in order, on
+// the current connection.
 func (c *Client) writeLoop() {
 	defer c.bg.Done()
 	for {
 		select {
 		case b := <-c.writes:
-			_ = c.nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
-			if _, err := c.nc.Write(b); err != nil {
+			nc := c.conn()
+			_ = nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			if _, err := nc.Write(b); err != nil {
 				c.log.Debug("write failed", "error", err)
+				if c.conn() != nc {
+					continue // replaced meanwhile (redial): the next goes out on the new one
+				}
 				return
 			}
 		case <-c.stop:
@@ -41,11 +47,12 @@ func (c *Client) writeLoop() {
 	}
 }
 
-// readLoop hands responses and the end of the connection to the player
-// and interleaved media to the receiving pipeline.
-func (c *Client) readLoop() {
+// readLoop hands responses and the end of the connection nc to the
+// player and interleaved media to the receiving pipeline. The end of a
+// connection already replaced (redial) is no news.
+func (c *Client) readLoop(nc net.Conn) {
 	defer c.bg.Done()
-	r := rtsp.NewReader(c.nc, rtsp.WithMaxBodyBytes(1<<20))
+	r := rtsp.NewReader(nc, rtsp.WithMaxBodyBytes(1<<20))
 	pool := pipeline.NewPacketPool(64, 65536+4)
 	for {
 		msg, err := r.ReadMessage()
@@ -55,7 +62,9 @@ func (c *Client) readLoop() {
 				return
 			default:
 			}
-			c.tell(&actors.ConnClosed{Err: connErr(err)})
+			if c.conn() == nc {
+				c.tell(&actors.ConnClosed{Err: connErr(err)})
+			}
 			return
 		}
 		switch m := msg.(type) {
@@ -76,6 +85,43 @@ func (c *Client) readLoop() {
 			}
 		}
 	}
+}
+
+// conn is the current RTSP connection.
+func (c *Client) conn() net.Conn {
+	c.connMu.Lock()
+	defer c.connMu.Unlock()
+	return c.nc
+}
+
+// redial replaces the RTSP connection (the player's Redial hook: it must
+// not block, so it dials on a goroutine and tells the player how it went).
+// The lab server keeps its state after a TEARDOWN and ignores a new SETUP
+// on the same connection: a new session needs a new connection.
+func (c *Client) redial() {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		nc, err := dial(ctx, c.url, c.secure, c.cfg.TLS)
+		if err != nil {
+			c.tell(&actors.Redialed{Err: err})
+			return
+		}
+		c.connMu.Lock()
+		if c.closing {
+			c.connMu.Unlock()
+			nc.Close()
+			return
+		}
+		old := c.nc
+		c.nc = nc
+		c.bg.Add(1)
+		go c.readLoop(nc)
+		c.connMu.Unlock()
+		old.Close()
+		c.log.Debug("new RTSP connection for a new session", "local", nc.LocalAddr())
+		c.tell(&actors.Redialed{})
+	}()
 }
 
 // connErr is nil for the ordinary ends of a connection.

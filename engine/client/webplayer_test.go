@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/actorstream/actorstream/engine/client"
 	"github.com/actorstream/actorstream/engine/server"
 	"github.com/actorstream/actorstream/internal/enginetest"
+	"github.com/actorstream/actorstream/internal/labserver"
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/display"
 	"github.com/actorstream/actorstream/pipeline/display/web"
@@ -84,10 +86,28 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 // session on the same connection and Play plays again.
 func TestWebTeardownThenSetupPlaysAgain(t *testing.T) {
 	ts := startServer(t, server.Config{FPS: 25, Loop: true})
+	teardownThenSetup(t, ts.url("clip.mjpeg"), actors.DialectRFC)
+}
+
+// TestWebTeardownThenSetupLab: the same with the lab's server, which
+// ignores a second SETUP on a connection: the new session gets a new one.
+func TestWebTeardownThenSetupLab(t *testing.T) {
+	var frames [][]byte
+	for i := range 200 {
+		frames = append(frames, enginetest.JPEG(t, 64, 48, i))
+	}
+	lab := labserver.Start(t, frames, 20*time.Millisecond)
+	teardownThenSetup(t, "rtsp://"+lab.Addr()+"/movie.Mjpeg", actors.DialectLab)
+	if got := strings.Join(lab.Methods(), " "); got != "SETUP PLAY TEARDOWN SETUP PLAY" {
+		t.Fatalf("the lab server saw %q", got)
+	}
+}
+
+func teardownThenSetup(t *testing.T, url, dialect string) {
 	cc := &clientControls{}
 	ui, err := web.New(web.Config{Controls: cc, Stats: func() display.Stats { return cc.c.Stats() }})
 	enginetest.Must(t, err)
-	cc.c = enginetest.DialClient(t, client.Config{URL: ts.url("clip.mjpeg"), Reusable: true, Output: func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
+	cc.c = enginetest.DialClient(t, client.Config{URL: url, Dialect: dialect, Reusable: true, Output: func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
 		pipeline.To(p, "web", ui, frames)
 	}})
 	post := func(cmd string) {
