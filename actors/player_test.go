@@ -13,6 +13,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorstream/actorstream/internal/rtsp"
+	"github.com/actorstream/actorstream/pipeline/stages/receive"
 )
 
 // scriptedServer answers the player's requests through its hooks, the way
@@ -390,4 +391,77 @@ func TestPlayerFailedSeekPlaysOn(t *testing.T) {
 	if got, want := strings.Join(s.methods(), " "), "OPTIONS DESCRIBE SETUP PLAY PAUSE PLAY PLAY"; got != want {
 		t.Fatalf("requests %q, want %q", got, want)
 	}
+}
+
+// TestPlayerAnchorsTheTimeline: each PLAY answer places the frames that
+// follow; what a server leaves out is made up for (the position asked
+// for when the answer has no Range, positions continuing when a resume
+// says nothing).
+func TestPlayerAnchorsTheTimeline(t *testing.T) {
+	u, _ := url.Parse("rtsp://127.0.0.1:8554/clip.mjpeg")
+	var rng, info atomic.Value // what the next PLAY answer carries
+	rng.Store("")
+	info.Store("")
+	var tl receive.Timeline
+	s := startPlayer(t, PlayerConfig{URL: u, Dialect: DialectRFC, Transport: TransportUDP, ClientPorts: [2]int{5000, 5001}, Timeline: &tl},
+		func(req *rtsp.Request) *rtsp.Response {
+			resp := rfcAnswer(req)
+			if req.Method == "PLAY" {
+				if v := rng.Load().(string); v != "" {
+					resp.Header.Set("Range", v)
+				}
+				if v := info.Load().(string); v != "" {
+					resp.Header.Set("RTP-Info", v)
+				}
+			}
+			return resp
+		})
+	seek := func(to time.Duration) {
+		t.Helper()
+		if err := s.cmd(func(r chan<- error) any { return &PlayCmd{Seek: &to, Reply: r} }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	place := func(seq uint16, ts uint32, want time.Duration) {
+		t.Helper()
+		if got, v := tl.Place(seq, ts); v != receive.Show || got != want {
+			t.Fatalf("frame seq %d ts %d: %s (verdict %d), want %s", seq, ts, got, v, want)
+		}
+	}
+	if err := s.cmd(setupCmd); err != nil {
+		t.Fatal(err)
+	}
+	// Range and RTP-Info: the packet named is at the start.
+	rng.Store("npt=0.000-12.500")
+	info.Store("url=rtsp://127.0.0.1:8554/clip.mjpeg/trackID=0;seq=100;rtptime=9000")
+	if err := s.cmd(playCmd); err != nil {
+		t.Fatal(err)
+	}
+	place(100, 9000, 0)
+	place(101, 9000+4500, 50*time.Millisecond)
+	// A seek answered with neither: the position asked for, from the
+	// next frame on.
+	rng.Store("")
+	info.Store("")
+	seek(5 * time.Second)
+	place(102, 77777, 5*time.Second)
+	place(103, 77777+4500, 5*time.Second+50*time.Millisecond)
+	// A Range and a seq without rtptime: the frame from seq on is at the
+	// Range's start; earlier ones are stale.
+	rng.Store("npt=7.000-12.500")
+	info.Store("url=rtsp://127.0.0.1:8554/clip.mjpeg/trackID=0;seq=200")
+	seek(7 * time.Second)
+	if _, v := tl.Place(104, 77777+9000); v != receive.Stale {
+		t.Fatalf("frame from before the seek: verdict %d, want stale", v)
+	}
+	place(200, 5, 7*time.Second)
+	// Pause, then a resume whose answer says nothing: positions go on.
+	if err := s.cmd(pauseCmd); err != nil {
+		t.Fatal(err)
+	}
+	rng.Store("")
+	if err := s.cmd(playCmd); err != nil {
+		t.Fatal(err)
+	}
+	place(201, 5+4500, 7*time.Second+50*time.Millisecond)
 }
