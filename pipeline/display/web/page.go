@@ -73,9 +73,13 @@ button:active { background: #4a4a4a; }
 
   let dragging = false;
   seek.addEventListener("input", () => { dragging = true; $("position").textContent = clock(+seek.value); });
-  seek.addEventListener("change", () => {
+  // The bar stays where it was let go until the seek is answered, then
+  // follows the position the player reports (where the server's answer
+  // put the frames), so it does not snap back in between.
+  seek.addEventListener("change", async () => {
+    await command("seek", "?to=" + (+seek.value).toFixed(3));
     dragging = false;
-    command("seek", "?to=" + (+seek.value).toFixed(3));
+    refreshStats();
   });
 
   function clock(s) {
