@@ -15,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/signal"
@@ -44,7 +45,7 @@ func main() {
 type options struct {
 	url, dialect, transport   string
 	rtpPort                   int
-	displayKind               string
+	displayKind, webAddr      string
 	record, recordFormat      string
 	duration                  time.Duration
 	frames                    int
@@ -61,6 +62,7 @@ func parseArgs() (options, error) {
 	flag.StringVar(&o.transport, "transport", "auto", "udp, tcp, or auto (UDP, then TCP when no RTP arrives within 2 s)")
 	flag.IntVar(&o.rtpPort, "rtp-port", 0, "local RTP port, RTCP on the next one (default: a free even port)")
 	flag.StringVar(&o.displayKind, "display", "web", "web, term or none")
+	flag.StringVar(&o.webAddr, "web-addr", web.DefaultAddr, "web display: the page's listen address, e.g. 127.0.0.1:8080 for SSH port forwarding; port 0: any free one")
 	flag.StringVar(&o.record, "record", "", "write the received frames to this file")
 	flag.StringVar(&o.recordFormat, "record-format", "", "avi (keeps the frame rate; default for .avi names), raw (concatenated JPEG; default otherwise) or lab (5-digit length headers)")
 	flag.DurationVar(&o.duration, "duration", 0, "stop after this long (0: until the stream ends)")
@@ -163,9 +165,12 @@ func run() error {
 			pipeline.To(p, "display", t, pipeline.Then(p, "decoder", &receive.Decoder{}, frames))
 		}
 	case "web":
-		webUI, err = web.New(web.Config{Title: redacted(o.url), Controls: controls, Stats: statsFn, ThreeButtons: o.threeBtn})
+		webUI, err = web.New(web.Config{Addr: o.webAddr, Title: redacted(o.url), Controls: controls, Stats: statsFn, ThreeButtons: o.threeBtn})
 		if err != nil {
 			return err
+		}
+		if !onLoopback(o.webAddr) {
+			log.Warn("the web page has no password: whoever reaches it controls the player", "web_addr", o.webAddr)
 		}
 		show = func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
 			pipeline.To(p, "display", webUI, frames)
@@ -174,13 +179,15 @@ func run() error {
 		return fmt.Errorf("display %q: want web, term or none", o.displayKind)
 	}
 	out := show
+	var prog *progress
 	if o.record != "" {
 		recFile, err := os.Create(o.record)
 		if err != nil {
 			return err
 		}
 		defer recFile.Close()
-		out = recordTo(recFile, recFormat, show)
+		prog = newProgress(os.Stderr, func() int64 { return fileSize(recFile) })
+		out = recordTo(recFile, recFormat, show, prog)
 	}
 
 	tlsConfig, err := clientTLS(o.caFile, o.insecure)
@@ -218,10 +225,13 @@ func run() error {
 	case <-limit:
 		log.Info("duration reached; tearing down", "duration", o.duration)
 	}
-	if o.record != "" {
-		fmt.Fprintln(os.Stderr) // after the progress line
+	if prog != nil {
+		prog.endLine() // the log's lines start on lines of their own
 	}
 	closeErr := player.Close()
+	if prog != nil {
+		prog.summary(o.record)
+	}
 	st := player.Stats()
 	log.Info("session summary", "frames", st.Frames, "dropped", st.FramesDropped, "lost", st.Receiver.PacketsLost,
 		"loss_percent", fmt.Sprintf("%.2f", st.Receiver.LossPercent), "jitter_ms", fmt.Sprintf("%.2f", st.Receiver.JitterMS),
@@ -247,27 +257,38 @@ func (l *lazyControls) Teardown() error             { return l.get().Teardown() 
 func (l *lazyControls) Seek(to time.Duration) error { return l.get().Seek(to) }
 
 // recordTo records into f ahead of the display show (client.Recording),
-// telling the recording's progress on stderr once a second.
-func recordTo(f *os.File, format client.RecordFormat, show client.Output) client.Output {
+// telling the recording's progress through prog.
+func recordTo(f *os.File, format client.RecordFormat, show client.Output, prog *progress) client.Output {
 	return func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
-		var (
-			recorded int
-			last     time.Time
-		)
 		p.OnEvent(func(e pipeline.Event) { // on the recorder's goroutine
-			if e.Stage != "recorder" || e.Kind != pipeline.Progress {
-				return
-			}
-			recorded += int(e.N)
-			if now := time.Now(); now.Sub(last) > time.Second {
-				last = now
-				if fi, err := f.Stat(); err == nil {
-					fmt.Fprintf(os.Stderr, "\rrecorded %d frames, %d bytes ", recorded, fi.Size())
-				}
+			if e.Stage == "recorder" && e.Kind == pipeline.Progress {
+				prog.add(time.Now(), int(e.N))
 			}
 		})
 		client.Recording(f, format, show)(p, frames)
 	}
+}
+
+// fileSize is f's size, 0 if it cannot be known.
+func fileSize(f *os.File) int64 {
+	if fi, err := f.Stat(); err == nil {
+		return fi.Size()
+	}
+	return 0
+}
+
+// onLoopback reports whether addr (host:port) is on the loopback interface
+// only.
+func onLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 // clientTLS builds the rtsps:// configuration from -ca and -insecure.

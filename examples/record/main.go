@@ -50,11 +50,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 				if st := w.Stats(); e.Kind == pipeline.Progress && st.Frames == uint64(*frames) {
 					enough()
 				} else if e.Kind == pipeline.Progress && st.Frames%25 == 0 {
-					fmt.Fprintf(stdout, "recorded %d frames, %d bytes\n", st.Frames, st.Bytes)
+					fmt.Fprintf(stdout, "recorded %s, %d bytes\n", example.Count(st.Frames, "frame"), st.Bytes)
 				}
 			})
 			pipeline.To(p, "file", w, pipeline.Then(p, "limit", limit, in))
 		}})
-	fmt.Fprintf(stdout, "recorded %d frames, %d bytes to %s\n", w.Stats().Frames, w.Stats().Bytes, *out)
+	fmt.Fprintf(stdout, "recorded %s, %d bytes to %s\n", example.Count(w.Stats().Frames, "frame"), w.Stats().Bytes, *out)
 	return errors.Join(err, f.Close())
 }

@@ -49,7 +49,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		Output: func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
 			p.OnEvent(func(e pipeline.Event) { // on the writer's goroutine: keep it quick
 				if e.Stage == "images" && e.Kind == pipeline.Progress {
-					fmt.Fprintf(stdout, "saved %d pictures in %s\n", w.Stats().Written, *dir)
+					fmt.Fprintf(stdout, "saved %s in %s\n", example.Count(w.Stats().Written, "picture"), *dir)
 					if w.Stats().Written == uint64(*count) {
 						enough()
 					}

@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -207,6 +208,14 @@ func DialAndPlay(ctx context.Context, cfg client.Config) error {
 		return err
 	}
 	return Play(ctx, c)
+}
+
+// Count is n followed by noun, plural unless n is 1: "1 frame", "2 frames".
+func Count(n uint64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.FormatUint(n, 10) + " " + noun + "s"
 }
 
 // Filter is a stage passing on the frames keep returns true for and

@@ -136,3 +136,11 @@ func TestServeLive(t *testing.T) {
 		t.Errorf("ServeLive = %v, want feed's error", err)
 	}
 }
+
+func TestCount(t *testing.T) {
+	for n, want := range map[uint64]string{0: "0 frames", 1: "1 frame", 25: "25 frames"} {
+		if got := Count(n, "frame"); got != want {
+			t.Errorf("Count(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
