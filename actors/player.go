@@ -95,9 +95,10 @@ type PlayerConfig struct {
 	// Reusable makes a TEARDOWN (or the end of the stream) take the
 	// player back to Init, where SETUP starts a new session on the same
 	// connection, instead of ending it: for people pressing buttons. A
-	// TeardownCmd marked Final, or the connection closing, still ends it;
-	// so does a TEARDOWN in the lab dialect, whose server ignores a second
-	// SETUP on a connection.
+	// TeardownCmd marked Final, or the connection closing, still ends it.
+	// The lab server ignores a second SETUP on a connection: in its
+	// dialect the next SETUP goes out on a new one (PlayerHooks.Redial),
+	// and without that hook a TEARDOWN ends the session.
 	Reusable bool
 	// Status, when set, is where the player publishes its PlayerStatus at
 	// every change, for readers on other goroutines. Only the player
