@@ -31,12 +31,21 @@ func (c *Client) watchMedia() {
 			return
 		case <-tick.C:
 			if n := c.recv.Snapshot().PacketsReceived; n != seen {
+				// (Fewer than seen: a new session reset the counts.)
+				grew := n > seen
 				seen = n
-				c.tell(&actors.MediaArrived{Packets: n})
+				if grew {
+					c.tell(&actors.MediaArrived{Packets: n})
+				}
 			}
-			if !bye && c.recv.Bye() {
+			// Once per session: a new SETUP resets the receiver
+			// statistics, BYE included.
+			switch gone := c.recv.Bye(); {
+			case gone && !bye:
 				bye = true
 				c.tell(&actors.StreamEnded{Reason: "the server said goodbye (RTCP BYE)"})
+			case !gone:
+				bye = false
 			}
 		}
 	}

@@ -32,6 +32,9 @@ func (c *Client) receive(tr rtsp.Transport, lab bool, info actors.MediaInfo) {
 	c.rxMu.Lock()
 	defer c.rxMu.Unlock()
 	c.stopLocked()
+	// A new session: its sender's numbers start afresh (and its BYE is
+	// still to come).
+	c.recv.Reset()
 	rx := &reception{lab: lab, rtcpChannel: -1}
 	rc := &ReceiveContext{Interleaved: tr.Protocol == rtsp.ProtocolTCP, Lab: lab, Info: info, c: c, rx: rx}
 	if rc.Interleaved {

@@ -155,8 +155,14 @@ func teardownThenSetup(t *testing.T, url, dialect string) {
 	waitUntil(t, "state ready after the second setup", func() bool { return cc.c.Stats().State == actors.Ready })
 	post("play")
 	frameAfter(frameAfter(seq)) // frames flow again
-	if st := cc.c.Stats(); st.State != actors.Playing {
+	st := cc.c.Stats()
+	if st.State != actors.Playing {
 		t.Fatalf("state %s after the second play", st.State)
+	}
+	// The statistics are the new session's: its sender starts its
+	// numbers afresh, which is neither loss nor jitter.
+	if r := st.Receiver; r.PacketsLost != 0 || r.JitterMS > 20 || r.Late != 0 {
+		t.Fatalf("receiver statistics of the second session: %+v", r)
 	}
 }
 

@@ -35,7 +35,11 @@ const (
 // it from other goroutines, hence the mutex (uncontended in practice).
 type ReceiverStats struct {
 	mu sync.Mutex
+	receiverState
+}
 
+// receiverState is what ReceiverStats counts (what Reset forgets).
+type receiverState struct {
 	started bool
 	ssrc    uint32
 	maxSeq  uint16
@@ -157,6 +161,15 @@ func (s *ReceiverStats) SenderReport(ssrc uint32, ntp uint64, rtpTS uint32, at t
 	s.lsr = uint32(ntp >> 16)
 	s.lsrAt = at
 	s.srNTP, s.srRTP = ntp, rtpTS
+}
+
+// Reset forgets everything: a new session has a new sender, whose
+// sequence numbers and timestamps have nothing to do with the last one's
+// (and whose BYE is yet to come).
+func (s *ReceiverStats) Reset() {
+	s.mu.Lock()
+	s.receiverState = receiverState{}
+	s.mu.Unlock()
 }
 
 // Goodbye records an RTCP BYE: the sender has left.
