@@ -202,3 +202,51 @@ func TestWebSeekBarLoopingMedia(t *testing.T) {
 		t.Fatalf("position %s just after a seek to 1.5 s", st.Position)
 	}
 }
+
+// TestWebPlayerInChromiumTeardownSetup: a person at the page presses
+// Teardown, then Setup and Play: the page stays usable and plays again,
+// and a seek moves the bar to where the server says the frames are.
+func TestWebPlayerInChromiumTeardownSetup(t *testing.T) {
+	bctx := webtest.Browser(t, 60*time.Second)
+	ts := startServer(t, server.Config{FPS: 25, Loop: true})
+	cc := &clientControls{}
+	ui, err := web.New(web.Config{Controls: cc, Stats: func() display.Stats { return cc.c.Stats() }})
+	enginetest.Must(t, err)
+	cc.c = enginetest.DialClient(t, client.Config{URL: ts.url("clip.mjpeg"), Reusable: true, Output: func(p *pipeline.Pipeline, frames <-chan *pipeline.Frame) {
+		pipeline.To(p, "web", ui, frames)
+	}})
+
+	page := webtest.Open(t, bctx, ui.URL())
+	page.Click("setup")
+	waitUntil(t, "state ready", func() bool { return cc.c.Stats().State == actors.Ready })
+	page.Click("play")
+	page.WaitFrames(3, 10*time.Second)
+	page.Click("teardown")
+	waitUntil(t, "state init after teardown", func() bool { return cc.c.Stats().State == actors.Init })
+	page.Click("setup")
+	waitUntil(t, "state ready again", func() bool { return cc.c.Stats().State == actors.Ready })
+	page.Click("play")
+	page.WaitFrames(3, 10*time.Second)
+	if e := page.Text("error"); e != "" {
+		t.Fatalf("the page shows an error: %q", e)
+	}
+	// The seek bar of the looping clip (a 2 s pass): let go at 1.5 s.
+	waitUntil(t, "the seek bar", func() bool {
+		return webtest.Eval[bool](page, `!document.getElementById("seekrow").hidden`)
+	})
+	webtest.Eval[bool](page, `(() => { const s = document.getElementById("seek"); s.value = "1.5";
+		s.dispatchEvent(new Event("input")); s.dispatchEvent(new Event("change")); return true; })()`)
+	waitUntil(t, "the bar at 1.5 s or a little after", func() bool {
+		v := webtest.Eval[float64](page, `+document.getElementById("seek").value`)
+		pos := cc.c.Stats().Position
+		return v >= 1.5 && v < 2 && pos >= 1500*time.Millisecond && pos < 2*time.Second
+	})
+	if e := page.Text("error"); e != "" {
+		t.Fatalf("the page shows an error after the seek: %q", e)
+	}
+	select {
+	case <-cc.c.Done():
+		t.Fatal("the client ended")
+	default:
+	}
+}
