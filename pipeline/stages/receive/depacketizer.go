@@ -101,8 +101,12 @@ func (d *Depacketizer) Run(ctx context.Context, in <-chan *pipeline.Packet, out 
 			continue
 		case pk, ok := <-in:
 			if !ok {
-				tl.Keep() // nothing more comes: place what waits as it stands
+				// Nothing more comes: pass on what can be placed; what
+				// still waits for an answer is given up (releaseHeld).
 				d.flush(ctx, tl, out)
+				if d.nheld > 0 {
+					pipeline.ReportDrop(ctx, uint64(d.nheld), ErrUnplaced)
+				}
 				return ctx.Err()
 			}
 			incomplete := d.framesDropped.Load()
