@@ -65,7 +65,9 @@
 // them.
 //
 //   - *Frame: one complete JPEG, its Index in the stream and its PTS
-//     (presentation time). Servers and clients pass frames between their
+//     (presentation time; on the client, its position in the media), and,
+//     once received over RTP, its Seq and RTPTime on the wire. Servers and
+//     clients pass frames between their
 //     file/network stages and their packet stages.
 //   - *Batch: all RTP packets of one frame (server side), so a sink can
 //     send a whole frame at once and a channel hop costs one per frame.

@@ -54,7 +54,7 @@ const maxHeld = 16
 var ErrStaleFrame = errors.New("stages: frame sent before the last PLAY")
 
 // ErrUnplaced: a frame given up on because the PLAY that sent it stayed
-// unanswered for longer than maxHeld frames.
+// unanswered for longer than maxHeld frames, or the input ended first.
 var ErrUnplaced = errors.New("stages: frame of an unanswered PLAY")
 
 // DepacketizerStats is what a Depacketizer has done so far.
