@@ -33,19 +33,22 @@ type Pipeline struct {
 	onEvent func(Event)
 	stages  []stage
 	drains  []func()
-	cancel  context.CancelFunc // set by Run before any stage starts
+	// stop ends the pipeline because the stage named has returned err
+	// (nil: it finished); set by Run before any stage starts.
+	stop func(stage string, err error)
 
 	exec  Executor // set by RunOn; nil: goroutines
 	claim *Claim   // what exec runs, when it claimed anything
 }
 
-// closeAfter closes out once its stage has returned; a stage that failed
-// first cancels the pipeline, so that the stages downstream see a
-// cancellation rather than a clean end of their input (which a sink could
-// take for the end of the stream).
-func closeAfter[O any](p *Pipeline, out chan O, err error) error {
-	if err != nil && p.cancel != nil {
-		p.cancel()
+// closeAfter closes out once its stage has returned. A stage that failed
+// first stops the pipeline, recording its failure, and only then closes
+// out: the stages downstream see a cancellation rather than a clean end
+// of their input (which a sink could take for the end of the stream), and
+// an error one of them returns in turn comes after the first.
+func closeAfter[O any](p *Pipeline, name string, out chan O, err error) error {
+	if err != nil && p.stop != nil {
+		p.stop(name, err)
 	}
 	close(out)
 	return err
@@ -104,7 +107,7 @@ func newPort[T any](p *Pipeline, buffer int) chan T {
 func From[O any](p *Pipeline, name string, src Source[O]) <-chan O {
 	out := newPort[O](p, DefaultBuffer)
 	p.add(stage{name: name, value: src, out: (<-chan O)(out), run: func(ctx context.Context) error {
-		return closeAfter(p, out, src.Run(ctx, out))
+		return closeAfter(p, name, out, src.Run(ctx, out))
 	}})
 	return out
 }
@@ -113,7 +116,7 @@ func From[O any](p *Pipeline, name string, src Source[O]) <-chan O {
 func Then[I, O any](p *Pipeline, name string, st Stage[I, O], in <-chan I) <-chan O {
 	out := newPort[O](p, DefaultBuffer)
 	p.add(stage{name: name, value: st, in: in, out: (<-chan O)(out), run: func(ctx context.Context) error {
-		return closeAfter(p, out, st.Run(ctx, in, out))
+		return closeAfter(p, name, out, st.Run(ctx, in, out))
 	}})
 	return out
 }
@@ -142,7 +145,6 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	parent := ctx
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
-	p.cancel = cancel
 
 	var (
 		wg        sync.WaitGroup
@@ -152,9 +154,21 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		sinksDone bool // every sink returned nil before the parent ended
 		mu        sync.Mutex
 	)
+	// A stage stopped by the pipeline's context (cancelled by Run, by the
+	// parent, or by the parent's deadline) has not failed.
+	stopped := func(err error) bool {
+		return errors.Is(err, context.Canceled) || (ctx.Err() != nil && errors.Is(err, ctx.Err()))
+	}
 	fail := func(err error) {
 		once.Do(func() { firstErr = err })
 		cancel()
+	}
+	p.stop = func(stage string, err error) {
+		if stopped(err) {
+			cancel()
+			return
+		}
+		fail(&StageError{Stage: stage, Err: err})
 	}
 	for _, t := range tasks {
 		wg.Add(1)
@@ -162,13 +176,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			defer wg.Done()
 			err := t.run(ctx)
 			if err != nil {
-				// A stage stopped by the pipeline's context (cancelled by
-				// Run, by the parent, or by the parent's deadline) has not
-				// failed.
-				if errors.Is(err, context.Canceled) || (ctx.Err() != nil && errors.Is(err, ctx.Err())) {
-					return
+				if !stopped(err) {
+					fail(t.named(err)) // a no-op when closeAfter recorded it
 				}
-				fail(t.named(err))
 				return
 			}
 			if t.sink {
