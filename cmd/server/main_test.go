@@ -154,7 +154,11 @@ func TestBadArguments(t *testing.T) {
 		{[]string{"-no-such-flag"}, "flag provided but not defined: -no-such-flag"},
 		{[]string{"make-demo"}, "server make-demo: want one DIR"},
 	} {
-		cmd := exec.Command(binary, tc.args...)
+		// A server that wrongly accepts the arguments would serve on: the
+		// time-out ends it.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, binary, tc.args...)
 		cmd.Dir = t.TempDir() // PORT alone would serve it
 		out, err := cmd.CombinedOutput()
 		if err == nil {
