@@ -27,6 +27,7 @@ import (
 
 	"github.com/actorstream/actorstream/actors"
 	"github.com/actorstream/actorstream/engine/client"
+	"github.com/actorstream/actorstream/internal/hosturl"
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/display"
 	"github.com/actorstream/actorstream/pipeline/display/none"
@@ -204,6 +205,9 @@ func run() error {
 	defer player.Close()
 	if webUI != nil {
 		fmt.Printf("watch at %s\n", webUI.URL())
+		for _, u := range otherPageURLs(o.webAddr, webUI.URL()) {
+			fmt.Printf("  also at %s\n", u)
+		}
 		_ = web.OpenBrowser(webUI.URL())
 	}
 	if o.autoplay {
@@ -289,6 +293,36 @@ func onLoopback(addr string) bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.IsLoopback()
+}
+
+// otherPageURLs are the web page's URLs beyond page (its loopback one)
+// when it listens on every address (-web-addr :8080): one for each of the
+// machine's addresses (internal/hosturl).
+func otherPageURLs(webAddr, page string) []string {
+	host, _, err := net.SplitHostPort(webAddr)
+	if err != nil {
+		return nil
+	}
+	u, err := url.Parse(page)
+	if err != nil {
+		return nil
+	}
+	port, err := strconv.Atoi(u.Port())
+	if err != nil {
+		return nil
+	}
+	ip := net.IPv6unspecified
+	switch {
+	case host == "0.0.0.0":
+		ip = net.IPv4zero
+	case host != "" && host != "::":
+		return nil // one address: page is the URL
+	}
+	urls := hosturl.URLs("http", &net.TCPAddr{IP: ip, Port: port}, "")
+	if len(urls) > 0 && urls[0] == page {
+		urls = urls[1:]
+	}
+	return urls
 }
 
 // clientTLS builds the rtsps:// configuration from -ca and -insecure.

@@ -76,3 +76,21 @@ func TestOnLoopback(t *testing.T) {
 		}
 	}
 }
+
+// TestOtherPageURLs: a page on every address is also shown at the
+// machine's other addresses; a page on one address only at its own.
+func TestOtherPageURLs(t *testing.T) {
+	if got := otherPageURLs("127.0.0.1:8080", "http://127.0.0.1:8080/"); len(got) != 0 {
+		t.Errorf("loopback page: also at %q", got)
+	}
+	if got := otherPageURLs("192.0.2.1:8080", "http://192.0.2.1:8080/"); len(got) != 0 {
+		t.Errorf("one-address page: also at %q", got)
+	}
+	for _, addr := range []string{":8080", "0.0.0.0:8080", "[::]:8080"} {
+		for _, u := range otherPageURLs(addr, "http://127.0.0.1:8080/") {
+			if u == "http://127.0.0.1:8080/" || !strings.HasSuffix(u, ":8080/") || strings.Contains(u, "[::]") || strings.Contains(u, "0.0.0.0") {
+				t.Errorf("%s: also at %q", addr, u)
+			}
+		}
+	}
+}
