@@ -43,7 +43,10 @@ func (p *Pacer) Due(pts time.Duration) time.Time { return p.Start.Add(pts - p.St
 // was due at due: Late, Position, and moving the schedule after a stall.
 // A batch released before its time (within pipeline.EarlySlack) is on
 // time: its lateness is 0.
-func (p *Pacer) Released(b *pipeline.Batch, due, now time.Time) {
+func (p *Pacer) Released(b *pipeline.Batch, due, now time.Time) { p.released(b.Index, due, now) }
+
+// released is Released for the value of frame index, batch or frame.
+func (p *Pacer) released(index int, due, now time.Time) {
 	late := max(now.Sub(due), 0)
 	if p.Late != nil {
 		p.Late(late)
@@ -56,33 +59,41 @@ func (p *Pacer) Released(b *pipeline.Batch, due, now time.Time) {
 		p.Start = p.Start.Add(late)
 	}
 	if p.Position != nil {
-		p.Position.Store(int64(b.Index))
+		p.Position.Store(int64(index))
 	}
 }
 
 // Run paces batches until in closes: Due, Hold, Released for each, in a
 // loop.
 func (p *Pacer) Run(ctx context.Context, in <-chan *pipeline.Batch, out chan<- *pipeline.Batch) error {
+	return pace(ctx, p, in, out, func(b *pipeline.Batch) (time.Duration, int) { return b.PTS, b.Index })
+}
+
+// pace is the Pacer's loop over values of any kind (batches for RTP,
+// frames for FramePacer): each leaves when Due says, after pipeline.Hold,
+// and is noted as released.
+func pace[T pipeline.Releaser](ctx context.Context, p *Pacer, in <-chan T, out chan<- T, at func(T) (pts time.Duration, index int)) error {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
-		b, ok := pipeline.Recv(ctx, in)
+		v, ok := pipeline.Recv(ctx, in)
 		if !ok {
 			return ctx.Err()
 		}
-		due := p.Due(b.PTS)
+		pts, index := at(v)
+		due := p.Due(pts)
 		if wait := pipeline.Hold(time.Until(due)); wait > 0 {
 			timer.Reset(wait)
 			select {
 			case <-timer.C:
 			case <-ctx.Done():
-				b.Release()
+				v.Release()
 				return ctx.Err()
 			}
 		}
-		p.Released(b, due, time.Now())
-		if !pipeline.Send(ctx, out, b) {
-			b.Release()
+		p.released(index, due, time.Now())
+		if !pipeline.Send(ctx, out, v) {
+			v.Release()
 			return ctx.Err()
 		}
 	}
