@@ -526,7 +526,14 @@ func TestPaths(t *testing.T) {
 			if tt.ok != (err == nil) || (!tt.ok && !errors.As(err, &fb)) {
 				t.Fatalf("err = %v", err)
 			}
+			// Users.Allowed decides as Check does.
+			if got := a.Users.Allowed(tt.user, tt.path); got != tt.ok {
+				t.Fatalf("Allowed = %v", got)
+			}
 		})
+	}
+	if a.Users.Allowed("nobody", "cam1") {
+		t.Fatal("Allowed for an unknown user")
 	}
 }
 

@@ -82,6 +82,14 @@ func (u *Users) lookup(name string) *userRecord {
 	return u.byName[name]
 }
 
+// Allowed reports whether the user name may access the media path p, as
+// Authenticator.Check decides it for an authenticated user (a list of
+// what to show someone, such as an index page, filtered by it).
+func (u *Users) Allowed(name, p string) bool {
+	rec := u.lookup(name)
+	return rec != nil && rec.allowed(p)
+}
+
 // LoadUsers reads a users file (see the package comment for its format).
 func LoadUsers(filename string) (*Users, error) {
 	f, err := os.Open(filename)
