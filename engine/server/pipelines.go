@@ -174,37 +174,18 @@ type PlayContext struct {
 // session.
 func (pc *PlayContext) Frames(p *pipeline.Pipeline) <-chan *pipeline.Frame {
 	m := pc.Media
-	if m.live != nil {
-		return pipeline.From(p, "livesource", &liveSource{live: m.live, startIndex: pc.StartIndex})
-	}
-	if m.frames != nil {
-		// The file is in memory, read and split once for every session.
-		var table send.FrameTable = m.frames // the lab client shows what the file holds
-		if !pc.Lab {
-			table = conformedTable{m: m, onCache: pc.s.metrics.Reencode}
-		}
+	if m.frames != nil && !pc.Lab {
+		// The file is in memory, read, split and conformed once for
+		// every session.
 		return pipeline.From(p, "memorysource", &send.MemorySource{
-			Table: table, FPS: m.FPS, StartIndex: pc.StartIndex, Loop: m.Loop,
+			Table: conformedTable{m: m, onCache: pc.s.metrics.Reencode}, FPS: m.FPS, StartIndex: pc.StartIndex, Loop: m.Loop,
 		})
 	}
-	var frames <-chan *pipeline.Frame
-	if m.Container != "" {
-		// Frames lie between the container's structures: read each
-		// where the index says.
-		frames = pipeline.From(p, "indexedsource", &send.IndexedSource{
-			File: m.file, Index: m.Index, FPS: m.FPS, StartIndex: pc.StartIndex, Loop: m.Loop,
-		})
-	} else {
-		src := pc.StartIndex % m.Frames()
-		chunks := pipeline.From(p, "filereader", &send.FileReader{
-			File: m.file, Size: m.size, Start: m.Index.Offsets[src], Loop: m.Loop,
-		})
-		frames = pipeline.Then(p, "framer", &send.Framer{
-			Format: m.Format, FPS: m.FPS, StartIndex: pc.StartIndex,
-		}, chunks)
-	}
-	if pc.Lab {
-		return frames // the lab client shows what the file holds
+	frames := m.storedFrames(p, pc.StartIndex)
+	if pc.Lab || m.live != nil {
+		// The lab client shows what the file holds; a Live conforms
+		// what it publishes itself.
+		return frames
 	}
 	return pipeline.Then(p, "conformer", &send.Conformer{
 		Cache: m.Conform, Frames: m.Frames(),

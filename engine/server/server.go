@@ -114,6 +114,7 @@ type Server struct {
 	listeners []net.Listener
 	conns     map[*conn]struct{}
 	perIP     map[netip.Addr]int
+	viewers   int // places taken by AdmitViewer, counted with conns
 	closing   atomic.Bool
 	connWG    sync.WaitGroup
 	sched     *scheduler.Scheduler // shared pacing of UDP sessions; see scheduler
@@ -233,7 +234,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			nc.Close()
 			return ErrServerClosed
 		}
-		if n := len(s.conns); over(n, s.cfg.MaxConns) || over(s.perIP[c.peer], s.cfg.MaxConnsPerIP) {
+		if n := len(s.conns) + s.viewers; over(n, s.cfg.MaxConns) || over(s.perIP[c.peer], s.cfg.MaxConnsPerIP) {
 			s.mu.Unlock()
 			s.log.Debug("connection refused: limit reached", "peer", nc.RemoteAddr().String(),
 				"conns", n, "max_conns", s.cfg.MaxConns, "max_conns_per_ip", s.cfg.MaxConnsPerIP)
@@ -278,6 +279,36 @@ func (s *Server) Prepare(ctx context.Context, name string) error {
 // returns it: what clients will be told about it, or why it cannot be
 // played. The server command's start-up listing uses it.
 func (s *Server) Probe(name string) (*Media, error) { return s.media.open(name) }
+
+// Config is the server's configuration, with New's defaults filled in.
+func (s *Server) Config() Config { return s.cfg }
+
+// AdmitViewer takes a connection place for a viewer the server does not
+// accept itself (an HTTP MJPEG viewer from peer): viewers and RTSP
+// connections together stay within MaxConns and MaxConnsPerIP. It reports
+// false when no place is free; otherwise release, called once when the
+// viewer leaves, gives the place back.
+func (s *Server) AdmitViewer(peer netip.Addr) (release func(), ok bool) {
+	peer = peer.Unmap()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing.Load() || over(len(s.conns)+s.viewers, s.cfg.MaxConns) || over(s.perIP[peer], s.cfg.MaxConnsPerIP) {
+		return nil, false
+	}
+	s.viewers++
+	s.perIP[peer]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.viewers--
+			if s.perIP[peer]--; s.perIP[peer] <= 0 {
+				delete(s.perIP, peer)
+			}
+		})
+	}, true
+}
 
 // over reports whether n has reached limit (negative: no limit).
 func over(n, limit int) bool { return limit >= 0 && n >= limit }
