@@ -25,6 +25,7 @@ type options struct {
 	users, realm     string
 	cpuProf          string
 	basic            bool
+	httpAddr         string
 	demo             bool // no -root and no PORT: serve the generated demo clip
 	addrSet, rootSet bool
 }
@@ -62,6 +63,7 @@ func parseArgs(args []string, out io.Writer) (options, error) {
 	fs.StringVar(&o.realm, "realm", "actorstream", "authentication realm (must match the one the users file was made for)")
 	fs.StringVar(&o.cpuProf, "cpuprofile", "", "write a CPU profile to this file until exit (for go tool pprof)")
 	fs.BoolVar(&o.basic, "allow-basic", false, "accept Basic authentication without TLS (the password then crosses the network in clear)")
+	fs.StringVar(&o.httpAddr, "http-addr", "", "serve every path to browsers as MJPEG at http://ADDR/<path>.mjpg, with an index page (off by default)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "usage: server [flags] [PORT]\n"+
 			"       server passwd [-realm R] [-paths a,b/**] FILE USER\n"+

@@ -148,6 +148,13 @@ func run(o options) error {
 		return err
 	}
 	printURLs(os.Stdout, hosturl.URLs("rtsp", ln.Addr(), file), file, o.demo)
+	if o.httpAddr != "" {
+		stopHTTP, err := serveHTTP(o.httpAddr, srv, ln.Addr().(*net.TCPAddr).Port, log)
+		if err != nil {
+			return err
+		}
+		defer stopHTTP()
+	}
 
 	served := make(chan error, 2)
 	if tlsConfig != nil {
