@@ -1,6 +1,8 @@
 package httpmjpeg
 
 import (
+	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,19 +31,35 @@ const pictureJS = `(() => {
 // itself; a click on a player's button plays it (the picture changes,
 // frame after frame), and a second click stops it (the viewer leaves).
 func TestBrowser(t *testing.T) {
-	bctx := webtest.Browser(t, 60*time.Second)
-	th := startHTTP(t, server.Config{Loop: true}, Config{})
+	bctx := webtest.Browser(t, 90*time.Second)
+	t.Run("open", func(t *testing.T) {
+		th := startHTTP(t, server.Config{Loop: true}, Config{})
+		playAndStop(t, bctx, th, th.url(""))
+	})
+	// With users, Chromium answers the Digest challenges of the page and
+	// of the player's stream with the URL's credentials.
+	t.Run("digest", func(t *testing.T) {
+		th := authHTTP(t, false)
+		playAndStop(t, bctx, th, strings.Replace(th.url(""), "http://", "http://alice:wonderland@", 1))
+	})
+}
+
+// playAndStop opens the index at url in a new tab, checks that it starts
+// no stream, plays clip.mjpeg by a click until its picture has changed 5
+// times, and stops it by another.
+func playAndStop(t *testing.T, bctx context.Context, th *testHTTP, url string) {
 	ctx, cancel := chromedp.NewContext(bctx) // a tab
 	defer cancel()
 	p := &webtest.Page{T: t, Ctx: ctx}
 	button := `li[data-path="clip.mjpeg"] button`
-	p.Do(chromedp.Navigate(th.url("")), chromedp.WaitVisible(chromedp.CSS(button)))
+	click := `(() => { document.querySelector('` + button + `').click(); return true })()`
+	p.Do(chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(button)))
 	time.Sleep(300 * time.Millisecond)
 	if n := th.h.Viewers(); n != 0 {
 		t.Fatalf("the index page started %d streams by itself", n)
 	}
 
-	webtest.Eval[bool](p, `(() => { document.querySelector('`+button+`').click(); return true })()`)
+	webtest.Eval[bool](p, click)
 	last, changes := "", 0
 	deadline := time.Now().Add(15 * time.Second)
 	for changes < 5 {
@@ -50,13 +68,13 @@ func TestBrowser(t *testing.T) {
 		}
 		time.Sleep(30 * time.Millisecond)
 		if pic := webtest.Eval[string](p, pictureJS); pic != "" && pic != last {
-			if last != "" && pic[:len("64x48")] != "64x48" {
+			if !strings.HasPrefix(pic, "64x48:") {
 				t.Fatalf("picture %q, want the clip's 64x48", pic)
 			}
 			changes, last = changes+1, pic
 		}
 	}
 
-	webtest.Eval[bool](p, `(() => { document.querySelector('`+button+`').click(); return true })()`)
+	webtest.Eval[bool](p, click)
 	waitFor(t, "the stopped player's viewer to leave", 10*time.Second, func() bool { return th.h.Viewers() == 0 })
 }
