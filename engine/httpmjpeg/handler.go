@@ -121,7 +121,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, name string) {
 		return
 	}
 	peer, _ := netip.ParseAddrPort(r.RemoteAddr)
-	release, ok := h.srv.AdmitViewer(peer.Addr())
+	ctx, release, ok := h.srv.AdmitViewer(r.Context(), peer.Addr())
 	if !ok {
 		h.log.Debug("viewer refused: connection limit reached", "peer", r.RemoteAddr)
 		w.Header().Set("Retry-After", "10")
@@ -150,6 +150,6 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, name string) {
 	})
 	sink := &Sink{W: w, WriteTimeout: h.cfg.WriteTimeout}
 	pipeline.To(p, "mjpegsink", sink, m.PacedFrames(p, time.Now()))
-	err = p.Run(r.Context())
+	err = p.Run(ctx) // ends when the viewer goes or the server shuts down
 	log.Debug("viewer left", "frames", sink.Stats().Frames, "reason", err)
 }

@@ -1,7 +1,9 @@
 package httpmjpeg
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"net"
 	"syscall"
 	"testing"
@@ -145,4 +147,23 @@ func TestViewersMetric(t *testing.T) {
 	}
 	resp.Body.Close()
 	waitFor(t, "the gauge to drop", 5*time.Second, func() bool { return gauge() == 0 })
+}
+
+// TestShutdownEndsStreams: the server's Shutdown ends the HTTP streams
+// too, a looping one included.
+func TestShutdownEndsStreams(t *testing.T) {
+	th := startHTTP(t, server.Config{Loop: true}, Config{})
+	resp := get(t, "GET", th.url("clip.mjpeg"+Suffix))
+	readParts(t, resp).next()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	enginetest.Must(t, th.srv.Shutdown(ctx))
+	ended := make(chan struct{})
+	go func() { _, _ = io.Copy(io.Discard, resp.Body); close(ended) }()
+	select {
+	case <-ended:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stream goes on after Shutdown")
+	}
+	waitFor(t, "the viewer to leave", 5*time.Second, func() bool { return th.h.Viewers() == 0 })
 }

@@ -286,20 +286,25 @@ func (s *Server) Config() Config { return s.cfg }
 // AdmitViewer takes a connection place for a viewer the server does not
 // accept itself (an HTTP MJPEG viewer from peer): viewers and RTSP
 // connections together stay within MaxConns and MaxConnsPerIP. It reports
-// false when no place is free; otherwise release, called once when the
-// viewer leaves, gives the place back.
-func (s *Server) AdmitViewer(peer netip.Addr) (release func(), ok bool) {
+// false when no place is free. Otherwise the viewer is served under vctx,
+// which ends with ctx or when the server shuts down, and release, called
+// once the viewer is gone, gives the place back.
+func (s *Server) AdmitViewer(ctx context.Context, peer netip.Addr) (vctx context.Context, release func(), ok bool) {
 	peer = peer.Unmap()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing.Load() || over(len(s.conns)+s.viewers, s.cfg.MaxConns) || over(s.perIP[peer], s.cfg.MaxConnsPerIP) {
-		return nil, false
+		return nil, nil, false
 	}
 	s.viewers++
 	s.perIP[peer]++
+	vctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(s.media.ctx, cancel) // Shutdown ends the catalog's context
 	var once sync.Once
-	return func() {
+	return vctx, func() {
 		once.Do(func() {
+			stop()
+			cancel()
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			s.viewers--

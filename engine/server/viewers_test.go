@@ -1,11 +1,13 @@
 package server
 
 import (
+	"context"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/actorstream/actorstream/internal/enginetest"
 )
@@ -48,11 +50,11 @@ func TestAdmitViewer(t *testing.T) {
 	}{{"max conns", Config{MaxConns: 1}}, {"max conns per IP", Config{MaxConnsPerIP: 1}}} {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := startServer(t, tc.cfg)
-			release, ok := ts.srv.AdmitViewer(netip.MustParseAddr("127.0.0.1"))
+			vctx, release, ok := ts.srv.AdmitViewer(context.Background(), netip.MustParseAddr("127.0.0.1"))
 			if !ok {
 				t.Fatal("first viewer refused")
 			}
-			if _, ok := ts.srv.AdmitViewer(netip.MustParseAddr("::ffff:127.0.0.1")); ok {
+			if _, _, ok := ts.srv.AdmitViewer(context.Background(), netip.MustParseAddr("::ffff:127.0.0.1")); ok {
 				t.Fatal("a second viewer from the same address admitted beyond the limit")
 			}
 			// An RTSP connection finds no place either.
@@ -61,10 +63,38 @@ func TestAdmitViewer(t *testing.T) {
 			}
 			release()
 			release() // twice is harmless
+			if vctx.Err() == nil {
+				t.Error("the viewer's context lives on after release")
+			}
 			c := dial(t, ts.addr)
 			if resp := c.do("OPTIONS", "*"); resp.StatusCode != 200 {
 				t.Fatalf("OPTIONS after the viewer left: %d", resp.StatusCode)
 			}
 		})
+	}
+}
+
+// TestAdmitViewerShutdown: Shutdown ends the contexts of the viewers
+// being served.
+func TestAdmitViewerShutdown(t *testing.T) {
+	ts := startServer(t, Config{})
+	vctx, release, ok := ts.srv.AdmitViewer(context.Background(), netip.MustParseAddr("127.0.0.1"))
+	if !ok {
+		t.Fatal("viewer refused")
+	}
+	defer release()
+	if vctx.Err() != nil {
+		t.Fatal("the viewer's context ended at once")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	enginetest.Must(t, ts.srv.Shutdown(ctx))
+	select {
+	case <-vctx.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the viewer's context lives on after Shutdown")
+	}
+	if _, _, ok := ts.srv.AdmitViewer(context.Background(), netip.MustParseAddr("127.0.0.1")); ok {
+		t.Fatal("a viewer admitted after Shutdown")
 	}
 }
