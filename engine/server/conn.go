@@ -30,10 +30,14 @@ type conn struct {
 
 	mu    sync.Mutex
 	owned map[string]*sessionRef // sessions that end with this connection
+	// publishers announced on this connection and not set up yet, by
+	// path; and those set up to send interleaved on it
+	announced map[string]*announcement
+	intakes   []*intake
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{srv: s, nc: nc, r: rtsp.NewReader(nc), owned: make(map[string]*sessionRef)}
+	c := &conn{srv: s, nc: nc, r: rtsp.NewReader(nc), owned: make(map[string]*sessionRef), announced: make(map[string]*announcement)}
 	_, c.tls = nc.(*tls.Conn)
 	if a, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
 		c.peer = a.Addr().Unmap()
@@ -115,8 +119,10 @@ func (c *conn) serve() {
 			}
 			c.log.Debug("request", args...)
 		case *rtsp.Interleaved:
-			// RTCP Receiver Reports over TCP: touchOwned already counted
-			// them as a sign of life; the data itself is not needed.
+			// A publisher's media, or RTCP Receiver Reports of a viewer
+			// (touchOwned already counted them as a sign of life; their
+			// data is not needed).
+			c.deliverInterleaved(m)
 		case *rtsp.Response:
 			// We send no requests; ignore stray responses.
 		}

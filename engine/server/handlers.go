@@ -17,7 +17,7 @@ import (
 	"github.com/actorstream/actorstream/internal/rtsp"
 )
 
-const publicMethods = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER"
+const publicMethods = "OPTIONS, DESCRIBE, ANNOUNCE, SETUP, PLAY, RECORD, PAUSE, TEARDOWN, GET_PARAMETER"
 
 // replyTimeout bounds how long a request waits for its session actor.
 const replyTimeout = 5 * time.Second
@@ -57,10 +57,14 @@ func (c *conn) handle(req *rtsp.Request) *rtsp.Response {
 	case "DESCRIBE":
 		c.keepAlive(req)
 		resp = c.describe(req)
+	case "ANNOUNCE":
+		resp = c.announce(req)
 	case "SETUP":
 		resp = c.setup(req)
 	case "PLAY":
 		resp = c.play(req)
+	case "RECORD":
+		resp = c.record(req)
 	case "PAUSE":
 		resp = c.control(req, func(ch chan<- actors.Reply) any { return &actors.Pause{Reply: ch} })
 	case "TEARDOWN":
@@ -211,6 +215,11 @@ func reasonPhrase(s string) string {
 // takes the stream, makes the session reachable (register), becomes
 // Ready and answers; the handler then replies to the client.
 func (c *conn) setup(req *rtsp.Request) *rtsp.Response {
+	if !req.Lab {
+		if transports, err := rtsp.ParseTransports(req.Header.Get("Transport")); err == nil && isRecord(transports) {
+			return c.setupRecord(req, transports)
+		}
+	}
 	if req.Header.Get("Session") != "" {
 		ref := c.lookup(req)
 		if ref == nil {
@@ -261,6 +270,17 @@ func (c *conn) setup(req *rtsp.Request) *rtsp.Response {
 	resp.Header.Set("Session", rtsp.Session{ID: ref.id, Timeout: int(c.srv.cfg.SessionTimeout / time.Second)}.String())
 	resp.Header.Set("Transport", tr.String())
 	return resp
+}
+
+// isRecord reports whether a SETUP's transports ask to record (RFC 2326
+// §12.39, mode=record): a publisher's.
+func isRecord(ts []rtsp.Transport) bool {
+	for _, t := range ts {
+		if strings.Contains(t.Mode, "RECORD") {
+			return true
+		}
+	}
+	return false
 }
 
 // startSession spawns the actor of a new session over st, whose place

@@ -22,6 +22,7 @@ type Live struct {
 	width  int
 	height int
 	frames uint64
+	ended  bool // see end
 }
 
 // NewLive returns a live stream announced at fps frames per second.
@@ -56,6 +57,9 @@ func (l *Live) Publish(jpeg []byte) error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.ended {
+		return nil
+	}
 	l.width, l.height = j.Width, j.Height
 	l.frames++
 	for sub := range l.subs {
@@ -92,23 +96,45 @@ func (l *Live) size() (int, int) {
 	return l.width, l.height
 }
 
-// subscribe returns a channel of frames from now on; cancel ends it.
+// end ends the stream for good: every subscription's channel is closed
+// (its viewers reach the end of the media: an RTCP BYE), later ones get
+// a closed channel, and Publish publishes nothing more. A published
+// path's Live ends when its publisher has gone for longer than the
+// linger (see livePaths).
+func (l *Live) end() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ended {
+		return
+	}
+	l.ended = true
+	for sub := range l.subs {
+		delete(l.subs, sub)
+		close(sub)
+	}
+}
+
+// subscribe returns a channel of frames from now on (complete JPEGs, one
+// per published frame; the receiver owns and releases each), closed when
+// the stream ends; cancel ends the subscription.
 func (l *Live) subscribe() (frames <-chan *pipeline.Frame, cancel func()) {
 	ch := make(chan *pipeline.Frame, 4)
 	l.mu.Lock()
-	l.subs[ch] = struct{}{}
+	if l.ended {
+		close(ch)
+	} else {
+		l.subs[ch] = struct{}{}
+	}
 	l.mu.Unlock()
 	return ch, func() {
 		l.mu.Lock()
-		delete(l.subs, ch)
+		if _, ok := l.subs[ch]; ok {
+			delete(l.subs, ch)
+			close(ch)
+		}
 		l.mu.Unlock()
-		for {
-			select {
-			case f := <-ch:
-				f.Release()
-			default:
-				return
-			}
+		for f := range ch { // closed: ends once drained
+			f.Release()
 		}
 	}
 }
@@ -127,7 +153,7 @@ func (s *liveSource) Run(ctx context.Context, out chan<- *pipeline.Frame) error 
 	for {
 		f, ok := pipeline.Recv(ctx, frames)
 		if !ok {
-			return ctx.Err()
+			return ctx.Err() // nil when the stream ended: the end of the media
 		}
 		f.Index, f.PTS = index, pipeline.PTS(index, s.live.fps)
 		index++

@@ -333,6 +333,43 @@ func (c *catalog) publish(name string, l *Live) error {
 	return nil
 }
 
+// publishLive serves l under name (already clean) and returns its Media,
+// unless a live stream of that name is served already (Server.Publish).
+func (c *catalog) publishLive(name string, l *Live) (*Media, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lives == nil || c.lives[name] != nil {
+		return nil, false
+	}
+	m := &Media{Name: name, Format: mjpeg.FormatRaw, FPS: l.FPS(), live: l}
+	c.lives[name] = m
+	return m, true
+}
+
+// unpublish stops serving m, if it is what name serves.
+func (c *catalog) unpublish(name string, m *Media) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lives[name] == m {
+		delete(c.lives, name)
+	}
+}
+
+// occupied says why name cannot be published over, or "": a file under
+// the root (or a directory), or a live stream the application serves.
+func (c *catalog) occupied(name string) string {
+	c.mu.Lock()
+	live := c.lives[name]
+	c.mu.Unlock()
+	if live != nil {
+		return "served by the application"
+	}
+	if _, err := c.root.Stat(name); err == nil {
+		return "a file or folder under the media root"
+	}
+	return ""
+}
+
 func (c *catalog) close() {
 	c.cancel()
 	c.mu.Lock()

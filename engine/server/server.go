@@ -50,6 +50,15 @@ type Config struct {
 	Auth *auth.Authenticator
 	// Metrics, when set, counts what the server does (see -metrics-addr).
 	Metrics *metrics.Metrics
+	// Publishing (ANNOUNCE/RECORD, see publish.go): LiveLinger is how long
+	// the viewers of a path whose publisher went wait for a new one before
+	// the stream ends for them (default 5 s; negative: not at all);
+	// LiveTakeover lets a new publisher replace the one holding a path
+	// (default: refused with 455); LiveTimeout ends a recording publisher
+	// that sends no complete frame for this long (default 10 s).
+	LiveLinger   time.Duration
+	LiveTakeover bool
+	LiveTimeout  time.Duration
 	// Pipeline builds each PLAY's media pipeline; default DefaultPipeline.
 	// The server runs what it builds on its shared Scheduler where it can
 	// (see PipelineFactory).
@@ -78,6 +87,12 @@ func (c *Config) setDefaults() error {
 	}
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = 60 * time.Second
+	}
+	if c.LiveLinger == 0 {
+		c.LiveLinger = 5 * time.Second
+	}
+	if c.LiveTimeout == 0 {
+		c.LiveTimeout = 10 * time.Second
 	}
 	if c.MaxConns == 0 {
 		c.MaxConns = 4096
@@ -119,6 +134,7 @@ type Server struct {
 	connWG    sync.WaitGroup
 	sched     *scheduler.Scheduler // shared pacing of UDP sessions; see scheduler
 	udp       map[netip.Addr]*sharedPorts
+	live      livePaths // published paths
 }
 
 // sessionRef is the server's handle on a session actor: what requests and
@@ -153,7 +169,9 @@ func New(cfg Config) (*Server, error) {
 	// Every pipeline a factory builds runs on its session's executor.
 	cfg.Pipeline = runOnExecutors(cfg.Pipeline)
 	sys := actors.NewSystem(cfg.Log.Named("actor"))
-	return &Server{cfg: cfg, log: cfg.Log, system: sys, media: cat, conns: make(map[*conn]struct{}), perIP: make(map[netip.Addr]int)}, nil
+	s := &Server{cfg: cfg, log: cfg.Log, system: sys, media: cat, conns: make(map[*conn]struct{}), perIP: make(map[netip.Addr]int)}
+	s.live = livePaths{cat: cat, linger: cfg.LiveLinger, takeover: cfg.LiveTakeover, log: cfg.Log.Named("live"), paths: make(map[string]*livePath)}
+	return s, nil
 }
 
 // Listen opens the configured address.

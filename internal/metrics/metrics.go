@@ -51,7 +51,7 @@ const (
 const MaxReasons = 32
 
 var (
-	states     = [...]actors.State{actors.Init, actors.Ready, actors.Playing, actors.Stopping}
+	states     = [...]actors.State{actors.Init, actors.Announced, actors.Ready, actors.Playing, actors.Recording, actors.Stopping}
 	transports = [...]string{TransportUDP, TransportTCP, TransportLab}
 
 	// Methods are the RTSP methods (RFC 2326 §10, plus SET_PARAMETER and

@@ -1,0 +1,252 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/actorstream/actorstream/actors"
+	"github.com/actorstream/actorstream/internal/rtsp"
+	"github.com/actorstream/actorstream/pipeline"
+	"github.com/actorstream/actorstream/pipeline/codec/rtpjpeg"
+	"github.com/actorstream/actorstream/pipeline/stages/receive"
+)
+
+// intake implements actors.Intake for one publisher: its transport (UDP
+// port pair of its own, or channels on its RTSP connection) and the
+// pipeline each RECORD runs:
+//
+//	UDPSource | InterleavedSource → PayloadCheck → JitterCheck → Depacketizer → liveSink
+//
+// PayloadCheck drops what is not RTP of the announced payload type (and
+// ends the pipeline after many in a row), JitterCheck puts packets in
+// order and reads the publisher's RTCP (Sender Reports: its NTP↔RTP
+// mapping, kept in recv; BYE), the Depacketizer rebuilds JPEGs and drops
+// incomplete frames, and liveSink hands complete frames to the path's
+// Live and sends Receiver Reports back.
+type intake struct {
+	log   hclog.Logger
+	paths *livePaths
+	path  *livePath
+	ref   *sessionRef
+	pt    uint8
+	fps   float64 // announced (a=framerate); 0: measured from the RTP timestamps
+
+	// TCP interleaved: the conn's reader delivers the publisher's "$"
+	// frames (deliver), the writer carries our RTCP.
+	tcp      *connWriter
+	channels [2]uint8
+	packets  chan *pipeline.Packet
+	pool     *pipeline.PacketPool
+	// UDP: a port pair of the publisher's own, whose datagrams are
+	// accepted only from its address.
+	rtpConn, rtcpConn *net.UDPConn
+	peer              netip.Addr
+	rtcpDest          netip.AddrPort
+
+	recv      receive.ReceiverStats
+	ssrc      uint32 // ours, in Receiver Reports
+	recording atomic.Bool
+
+	// counters of the pipelines run so far (base) and of the one running
+	check     atomic.Pointer[receive.PayloadCheck]
+	base      receive.PayloadCheckStats
+	frames    atomic.Uint64
+	dropped   atomic.Uint64
+	lastFrame atomic.Int64 // unix nanoseconds
+	closed    atomic.Bool
+}
+
+func newIntake(log hclog.Logger, paths *livePaths, path *livePath, ref *sessionRef, a rtsp.Announced) *intake {
+	return &intake{log: log, paths: paths, path: path, ref: ref, pt: a.PayloadType, fps: a.FPS, ssrc: rand.Uint32()}
+}
+
+// Pipeline builds one RECORD's receiving pipeline.
+func (in *intake) Pipeline() *pipeline.Pipeline {
+	if c := in.check.Load(); c != nil {
+		st := c.Stats()
+		in.base.Packets += st.Packets
+		in.base.Bad += st.Bad
+	}
+	p := pipeline.New()
+	var pkts <-chan *pipeline.Packet
+	if in.tcp != nil {
+		pkts = pipeline.From(p, "interleavedsource", &receive.InterleavedSource{Frames: in.packets})
+	} else {
+		pkts = pipeline.From(p, "udpsource", &receive.UDPSource{RTPConn: in.rtpConn, RTCPConn: in.rtcpConn, Peer: in.peer})
+	}
+	check := &receive.PayloadCheck{PayloadType: in.pt}
+	in.check.Store(check)
+	checked := pipeline.Then(p, "payloadcheck", check, pkts)
+	ordered := pipeline.Then(p, "jittercheck", &receive.JitterCheck{Receiver: &in.recv}, checked)
+	frames := pipeline.Then(p, "depacketizer", &receive.Depacketizer{}, ordered)
+	pipeline.To(p, "livesink", &liveSink{in: in}, frames)
+	p.OnEvent(in.event)
+	in.recording.Store(true)
+	return p
+}
+
+// event counts and logs what the stages drop.
+func (in *intake) event(e pipeline.Event) {
+	if e.Kind != pipeline.Drop {
+		return
+	}
+	switch {
+	case errors.Is(e.Err, receive.ErrIncompleteFrame):
+		in.dropped.Add(e.N)
+		in.log.Debug("incomplete frame dropped", "frames", e.N)
+	case errors.Is(e.Err, receive.ErrNotRTP), errors.Is(e.Err, receive.ErrWrongPayloadType),
+		errors.Is(e.Err, rtpjpeg.ErrBadPacket), errors.Is(e.Err, rtpjpeg.ErrUnsupported):
+		in.log.Debug("bad packet from the publisher", "error", e.Err, "stage", e.Stage)
+	default:
+		in.log.Trace("dropped", "n", e.N, "error", e.Err, "stage", e.Stage)
+	}
+}
+
+// Progress implements actors.Intake.
+func (in *intake) Progress() actors.IntakeProgress {
+	pr := actors.IntakeProgress{
+		Packets: in.base.Packets, Bad: in.base.Bad,
+		Frames: in.frames.Load(), Dropped: in.dropped.Load(), Bye: in.recv.Bye(),
+	}
+	if c := in.check.Load(); c != nil {
+		st := c.Stats()
+		pr.Packets += st.Packets
+		pr.Bad += st.Bad
+	}
+	if ns := in.lastFrame.Load(); ns != 0 {
+		pr.LastFrame = time.Unix(0, ns)
+	}
+	return pr
+}
+
+// deliver takes one interleaved frame from the publisher's connection
+// (its data valid only during the call). It never blocks the reader:
+// while not recording, or when the pipeline is behind, it drops.
+func (in *intake) deliver(channel uint8, data []byte) {
+	if !in.recording.Load() || in.closed.Load() || (channel != in.channels[0] && channel != in.channels[1]) {
+		return
+	}
+	pk := in.pool.Get()
+	pk.Data = append(pk.Data[:0], data...)
+	pk.RTCP = channel == in.channels[1]
+	pk.Received = time.Now()
+	select {
+	case in.packets <- pk:
+	default:
+		pk.Release()
+	}
+}
+
+// Close implements actors.Intake.
+func (in *intake) Close() {
+	if in.closed.Swap(true) {
+		return
+	}
+	in.recording.Store(false)
+	if in.rtpConn != nil {
+		in.rtpConn.Close()
+	}
+	if in.rtcpConn != nil {
+		in.rtcpConn.Close()
+	}
+}
+
+// sendReport sends the publisher a Receiver Report (RFC 3550 §6.4.2):
+// loss, jitter, and the last Sender Report's time, for its round trip.
+func (in *intake) sendReport(now time.Time) {
+	if in.recv.Snapshot().PacketsReceived == 0 {
+		return
+	}
+	b, err := receive.ReceiverReport(in.ssrc, "actorstream", in.recv.Report(now))
+	if err != nil {
+		return
+	}
+	switch {
+	case in.tcp != nil:
+		in.tcp.WriteInterleaved(in.channels[1], b)
+	case in.rtcpConn != nil && in.rtcpDest.IsValid():
+		_, _ = in.rtcpConn.WriteToUDPAddrPort(b, in.rtcpDest)
+	}
+}
+
+// reportEvery is how often a publisher gets a Receiver Report.
+const reportEvery = 2 * time.Second
+
+// liveSink ends a publisher's pipeline: it hands each complete frame to
+// the path's Live (opening the path to viewers at the first frame whose
+// rate is known) and sends Receiver Reports.
+type liveSink struct {
+	in *intake
+	// rate measurement, when the SDP gave none
+	prevTS   uint32
+	havePrev bool
+	tries    int
+}
+
+func (s *liveSink) Run(ctx context.Context, frames <-chan *pipeline.Frame) error {
+	tick := time.NewTicker(reportEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case now := <-tick.C:
+			s.in.sendReport(now)
+		case f, ok := <-frames:
+			if !ok {
+				return nil
+			}
+			s.frame(f)
+			f.Release()
+		}
+	}
+}
+
+func (s *liveSink) frame(f *pipeline.Frame) {
+	in := s.in
+	in.frames.Add(1)
+	in.lastFrame.Store(time.Now().UnixNano())
+	fps := in.fps
+	if fps == 0 && !in.paths.opened(in.path) {
+		if fps = s.measure(f.RTPTime); fps == 0 {
+			return // the first frame: the next one gives the rate
+		}
+	}
+	live := in.paths.liveFor(in.path, in.ref, fps)
+	if live == nil {
+		return // taken over: the new publisher feeds the viewers
+	}
+	if err := live.Publish(f.Data); err != nil {
+		in.log.Debug("frame not published", "error", err)
+	}
+}
+
+// measure is the publisher's frame rate from the RTP timestamps of two
+// consecutive frames (90 kHz, RFC 2435 §3), rounded to 1/1000; 0 until
+// two frames make a plausible rate. After a few implausible ones it
+// settles for 25.
+func (s *liveSink) measure(ts uint32) float64 {
+	defer func() { s.prevTS, s.havePrev = ts, true }()
+	if !s.havePrev {
+		return 0
+	}
+	delta := int32(ts - s.prevTS)
+	if delta > 0 {
+		fps := math.Round(90000/float64(delta)*1000) / 1000
+		if fps >= 0.1 && fps <= MaxFPS {
+			return fps
+		}
+	}
+	if s.tries++; s.tries >= 5 {
+		return 25
+	}
+	return 0
+}
