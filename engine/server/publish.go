@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -36,6 +37,17 @@ type announcement struct {
 	ref  *sessionRef
 	path *livePath
 	desc rtsp.Announced
+	// udp is set by SETUP before the actor hears of it: the metrics'
+	// transport label (TCP until then)
+	udp atomic.Bool
+}
+
+// transport is the publisher's label in the session metrics.
+func (an *announcement) transport() string {
+	if an.udp.Load() {
+		return metrics.TransportUDP
+	}
+	return metrics.TransportTCP
 }
 
 // pathOf is the stream path a request names: the URL's path, cleaned, or
@@ -156,8 +168,8 @@ func (c *conn) announcedFor(name string) (string, *announcement) {
 
 // publisherProps gives the actor of the publisher ref.
 func (s *Server) publisherProps(ref *sessionRef, an *announcement, name string, log hclog.Logger) *actor.Props {
-	transport := metrics.TransportTCP
 	var state actors.State // touched only from the actor
+	transport := an.transport()
 	return actor.PropsFromProducer(actors.NewPublisher(actors.PublisherConfig{
 		ID: ref.id, Timeout: s.cfg.SessionTimeout, MediaTimeout: s.cfg.LiveTimeout, Log: log,
 		OnAnnounce: func() error {
@@ -189,8 +201,17 @@ func (s *Server) publisherProps(ref *sessionRef, an *announcement, name string, 
 			return nil
 		},
 		OnState: func(from, to actors.State) {
+			// The label is known from SETUP on: from leaves the gauge it
+			// was counted in, to joins the current one.
+			now := an.transport()
+			if now == transport {
+				s.cfg.Metrics.SessionState(transport, from, to)
+			} else {
+				s.cfg.Metrics.SessionState(transport, from, "")
+				s.cfg.Metrics.SessionState(now, "", to)
+				transport = now
+			}
 			state = to
-			s.cfg.Metrics.SessionState(transport, from, to)
 		},
 		OnStop: func(id, reason string, fault bool) {
 			s.cfg.Metrics.SessionEnded(transport, state, reason)
@@ -256,6 +277,8 @@ func (c *conn) setupRecord(req *rtsp.Request, transports []rtsp.Transport) *rtsp
 		c.mu.Lock()
 		c.intakes = append(c.intakes, in)
 		c.mu.Unlock()
+	} else {
+		an.udp.Store(true)
 	}
 	ch := make(chan actors.Reply, 1)
 	c.srv.system.Root.Send(an.ref.pid, &actors.RecordSetup{Intake: in, Reply: ch})

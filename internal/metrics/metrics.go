@@ -35,7 +35,7 @@ import (
 const Namespace = "actorstream"
 
 // Transports, as used in label values. Session states are actors.State
-// values, labelled with their names (init, ready, playing, stopping).
+// values, labelled with their names (init, announced, ready, playing, recording, stopping).
 const (
 	TransportUDP = "udp"
 	TransportTCP = "tcp"
@@ -129,7 +129,7 @@ func New() *Metrics {
 
 	m.sessions = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: Namespace, Name: "sessions",
-		Help: "RTSP sessions that exist now, by state (init, ready, playing, stopping) and transport (udp, tcp, lab).",
+		Help: "RTSP sessions that exist now, by state (init, announced, ready, playing, recording, stopping) and transport (udp, tcp, lab).",
 	}, []string{"state", "transport"})
 	for i, st := range states {
 		for j, tr := range transports {

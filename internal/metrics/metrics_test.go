@@ -31,8 +31,11 @@ func TestSessions(t *testing.T) {
 	m.SessionState(TransportUDP, "", "weird")
 
 	want := `
-# HELP actorstream_sessions RTSP sessions that exist now, by state (init, ready, playing, stopping) and transport (udp, tcp, lab).
+# HELP actorstream_sessions RTSP sessions that exist now, by state (init, announced, ready, playing, recording, stopping) and transport (udp, tcp, lab).
 # TYPE actorstream_sessions gauge
+actorstream_sessions{state="announced",transport="lab"} 0
+actorstream_sessions{state="announced",transport="tcp"} 0
+actorstream_sessions{state="announced",transport="udp"} 0
 actorstream_sessions{state="init",transport="lab"} 0
 actorstream_sessions{state="init",transport="tcp"} 0
 actorstream_sessions{state="init",transport="udp"} 0
@@ -44,6 +47,9 @@ actorstream_sessions{state="playing",transport="udp"} 1
 actorstream_sessions{state="ready",transport="lab"} 0
 actorstream_sessions{state="ready",transport="tcp"} 0
 actorstream_sessions{state="ready",transport="udp"} 0
+actorstream_sessions{state="recording",transport="lab"} 0
+actorstream_sessions{state="recording",transport="tcp"} 0
+actorstream_sessions{state="recording",transport="udp"} 0
 actorstream_sessions{state="stopping",transport="lab"} 0
 actorstream_sessions{state="stopping",transport="tcp"} 0
 actorstream_sessions{state="stopping",transport="udp"} 0
