@@ -56,7 +56,7 @@ func TestStreamPaced(t *testing.T) {
 	}
 	elapsed := time.Since(start)
 	want := elapsed.Seconds() * 25
-	if float64(n) > want*1.6+5 || float64(n) < want/3 {
+	if float64(n) > want*1.6+5 || float64(n) < want/5 {
 		t.Fatalf("%d frames in %v, want about %.0f (25 fps)", n, elapsed, want)
 	}
 }
