@@ -55,6 +55,9 @@ type options struct {
 	caFile                    string
 	user, password            string
 	insecure                  bool
+	publish                   string
+	publishLoop               bool
+	publishFPS                float64
 }
 
 func parseArgs() (options, error) {
@@ -76,8 +79,11 @@ func parseArgs() (options, error) {
 	flag.StringVar(&o.user, "user", "", "user name for servers that ask (or rtsp://user:password@host/...)")
 	flag.StringVar(&o.password, "password", "", "password for servers that ask (default: $ACTORSTREAM_PASSWORD)")
 	flag.BoolVar(&o.insecure, "insecure", false, "rtsps://: do not verify the server's certificate (testing only)")
+	flag.StringVar(&o.publish, "publish", "", "send this media file to the server (ANNOUNCE, RECORD) instead of playing; -transport udp (default) or tcp")
+	flag.BoolVar(&o.publishLoop, "publish-loop", false, "-publish: send the file again and again until Ctrl-C")
+	flag.Float64Var(&o.publishFPS, "publish-fps", 0, "-publish: frame rate of files that state none (default: 25, 20 for lab files; a container's rate and a .fps file win)")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: client [flags] rtsp://host:port/path\n       client [flags] HOST PORT RTP_PORT FILE\n\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: client [flags] rtsp://host:port/path\n       client [flags] HOST PORT RTP_PORT FILE\n       client -publish FILE [flags] rtsp://host:port/path\n\n")
 		flag.PrintDefaults()
 	}
 	args := parseInterleaved(os.Args[1:])
@@ -134,6 +140,9 @@ func run() error {
 		return fmt.Errorf("unknown log level %q", o.logLevel)
 	}
 	log := hclog.New(&hclog.LoggerOptions{Name: "client", Level: level})
+	if o.publish != "" {
+		return publish(o, log)
+	}
 
 	recFormat, err := client.RecordFormatFor(o.record, o.recordFormat)
 	if err != nil {

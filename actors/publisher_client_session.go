@@ -1,0 +1,165 @@
+package actors
+
+// The RTSP session a publisher drives: ANNOUNCE → SETUP (mode=record) →
+// RECORD → keep-alive → TEARDOWN.
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorstream/actorstream/internal/rtsp"
+)
+
+// announce sends the stream's description, then sets up its transport.
+func (p *Publisher) announce(ctx actor.Context, r chan<- error) {
+	h := rtsp.Header{}
+	h.Set("Content-Type", "application/sdp")
+	p.request(ctx, "ANNOUNCE", p.cfg.URL.String(), h, p.cfg.SDP, func(ctx actor.Context, resp *rtsp.Response, err error) {
+		if err = p.check("ANNOUNCE", resp, err); err != nil {
+			reply(r, err)
+			return
+		}
+		p.setupTransport(ctx, r)
+	})
+}
+
+// setupTransport sends SETUP in record mode to the track: the announced
+// SDP names it by rtsp.TrackControl, relative to the URL.
+func (p *Publisher) setupTransport(ctx actor.Context, r chan<- error) {
+	p.control = strings.TrimSuffix(p.cfg.URL.String(), "/") + "/" + rtsp.TrackControl
+	h := rtsp.Header{}
+	if p.cfg.Transport == TransportTCP {
+		h.Set("Transport", "RTP/AVP/TCP;unicast;interleaved=0-1;mode=record")
+	} else {
+		h.Set("Transport", fmt.Sprintf("RTP/AVP;unicast;client_port=%d-%d;mode=record", p.cfg.ClientPorts[0], p.cfg.ClientPorts[1]))
+	}
+	p.request(ctx, "SETUP", p.control, h, nil, func(ctx actor.Context, resp *rtsp.Response, err error) {
+		if err = p.check("SETUP", resp, err); err != nil {
+			reply(r, err)
+			return
+		}
+		s, err := rtsp.ParseSession(resp.Header.Get("Session"))
+		if err != nil {
+			reply(r, fmt.Errorf("SETUP: the server sent no usable Session header (%q)", resp.Header.Get("Session")))
+			return
+		}
+		tr, err := p.negotiated(resp.Header.Get("Transport"))
+		if err != nil {
+			reply(r, err)
+			return
+		}
+		p.session, p.transport = s.ID, tr
+		if s.Timeout > 0 {
+			p.timeout = time.Duration(s.Timeout) * time.Second
+		}
+		p.become(p.readyState, Ready)
+		p.armKeepalive(ctx)
+		reply(r, nil)
+	})
+}
+
+// negotiated is the transport the SETUP answer settled on: over UDP the
+// server's ports, where the media goes, are required; over TCP the
+// server's channels, or the ones asked for.
+func (p *Publisher) negotiated(v string) (rtsp.Transport, error) {
+	trs, err := rtsp.ParseTransports(v)
+	if p.cfg.Transport == TransportTCP {
+		tr := rtsp.Transport{Protocol: rtsp.ProtocolTCP, Interleaved: [2]int{0, 1}}
+		if err == nil && len(trs) > 0 && trs[0].Interleaved[0] >= 0 && trs[0].Interleaved[1] >= 0 &&
+			trs[0].Interleaved[0] < 256 && trs[0].Interleaved[1] < 256 {
+			tr.Interleaved = trs[0].Interleaved
+		}
+		return tr, nil
+	}
+	if err != nil || len(trs) == 0 || trs[0].ServerPort[0] <= 0 {
+		return rtsp.Transport{}, fmt.Errorf("SETUP: the server's Transport names no server_port to send the media to (%q); try -transport tcp", v)
+	}
+	tr := trs[0]
+	tr.Protocol, tr.ClientPort = rtsp.ProtocolUDP, p.cfg.ClientPorts
+	return tr, nil
+}
+
+// record sends RECORD and starts the media once the server accepts.
+func (p *Publisher) record(ctx actor.Context, r chan<- error) {
+	h := rtsp.Header{}
+	h.Set("Range", "npt=0.000-")
+	p.request(ctx, "RECORD", p.cfg.URL.String(), h, nil, func(ctx actor.Context, resp *rtsp.Response, err error) {
+		if err = p.check("RECORD", resp, err); err != nil {
+			reply(r, err)
+			return
+		}
+		if p.state != Ready { // torn down meanwhile
+			reply(r, errors.New("session is over"))
+			return
+		}
+		p.become(p.recordingState, Recording)
+		if p.cfg.Hooks.Start != nil {
+			p.cfg.Hooks.Start(p.transport)
+		}
+		reply(r, nil)
+	})
+}
+
+// teardown stops the media and ends the session with TEARDOWN; the
+// publication ends with cause (nil: as asked).
+func (p *Publisher) teardown(ctx actor.Context, cause error, r chan<- error) {
+	if p.tearing {
+		reply(r, nil)
+		return
+	}
+	p.tearing = true
+	p.stopMedia()
+	p.request(ctx, "TEARDOWN", p.cfg.URL.String(), nil, nil, func(ctx actor.Context, resp *rtsp.Response, err error) {
+		// A TEARDOWN unanswered (ffmpeg's listen mode over TCP answers
+		// none, or 501) or refused does not undo what was sent: the
+		// publication ends with its own cause, and the refusal is logged.
+		if err = p.check("TEARDOWN", resp, err); err != nil {
+			p.cfg.Log.Info("the server did not confirm TEARDOWN", "error", err)
+		}
+		p.over(cause)
+		reply(r, err)
+	})
+}
+
+// over ends the session for good.
+func (p *Publisher) over(err error) {
+	p.keepGen++
+	p.finish(err)
+	p.become(p.doneState, Init)
+}
+
+func (p *Publisher) armKeepalive(ctx actor.Context) {
+	p.keepGen++
+	p.after(ctx, p.timeout/2, &pubKeepaliveTick{gen: p.keepGen})
+}
+
+// keepalive asks something harmless within the server's session timeout:
+// GET_PARAMETER, or OPTIONS where that is not implemented. A keepalive
+// left unanswered is no failure: some servers (ffmpeg's listen mode) read
+// no requests while media flows.
+func (p *Publisher) keepalive(ctx actor.Context, m *pubKeepaliveTick) {
+	if p.done || m.gen != p.keepGen || p.session == "" {
+		return
+	}
+	method := "GET_PARAMETER"
+	if p.useOpts {
+		method = "OPTIONS"
+	}
+	p.request(ctx, method, p.cfg.URL.String(), nil, nil, func(ctx actor.Context, resp *rtsp.Response, err error) {
+		if resp != nil && (resp.StatusCode == 501 || resp.StatusCode == 405) && !p.useOpts {
+			p.useOpts = true
+			p.cfg.Log.Debug("GET_PARAMETER not supported; keeping alive with OPTIONS")
+		}
+	})
+	p.after(ctx, p.timeout/2, m)
+}
+
+// after sends msg to the actor itself after d.
+func (p *Publisher) after(ctx actor.Context, d time.Duration, msg any) {
+	root, self := ctx.ActorSystem().Root, ctx.Self()
+	time.AfterFunc(d, func() { root.Send(self, msg) })
+}
