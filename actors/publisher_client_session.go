@@ -75,7 +75,10 @@ func (p *Publisher) negotiated(v string) (rtsp.Transport, error) {
 		}
 		return tr, nil
 	}
-	if err != nil || len(trs) == 0 || trs[0].ServerPort[0] <= 0 {
+	if err != nil {
+		return rtsp.Transport{}, fmt.Errorf("SETUP: the server's Transport %q does not parse (%v); try -transport tcp", v, err)
+	}
+	if len(trs) == 0 || trs[0].ServerPort[0] <= 0 {
 		return rtsp.Transport{}, fmt.Errorf("SETUP: the server's Transport names no server_port to send the media to (%q); try -transport tcp", v)
 	}
 	tr := trs[0]

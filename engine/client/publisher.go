@@ -214,11 +214,14 @@ func (p *Publisher) Err() error {
 	return p.err
 }
 
-// finish ends the session (the actor's Done hook).
+// finish ends the session (the actor's Done hook) and then closes the
+// connection: a publisher is not reused, and some servers (ffmpeg's
+// listen mode) finish their recording only when it closes.
 func (p *Publisher) finish(err error) {
 	p.doneOnce.Do(func() {
 		p.err = err
 		close(p.done)
+		go p.Close() // not on the actor's goroutine: Close stops the actor
 	})
 }
 
