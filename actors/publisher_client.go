@@ -14,8 +14,8 @@ import (
 	"github.com/actorstream/actorstream/internal/rtsp"
 )
 
-// PublisherConfig configures a publisher actor.
-type PublisherConfig struct {
+// PublishClientConfig configures a publisher actor.
+type PublishClientConfig struct {
 	URL *url.URL // rtsp://host:port/path the stream is published under
 	// Transport is TransportUDP or TransportTCP (interleaved).
 	Transport string
@@ -32,19 +32,20 @@ type PublisherConfig struct {
 	TLS            bool
 	// Status, when set, is where the publisher publishes its status at
 	// every change. Only the publisher stores into it.
-	Status *atomic.Pointer[PublisherStatus]
-	Hooks  PublisherHooks
+	Status *atomic.Pointer[PublishClientStatus]
+	Hooks  PublishClientHooks
 	Log    hclog.Logger
 }
 
-// Publisher is the actor owning one RTSP publishing session, RFC 2326's
+// PublishClient is the actor owning one RTSP publishing session from
+// the client side, RFC 2326's
 // client in record mode: Init → (ANNOUNCE, SETUP) Ready → (RECORD)
 // Recording → (TEARDOWN) over. Like Player it changes state only on
 // messages: user commands, server responses, the end of the media; it
 // never blocks: requests go out through Hooks.Send and answers come back
 // as ServerResponse messages.
-type Publisher struct {
-	cfg      PublisherConfig
+type PublishClient struct {
+	cfg      PublishClientConfig
 	behavior actor.Behavior
 	state    State
 
@@ -61,8 +62,8 @@ type Publisher struct {
 	done      bool
 }
 
-// NewPublisher returns the producer of a publisher actor.
-func NewPublisher(cfg PublisherConfig) actor.Producer {
+// NewPublishClient returns the producer of a publisher actor.
+func NewPublishClient(cfg PublishClientConfig) actor.Producer {
 	return func() actor.Actor {
 		if cfg.RequestTimeout <= 0 {
 			cfg.RequestTimeout = 10 * time.Second
@@ -76,7 +77,7 @@ func NewPublisher(cfg PublisherConfig) actor.Producer {
 		if cfg.Transport != TransportTCP {
 			cfg.Transport = TransportUDP
 		}
-		p := &Publisher{cfg: cfg, behavior: actor.NewBehavior(), pending: map[int]*pubRequest{}, timeout: 60 * time.Second}
+		p := &PublishClient{cfg: cfg, behavior: actor.NewBehavior(), pending: map[int]*pubRequest{}, timeout: 60 * time.Second}
 		if cfg.User != "" {
 			p.auth = &auth.Client{User: cfg.User, Password: cfg.Password}
 		}
@@ -85,19 +86,19 @@ func NewPublisher(cfg PublisherConfig) actor.Producer {
 	}
 }
 
-func (p *Publisher) become(f actor.ReceiveFunc, state State) {
+func (p *PublishClient) become(f actor.ReceiveFunc, state State) {
 	p.behavior.Become(f)
 	if p.state != state {
 		p.cfg.Log.Debug("publisher state", "from", p.state, "to", state)
 		p.state = state
 	}
 	if p.cfg.Status != nil {
-		p.cfg.Status.Store(&PublisherStatus{State: p.state, Transport: p.transport})
+		p.cfg.Status.Store(&PublishClientStatus{State: p.state, Transport: p.transport})
 	}
 }
 
 // Receive handles what every state handles alike.
-func (p *Publisher) Receive(ctx actor.Context) {
+func (p *PublishClient) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Stopping:
 		for _, pr := range p.pending {
@@ -121,7 +122,7 @@ func (p *Publisher) Receive(ctx actor.Context) {
 	}
 }
 
-func (p *Publisher) initState(ctx actor.Context) {
+func (p *PublishClient) initState(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *SetupCmd:
 		p.announce(ctx, m.Reply)
@@ -134,7 +135,7 @@ func (p *Publisher) initState(ctx actor.Context) {
 	}
 }
 
-func (p *Publisher) readyState(ctx actor.Context) {
+func (p *PublishClient) readyState(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *SetupCmd:
 		reply(m.Reply, errors.New("already set up"))
@@ -146,7 +147,7 @@ func (p *Publisher) readyState(ctx actor.Context) {
 	}
 }
 
-func (p *Publisher) recordingState(ctx actor.Context) {
+func (p *PublishClient) recordingState(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *SetupCmd:
 		reply(m.Reply, errors.New("already set up"))
@@ -165,7 +166,7 @@ func (p *Publisher) recordingState(ctx actor.Context) {
 	}
 }
 
-func (p *Publisher) doneState(ctx actor.Context) {
+func (p *PublishClient) doneState(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *SetupCmd:
 		reply(m.Reply, errors.New("session is over"))
@@ -179,7 +180,7 @@ func (p *Publisher) doneState(ctx actor.Context) {
 // connClosed ends the session: whatever was pending fails, and the
 // publication ends with an error unless a TEARDOWN was on its way (a
 // server may close right after answering it, or instead).
-func (p *Publisher) connClosed(ctx actor.Context, m *ConnClosed) {
+func (p *PublishClient) connClosed(ctx actor.Context, m *ConnClosed) {
 	for cseq, pr := range p.pending {
 		delete(p.pending, cseq)
 		pr.timeout.Stop()
@@ -198,13 +199,13 @@ func (p *Publisher) connClosed(ctx actor.Context, m *ConnClosed) {
 	p.become(p.doneState, Init)
 }
 
-func (p *Publisher) stopMedia() {
+func (p *PublishClient) stopMedia() {
 	if p.cfg.Hooks.Stop != nil {
 		p.cfg.Hooks.Stop()
 	}
 }
 
-func (p *Publisher) finish(err error) {
+func (p *PublishClient) finish(err error) {
 	if p.done {
 		return
 	}

@@ -9,7 +9,7 @@ import (
 // SetupCmd announces the stream and sets up its transport, TeardownCmd
 // ends the session.
 type (
-	// RecordCmd starts sending: RECORD, then the media (PublisherHooks.Start).
+	// RecordCmd starts sending: RECORD, then the media (PublishClientHooks.Start).
 	RecordCmd struct{ Reply chan<- error }
 	// MediaDone reports that the publishing pipeline ended: Err nil when
 	// the file is over (it is then torn down as a finished publication),
@@ -17,9 +17,9 @@ type (
 	MediaDone struct{ Err error }
 )
 
-// PublisherHooks connect the publisher to the I/O it does not do itself.
+// PublishClientHooks connect the publisher to the I/O it does not do itself.
 // They are called from the actor and must not block.
-type PublisherHooks struct {
+type PublishClientHooks struct {
 	// Send writes one request on the RTSP connection.
 	Send func(b []byte)
 	// Start starts sending the media on the negotiated transport, once
@@ -33,9 +33,9 @@ type PublisherHooks struct {
 	Done func(err error)
 }
 
-// PublisherStatus is where a publisher stands, for readers on other
-// goroutines (PublisherConfig.Status).
-type PublisherStatus struct {
+// PublishClientStatus is where a publisher stands, for readers on other
+// goroutines (PublishClientConfig.Status).
+type PublishClientStatus struct {
 	// State is Init before SETUP and once the session is over, Ready
 	// when set up, Recording while sending.
 	State State

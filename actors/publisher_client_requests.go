@@ -30,12 +30,12 @@ type pubRequest struct {
 }
 
 // request sends one request and registers what to do with its answer.
-func (p *Publisher) request(ctx actor.Context, method, target string, h rtsp.Header, body []byte, handle func(actor.Context, *rtsp.Response, error)) {
+func (p *PublishClient) request(ctx actor.Context, method, target string, h rtsp.Header, body []byte, handle func(actor.Context, *rtsp.Response, error)) {
 	p.send(ctx, &pubRequest{method: method, target: target, header: h, body: body, handle: handle})
 }
 
 // send sends pr with the next CSeq.
-func (p *Publisher) send(ctx actor.Context, pr *pubRequest) {
+func (p *PublishClient) send(ctx actor.Context, pr *pubRequest) {
 	p.cseq++
 	cseq := p.cseq
 	req := &rtsp.Request{Method: pr.method, URL: pr.target, Header: pr.header.Clone(), Body: pr.body}
@@ -65,7 +65,7 @@ func (p *Publisher) send(ctx actor.Context, pr *pubRequest) {
 	p.cfg.Hooks.Send(b)
 }
 
-func (p *Publisher) response(ctx actor.Context, resp *rtsp.Response) {
+func (p *PublishClient) response(ctx actor.Context, resp *rtsp.Response) {
 	raw, ok := resp.CSeq()
 	cseq, err := strconv.Atoi(strings.TrimSpace(raw))
 	if !ok && len(p.pending) == 1 {
@@ -103,7 +103,7 @@ func (p *Publisher) response(ctx actor.Context, resp *rtsp.Response) {
 // check turns a failed or non-2xx answer to method into an error a person
 // can read: the server's status and reason, and what it means when
 // publishing.
-func (p *Publisher) check(method string, resp *rtsp.Response, err error) error {
+func (p *PublishClient) check(method string, resp *rtsp.Response, err error) error {
 	if err != nil {
 		return err
 	}
@@ -115,7 +115,7 @@ func (p *Publisher) check(method string, resp *rtsp.Response, err error) error {
 }
 
 // explain says what a refusal means to someone publishing.
-func (p *Publisher) explain(method string, code int) string {
+func (p *PublishClient) explain(method string, code int) string {
 	path := strings.TrimPrefix(p.cfg.URL.Path, "/")
 	switch code {
 	case 401:

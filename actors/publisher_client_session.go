@@ -15,7 +15,7 @@ import (
 )
 
 // announce sends the stream's description, then sets up its transport.
-func (p *Publisher) announce(ctx actor.Context, r chan<- error) {
+func (p *PublishClient) announce(ctx actor.Context, r chan<- error) {
 	h := rtsp.Header{}
 	h.Set("Content-Type", "application/sdp")
 	p.request(ctx, "ANNOUNCE", p.cfg.URL.String(), h, p.cfg.SDP, func(ctx actor.Context, resp *rtsp.Response, err error) {
@@ -29,7 +29,7 @@ func (p *Publisher) announce(ctx actor.Context, r chan<- error) {
 
 // setupTransport sends SETUP in record mode to the track: the announced
 // SDP names it by rtsp.TrackControl, relative to the URL.
-func (p *Publisher) setupTransport(ctx actor.Context, r chan<- error) {
+func (p *PublishClient) setupTransport(ctx actor.Context, r chan<- error) {
 	p.control = strings.TrimSuffix(p.cfg.URL.String(), "/") + "/" + rtsp.TrackControl
 	h := rtsp.Header{}
 	if p.cfg.Transport == TransportTCP {
@@ -65,7 +65,7 @@ func (p *Publisher) setupTransport(ctx actor.Context, r chan<- error) {
 // negotiated is the transport the SETUP answer settled on: over UDP the
 // server's ports, where the media goes, are required; over TCP the
 // server's channels, or the ones asked for.
-func (p *Publisher) negotiated(v string) (rtsp.Transport, error) {
+func (p *PublishClient) negotiated(v string) (rtsp.Transport, error) {
 	trs, err := rtsp.ParseTransports(v)
 	if p.cfg.Transport == TransportTCP {
 		tr := rtsp.Transport{Protocol: rtsp.ProtocolTCP, Interleaved: [2]int{0, 1}}
@@ -87,7 +87,7 @@ func (p *Publisher) negotiated(v string) (rtsp.Transport, error) {
 }
 
 // record sends RECORD and starts the media once the server accepts.
-func (p *Publisher) record(ctx actor.Context, r chan<- error) {
+func (p *PublishClient) record(ctx actor.Context, r chan<- error) {
 	h := rtsp.Header{}
 	h.Set("Range", "npt=0.000-")
 	p.request(ctx, "RECORD", p.cfg.URL.String(), h, nil, func(ctx actor.Context, resp *rtsp.Response, err error) {
@@ -109,7 +109,7 @@ func (p *Publisher) record(ctx actor.Context, r chan<- error) {
 
 // teardown stops the media and ends the session with TEARDOWN; the
 // publication ends with cause (nil: as asked).
-func (p *Publisher) teardown(ctx actor.Context, cause error, r chan<- error) {
+func (p *PublishClient) teardown(ctx actor.Context, cause error, r chan<- error) {
 	if p.tearing {
 		reply(r, nil)
 		return
@@ -129,13 +129,13 @@ func (p *Publisher) teardown(ctx actor.Context, cause error, r chan<- error) {
 }
 
 // over ends the session for good.
-func (p *Publisher) over(err error) {
+func (p *PublishClient) over(err error) {
 	p.keepGen++
 	p.finish(err)
 	p.become(p.doneState, Init)
 }
 
-func (p *Publisher) armKeepalive(ctx actor.Context) {
+func (p *PublishClient) armKeepalive(ctx actor.Context) {
 	p.keepGen++
 	p.after(ctx, p.timeout/2, &pubKeepaliveTick{gen: p.keepGen})
 }
@@ -144,7 +144,7 @@ func (p *Publisher) armKeepalive(ctx actor.Context) {
 // GET_PARAMETER, or OPTIONS where that is not implemented. A keepalive
 // left unanswered is no failure: some servers (ffmpeg's listen mode) read
 // no requests while media flows.
-func (p *Publisher) keepalive(ctx actor.Context, m *pubKeepaliveTick) {
+func (p *PublishClient) keepalive(ctx actor.Context, m *pubKeepaliveTick) {
 	if p.done || m.gen != p.keepGen || p.session == "" {
 		return
 	}
@@ -162,7 +162,7 @@ func (p *Publisher) keepalive(ctx actor.Context, m *pubKeepaliveTick) {
 }
 
 // after sends msg to the actor itself after d.
-func (p *Publisher) after(ctx actor.Context, d time.Duration, msg any) {
+func (p *PublishClient) after(ctx actor.Context, d time.Duration, msg any) {
 	root, self := ctx.ActorSystem().Root, ctx.Self()
 	time.AfterFunc(d, func() { root.Send(self, msg) })
 }

@@ -21,7 +21,7 @@ type recordingServer struct {
 	t      *testing.T
 	sys    *actor.ActorSystem
 	pub    *actor.PID
-	status atomic.Pointer[PublisherStatus]
+	status atomic.Pointer[PublishClientStatus]
 	answer func(req *rtsp.Request) *rtsp.Response // nil: stay silent
 
 	mu       sync.Mutex
@@ -57,7 +57,7 @@ func refuse(method string, code int, reason string) func(*rtsp.Request) *rtsp.Re
 	}
 }
 
-func startPublisher(t *testing.T, cfg PublisherConfig, answer func(*rtsp.Request) *rtsp.Response) *recordingServer {
+func startPublisher(t *testing.T, cfg PublishClientConfig, answer func(*rtsp.Request) *rtsp.Response) *recordingServer {
 	s := &recordingServer{t: t, sys: actor.NewActorSystem(), answer: answer, done: make(chan error, 1)}
 	if cfg.URL == nil {
 		cfg.URL, _ = url.Parse("rtsp://127.0.0.1:8554/live/cam")
@@ -66,7 +66,7 @@ func startPublisher(t *testing.T, cfg PublisherConfig, answer func(*rtsp.Request
 		cfg.SDP = []byte("v=0\r\n")
 	}
 	cfg.Status = &s.status
-	cfg.Hooks = PublisherHooks{
+	cfg.Hooks = PublishClientHooks{
 		Send: func(b []byte) {
 			msg, err := rtsp.NewReader(bytes.NewReader(b)).ReadMessage()
 			if err != nil {
@@ -93,7 +93,7 @@ func startPublisher(t *testing.T, cfg PublisherConfig, answer func(*rtsp.Request
 		},
 		Done: func(err error) { s.done <- err },
 	}
-	s.pub = s.sys.Root.Spawn(actor.PropsFromProducer(NewPublisher(cfg)))
+	s.pub = s.sys.Root.Spawn(actor.PropsFromProducer(NewPublishClient(cfg)))
 	t.Cleanup(func() { _ = s.sys.Root.StopFuture(s.pub).Wait() })
 	return s
 }
@@ -151,8 +151,8 @@ func recordCmd(r chan<- error) any { return &RecordCmd{Reply: r} }
 // Init → (SetupCmd: ANNOUNCE, SETUP) Ready → (RecordCmd: RECORD, media
 // started) Recording → (MediaDone: media stopped, TEARDOWN) over, with
 // each request what a recording server needs.
-func TestPublisherSession(t *testing.T) {
-	s := startPublisher(t, PublisherConfig{Transport: TransportUDP, ClientPorts: [2]int{5000, 5001}, SDP: []byte("v=0\r\ns=x\r\n")}, recordAnswer)
+func TestPublishClientSession(t *testing.T) {
+	s := startPublisher(t, PublishClientConfig{Transport: TransportUDP, ClientPorts: [2]int{5000, 5001}, SDP: []byte("v=0\r\ns=x\r\n")}, recordAnswer)
 	if err := s.cmd(recordCmd); err == nil {
 		t.Fatal("RECORD before SETUP accepted")
 	}
@@ -219,7 +219,7 @@ func TestPublisherSession(t *testing.T) {
 
 // Over TCP: interleaved channels in record mode, and those the server
 // chose are the ones media goes on.
-func TestPublisherTCPChannels(t *testing.T) {
+func TestPublishClientTCPChannels(t *testing.T) {
 	answer := func(req *rtsp.Request) *rtsp.Response {
 		resp := recordAnswer(req)
 		if req.Method == "SETUP" {
@@ -227,7 +227,7 @@ func TestPublisherTCPChannels(t *testing.T) {
 		}
 		return resp
 	}
-	s := startPublisher(t, PublisherConfig{Transport: TransportTCP}, answer)
+	s := startPublisher(t, PublishClientConfig{Transport: TransportTCP}, answer)
 	if err := s.cmd(setupCmd); err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +253,7 @@ func TestPublisherTCPChannels(t *testing.T) {
 
 // Refusals end setting up with the status, the server's reason and what
 // it means to someone publishing.
-func TestPublisherRefusals(t *testing.T) {
+func TestPublishClientRefusals(t *testing.T) {
 	for _, tc := range []struct {
 		method string
 		code   int
@@ -268,7 +268,7 @@ func TestPublisherRefusals(t *testing.T) {
 		{"RECORD", 455, "Method Not Valid in This State", []string{"RECORD: 455"}},
 	} {
 		t.Run(tc.method+"_"+tc.reason, func(t *testing.T) {
-			s := startPublisher(t, PublisherConfig{Transport: TransportUDP, ClientPorts: [2]int{5000, 5001}}, refuse(tc.method, tc.code, tc.reason))
+			s := startPublisher(t, PublishClientConfig{Transport: TransportUDP, ClientPorts: [2]int{5000, 5001}}, refuse(tc.method, tc.code, tc.reason))
 			err := s.cmd(setupCmd)
 			if err == nil {
 				err = s.cmd(recordCmd)
@@ -294,8 +294,8 @@ func TestPublisherRefusals(t *testing.T) {
 
 // The connection lost while recording ends the publication with an error
 // that says so, and stops the media; lost after TEARDOWN it is no error.
-func TestPublisherConnectionLost(t *testing.T) {
-	s := startPublisher(t, PublisherConfig{Transport: TransportUDP, ClientPorts: [2]int{5000, 5001}}, recordAnswer)
+func TestPublishClientConnectionLost(t *testing.T) {
+	s := startPublisher(t, PublishClientConfig{Transport: TransportUDP, ClientPorts: [2]int{5000, 5001}}, recordAnswer)
 	if err := s.cmd(setupCmd); err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +321,7 @@ func TestPublisherConnectionLost(t *testing.T) {
 		}
 		return recordAnswer(req)
 	}
-	s = startPublisher(t, PublisherConfig{Transport: TransportUDP, ClientPorts: [2]int{5000, 5001}}, silent)
+	s = startPublisher(t, PublishClientConfig{Transport: TransportUDP, ClientPorts: [2]int{5000, 5001}}, silent)
 	if err := s.cmd(setupCmd); err != nil {
 		t.Fatal(err)
 	}
@@ -337,8 +337,8 @@ func TestPublisherConnectionLost(t *testing.T) {
 }
 
 // A failing pipeline ends the publication with its error, after TEARDOWN.
-func TestPublisherMediaFailed(t *testing.T) {
-	s := startPublisher(t, PublisherConfig{Transport: TransportUDP, ClientPorts: [2]int{5000, 5001}}, recordAnswer)
+func TestPublishClientMediaFailed(t *testing.T) {
+	s := startPublisher(t, PublishClientConfig{Transport: TransportUDP, ClientPorts: [2]int{5000, 5001}}, recordAnswer)
 	if err := s.cmd(setupCmd); err != nil {
 		t.Fatal(err)
 	}
@@ -359,7 +359,7 @@ func TestPublisherMediaFailed(t *testing.T) {
 // OPTIONS once the server says it does not implement GET_PARAMETER; an
 // unanswered keep-alive (ffmpeg reads no requests while recording) ends
 // nothing.
-func TestPublisherKeepalive(t *testing.T) {
+func TestPublishClientKeepalive(t *testing.T) {
 	answer := func(req *rtsp.Request) *rtsp.Response {
 		resp := recordAnswer(req)
 		switch req.Method {
@@ -372,7 +372,7 @@ func TestPublisherKeepalive(t *testing.T) {
 		}
 		return resp
 	}
-	s := startPublisher(t, PublisherConfig{Transport: TransportUDP, ClientPorts: [2]int{5000, 5001}, RequestTimeout: 200 * time.Millisecond}, answer)
+	s := startPublisher(t, PublishClientConfig{Transport: TransportUDP, ClientPorts: [2]int{5000, 5001}, RequestTimeout: 200 * time.Millisecond}, answer)
 	if err := s.cmd(setupCmd); err != nil {
 		t.Fatal(err)
 	}

@@ -19,8 +19,4 @@ const (
 	Stopping  State = "stopping"  // waiting for a pipeline to stop
 )
 
-// Recording is RFC 2326's client state for a publisher sending media to
-// the server (after RECORD).
-const Recording State = "recording"
-
 func (s State) String() string { return string(s) }

@@ -8,10 +8,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/actorstream/actorstream/engine/client"
+	"github.com/actorstream/actorstream/engine/server"
 	"github.com/actorstream/actorstream/internal/enginetest"
 )
 
@@ -135,5 +137,92 @@ func TestPublishToFFmpegListen(t *testing.T) {
 				t.Error("no packets counted as sent")
 			}
 		})
+	}
+}
+
+// Our client publishes to our server (a looping clip, over UDP and TCP)
+// and our client plays the path: every frame it gets has the pixels of a
+// frame of the file, in the file's order, at the file's rate.
+func TestPublishToOurServer(t *testing.T) {
+	const n = 10
+	path, frames := writeClip(t, 160, 120, n, "25")
+	for _, transport := range []string{"udp", "tcp"} {
+		t.Run(transport, func(t *testing.T) {
+			ts := startServerIn(t, t.TempDir(), server.Config{})
+			url := ts.url("live/cam")
+			pub := publishWhenListening(t, client.PublishConfig{URL: url, File: path, Loop: true, Transport: transport})
+
+			col := enginetest.NewCollector()
+			var viewer *client.Client
+			deadline := time.Now().Add(10 * time.Second)
+			for viewer == nil {
+				c, err := client.Dial(t.Context(), client.Config{URL: url, Transport: transport, Output: col.Output, Log: enginetest.Logger(t)})
+				enginetest.Must(t, err)
+				if err = c.Setup(); err == nil {
+					viewer = c
+					break
+				}
+				c.Close()
+				if time.Now().After(deadline) {
+					t.Fatalf("the published path never became playable: %v", err)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			t.Cleanup(func() { viewer.Close() })
+			if fps := viewer.Info().FPS; fps != 25 {
+				t.Errorf("viewers told %g fps, want the file's 25", fps)
+			}
+			enginetest.Must(t, viewer.Play())
+			start := time.Now()
+			col.WaitFrames(t, 2*n, 10*time.Second)
+			if rate := float64(col.Count()-1) / time.Since(start).Seconds(); rate > 30 {
+				t.Errorf("%.1f frames/s arrived from a 25 fps publication", rate)
+			}
+			got := col.All()
+			prev := -1
+			for i, g := range got {
+				idx := -1
+				for k, f := range frames {
+					if enginetest.SamePixels(t, g, f) {
+						idx = k
+						break
+					}
+				}
+				if idx < 0 {
+					t.Fatalf("frame %d received is none of the file's", i)
+				}
+				if prev >= 0 && idx != (prev+1)%n && transport == "tcp" {
+					t.Errorf("frame %d received is the file's %d after its %d", i, idx, prev)
+				}
+				prev = idx
+			}
+			select {
+			case <-pub.Done():
+				t.Fatalf("the looping publication ended: %v", pub.Err())
+			default:
+			}
+			enginetest.Must(t, pub.Close())
+			if err := pub.Err(); err != nil {
+				t.Errorf("publication closed with %v", err)
+			}
+		})
+	}
+}
+
+// A second publisher on a path in use hears our server's 455 and what it
+// means; the first goes on.
+func TestPublishPathBusyOnOurServer(t *testing.T) {
+	path, _ := writeClip(t, 64, 48, 5, "25")
+	ts := startServerIn(t, t.TempDir(), server.Config{})
+	url := ts.url("live/cam")
+	first := publishWhenListening(t, client.PublishConfig{URL: url, File: path, Loop: true, Transport: "tcp"})
+	_, err := client.Publish(t.Context(), client.PublishConfig{URL: url, File: path, Transport: "tcp", Log: enginetest.Logger(t)})
+	if err == nil || !strings.Contains(err.Error(), "455") || !strings.Contains(err.Error(), "another publisher") {
+		t.Fatalf("second publisher: %v", err)
+	}
+	select {
+	case <-first.Done():
+		t.Fatalf("the first publication ended: %v", first.Err())
+	case <-time.After(300 * time.Millisecond):
 	}
 }

@@ -46,7 +46,7 @@ type PublishConfig struct {
 
 // Publisher sends one media file to an RTSP server in record mode
 // (ANNOUNCE, SETUP, RECORD): the same family as Client, its actor
-// (actors.Publisher) speaking RTSP and owning the session's state, the
+// (actors.PublishClient) speaking RTSP and owning the session's state, the
 // Publisher doing the I/O around it: the connection (a writer shared by
 // requests and interleaved media, and a reader), the server's RTCP
 // receiver reports, and the sending pipeline, the server's own send
@@ -59,7 +59,7 @@ type Publisher struct {
 	media  *publishMedia
 	system *actor.ActorSystem
 	actor  *actor.PID
-	status atomic.Pointer[actors.PublisherStatus]
+	status atomic.Pointer[actors.PublishClientStatus]
 
 	nc       net.Conn
 	w        *pubWriter
@@ -161,10 +161,10 @@ func dialPublisher(ctx context.Context, cfg PublishConfig) (*Publisher, error) {
 		p.bg.Go(func() { m.warm(warm) })
 	}
 	p.system = actors.NewSystem(cfg.Log.Named("actor"))
-	p.actor = p.system.Root.Spawn(actor.PropsFromProducer(actors.NewPublisher(actors.PublisherConfig{
+	p.actor = p.system.Root.Spawn(actor.PropsFromProducer(actors.NewPublishClient(actors.PublishClientConfig{
 		URL: u, Transport: cfg.Transport, ClientPorts: ports, SDP: sdp,
 		User: cfg.User, Password: cfg.Password, TLS: secure, Status: &p.status, Log: cfg.Log.Named("publisher"),
-		Hooks: actors.PublisherHooks{Send: p.w.writeMessage, Start: p.startMedia, Stop: p.stopMedia, Done: p.finish},
+		Hooks: actors.PublishClientHooks{Send: p.w.writeMessage, Start: p.startMedia, Stop: p.stopMedia, Done: p.finish},
 	})))
 	p.bg.Add(1)
 	go p.readLoop()
