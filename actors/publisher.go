@@ -104,6 +104,8 @@ func (p *Publisher) Receive(ctx actor.Context) {
 		p.touch()
 	case *Close:
 		p.end(ctx, m.Reason, false)
+	case *Evict:
+		p.end(ctx, m.Reason, true)
 	case *idleCheck:
 		p.checkAlive(ctx)
 	case *pipelineDone:

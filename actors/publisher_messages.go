@@ -25,6 +25,10 @@ type (
 	// Record starts (or resumes after PAUSE) receiving the publisher's
 	// media: Ready → Recording (RFC 2326 §10.11).
 	Record struct{ Reply chan<- Reply }
+	// Evict ends a publisher that another has replaced on its path
+	// (takeover): unlike Close, it counts as the publisher's fault, so the
+	// engine closes its connection, the only way to tell it.
+	Evict struct{ Reason string }
 )
 
 // Intake is the receiving side of one publisher, prepared by the engine

@@ -16,6 +16,9 @@ type options struct {
 	mtu              int
 	loop             bool
 	timeout, idle    time.Duration
+	liveLinger       time.Duration
+	liveTimeout      time.Duration
+	liveTakeover     bool
 	maxConns, perIP  int
 	maxSess          int
 	logLevel         string
@@ -50,6 +53,9 @@ func parseArgs(args []string, out io.Writer) (options, error) {
 	fs.BoolVar(&o.loop, "loop", false, "repeat media forever")
 	fs.DurationVar(&o.timeout, "session-timeout", 60*time.Second, "end sessions silent for this long")
 	fs.DurationVar(&o.idle, "idle-timeout", 60*time.Second, "close connections without a session that complete no request for this long")
+	fs.DurationVar(&o.liveLinger, "live-linger", 5*time.Second, "when a publisher ends, its viewers wait this long for a new one before the stream ends (0: not at all)")
+	fs.DurationVar(&o.liveTimeout, "live-timeout", 10*time.Second, "end a publisher that sends no complete frame for this long")
+	fs.BoolVar(&o.liveTakeover, "live-takeover", false, "a new publisher on a busy path replaces the old one (default: refused with 455)")
 	fs.IntVar(&o.maxConns, "max-conns", 4096, "most connections at once (-1: no limit)")
 	fs.IntVar(&o.perIP, "max-conns-per-ip", 256, "most connections from one client address (-1: no limit)")
 	fs.IntVar(&o.maxSess, "max-sessions", 4096, "most sessions at once; SETUP beyond gets 453 (-1: no limit)")

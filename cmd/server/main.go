@@ -129,7 +129,7 @@ func run(o options) error {
 	srv, err := server.New(server.Config{
 		TLS: tlsConfig, Metrics: met, Auth: authn,
 		Addr: o.addr, Root: mediaDir, FPS: o.fps, MTU: o.mtu, Loop: o.loop,
-		SessionTimeout: o.timeout, IdleTimeout: o.idle, MaxConns: o.maxConns, MaxConnsPerIP: o.perIP, MaxSessions: o.maxSess,
+		SessionTimeout: o.timeout, IdleTimeout: o.idle, LiveTimeout: o.liveTimeout, LiveTakeover: o.liveTakeover, LiveLinger: liveLinger(o.liveLinger), MaxConns: o.maxConns, MaxConnsPerIP: o.perIP, MaxSessions: o.maxSess,
 		Log: log,
 	})
 	if err != nil {
@@ -221,4 +221,13 @@ func printURLs(w io.Writer, urls []string, file string, isDemo bool) {
 		fmt.Fprintf(w, "  %s\n", u)
 	}
 	fmt.Fprintf(w, "\nplay it with:\n  ffplay -rtsp_transport tcp %s\n  go run ./cmd/client %s\n\n", urls[0], urls[0])
+}
+
+// liveLinger maps the flag to Config.LiveLinger, whose zero means the
+// default: -live-linger 0 means no linger at all.
+func liveLinger(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }

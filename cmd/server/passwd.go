@@ -15,7 +15,7 @@ import (
 
 // passwd adds or replaces a user in a users file:
 //
-//	server passwd [-realm R] [-paths a,b/**] FILE USER
+//	server passwd [-realm R] [-paths a,b/**] [-rights read,publish] FILE USER
 //
 // The password is read from the terminal (twice), or from the first line
 // of standard input when that is not a terminal. The file keeps only
@@ -25,8 +25,9 @@ func passwd(args []string) error {
 	fs := flag.NewFlagSet("server passwd", flag.ContinueOnError)
 	realm := fs.String("realm", "actorstream", "authentication realm (the server's -realm)")
 	paths := fs.String("paths", "", "comma-separated media paths the user may play (patterns; default all)")
+	rightsFlag := fs.String("rights", "read", "what the user may do on those paths: read (play), publish (ANNOUNCE/RECORD), or read,publish")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: server passwd [-realm R] [-paths a,b/**] FILE USER")
+		fmt.Fprintln(fs.Output(), "usage: server passwd [-realm R] [-paths a,b/**] [-rights read,publish] FILE USER")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -40,6 +41,13 @@ func passwd(args []string) error {
 		return errors.New("want FILE and USER")
 	}
 	file, user := fs.Arg(0), fs.Arg(1)
+	rights, err := auth.ParseRights(*rightsFlag)
+	if err != nil {
+		return flagError{fmt.Errorf("-rights: %w", err)}
+	}
+	if len(rights) == 0 {
+		return flagError{errors.New("-rights: empty (want read, publish or read,publish)")}
+	}
 	pw, err := readPassword()
 	if err != nil {
 		return err
@@ -48,7 +56,7 @@ func passwd(args []string) error {
 	if *paths != "" {
 		allowed = strings.Split(*paths, ",")
 	}
-	if err := auth.AddUser(file, user, pw, *realm, allowed); err != nil {
+	if err := auth.AddUser(file, user, pw, *realm, allowed, rights...); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "user %q saved in %s (realm %q)\n", user, file, *realm)

@@ -96,7 +96,19 @@ func (c *conn) authenticate(req *rtsp.Request) *rtsp.Response {
 			path = strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(name, "/"), "/"), "/"+trackControl)
 		}
 	}
-	_, err := a.Check(req.Method, req.URL, req.Header.Get, c.tls, path)
+	right := auth.RightRead
+	switch req.Method {
+	case "ANNOUNCE", "RECORD":
+		right = auth.RightPublish
+	case "SETUP":
+		if ts, err := rtsp.ParseTransports(req.Header.Get("Transport")); err == nil && isRecord(ts) {
+			right = auth.RightPublish
+			if p, _ := c.announcedFor(pathOf(req)); p != "" {
+				path = p // the track's URL is below the announced path
+			}
+		}
+	}
+	_, err := a.CheckRight(req.Method, req.URL, req.Header.Get, c.tls, path, right)
 	var challenge *auth.Challenge
 	var forbidden *auth.Forbidden
 	switch {
@@ -110,8 +122,12 @@ func (c *conn) authenticate(req *rtsp.Request) *rtsp.Response {
 		return resp
 	case errors.As(err, &forbidden):
 		c.srv.cfg.Metrics.AuthFailure("forbidden")
-		c.log.Info("access refused", "user", forbidden.User, "path", forbidden.Path)
-		return reply(req, 403)
+		c.log.Info("access refused", "user", forbidden.User, "path", forbidden.Path, "right", forbidden.Right)
+		resp := reply(req, 403)
+		if forbidden.Right == auth.RightPublish {
+			resp.Reason = "Forbidden: no publish right on this path"
+		}
+		return resp
 	case err != nil:
 		c.log.Warn("authentication failed", "error", err)
 		return reply(req, 500)

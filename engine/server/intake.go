@@ -77,7 +77,7 @@ func (in *intake) Pipeline() *pipeline.Pipeline {
 	}
 	p := pipeline.New()
 	var pkts <-chan *pipeline.Packet
-	if in.tcp != nil {
+	if in.packets != nil { // interleaved
 		pkts = pipeline.From(p, "interleavedsource", &receive.InterleavedSource{Frames: in.packets})
 	} else {
 		pkts = pipeline.From(p, "udpsource", &receive.UDPSource{RTPConn: in.rtpConn, RTCPConn: in.rtcpConn, Peer: in.peer})

@@ -180,7 +180,7 @@ func (s *Server) publisherProps(ref *sessionRef, an *announcement, name string, 
 			an.path = p
 			if evicted != nil {
 				log.Info("publisher takes the path over", "from_session", evicted.id)
-				s.system.Root.Send(evicted.pid, &actors.Close{Reason: "taken over by another publisher"})
+				s.system.Root.Send(evicted.pid, &actors.Evict{Reason: "taken over by another publisher"})
 			}
 			return nil
 		},

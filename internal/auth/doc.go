@@ -55,12 +55,16 @@
 // One user per line, "name:digest:params", params separated by ';':
 //
 //	alice:digest:realm=actorstream;md5=<hex HA1>;sha256=<hex HA1>;pbkdf2=sha256$<iter>$<salt>$<key>;paths=cam1,lab/*
+//	cam:digest:realm=actorstream;md5=…;sha256=…;pbkdf2=…;paths=cams/**;rights=read,publish
 //
 // md5 and sha256 are HA1 = H(name:realm:password), which Digest needs. They
 // are password-equivalent for that realm (anyone holding them can log in),
 // so the file must be readable by the server only (mode 0600); AddUser
 // writes it so. The PBKDF2-HMAC-SHA256 hash verifies Basic. paths is an
 // optional list of path.Match patterns ("**" matches everything, "a/**"
-// everything below a); without it the user may access every path. Blank
-// lines and lines starting with '#' are ignored.
+// everything below a); without it the user may access every path. rights
+// is an optional list of what the user may do there: read (play) and
+// publish (ANNOUNCE/RECORD a stream); without it, read only, so files
+// written before rights existed keep their meaning. Blank lines and lines
+// starting with '#' are ignored.
 package auth

@@ -103,9 +103,13 @@ func (c *Challenge) Headers() []string {
 // not access the path: answer 403 Forbidden.
 type Forbidden struct {
 	User, Path string
+	Right      Right // what was asked for
 }
 
 func (e *Forbidden) Error() string {
+	if e.Right == RightPublish {
+		return fmt.Sprintf("auth: 403 forbidden: user %q may not publish %q", e.User, e.Path)
+	}
 	return fmt.Sprintf("auth: 403 forbidden: user %q may not access %q", e.User, e.Path)
 }
 
@@ -142,6 +146,13 @@ func (a *Authenticator) ttl() time.Duration {
 // It returns the user name, or a *Challenge (send 401 with its Headers),
 // or the user name and a *Forbidden (send 403).
 func (a *Authenticator) Check(method, uri string, header func(name string) string, tls bool, path string) (user string, err error) {
+	return a.CheckRight(method, uri, header, tls, path, RightRead)
+}
+
+// CheckRight is Check for a request that needs right on path: RightRead
+// to play, RightPublish to ANNOUNCE and RECORD a stream. A user without
+// the right gets a *Forbidden (403), as one not allowed the path.
+func (a *Authenticator) CheckRight(method, uri string, header func(name string) string, tls bool, path string, right Right) (user string, err error) {
 	a.init()
 	basicOK := tls || a.AllowBasic
 	fail := func(reason string, stale bool) (string, error) {
@@ -179,8 +190,8 @@ func (a *Authenticator) Check(method, uri string, header func(name string) strin
 	default:
 		return fail("unsupported scheme "+strconv.Quote(cred.scheme), false)
 	}
-	if !rec.allowed(path) {
-		return rec.name, &Forbidden{User: rec.name, Path: path}
+	if !rec.allowed(path) || !rec.may(right) {
+		return rec.name, &Forbidden{User: rec.name, Path: path, Right: right}
 	}
 	return rec.name, nil
 }

@@ -15,6 +15,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -52,6 +53,36 @@ type userRecord struct {
 	salt, key []byte // PBKDF2-HMAC-SHA256; nil if absent
 	iter      int
 	paths     []string // nil: every path
+	rights    []Right  // nil: read only
+}
+
+// Right is what a user may do on the paths it is allowed: read (play,
+// the default) or publish (ANNOUNCE/RECORD a stream into the server).
+type Right string
+
+const (
+	RightRead    Right = "read"
+	RightPublish Right = "publish"
+)
+
+// ParseRights reads a comma-separated list of rights ("read,publish").
+func ParseRights(v string) ([]Right, error) {
+	var out []Right
+	for _, r := range strings.Split(v, ",") {
+		switch r := Right(strings.TrimSpace(r)); r {
+		case "":
+		case RightRead, RightPublish:
+			if !slices.Contains(out, r) {
+				out = append(out, r)
+			}
+		default:
+			return nil, fmt.Errorf("unknown right %q (want read, publish)", r)
+		}
+	}
+	if out == nil {
+		out = []Right{} // "rights=" grants nothing
+	}
+	return out, nil
 }
 
 // Len reports the number of users.
@@ -166,6 +197,8 @@ func parseUserLine(line string) (*userRecord, error) {
 			rec.salt, rec.key, rec.iter, err = parsePBKDF2(v)
 		case "paths":
 			rec.paths, err = parsePaths(v)
+		case "rights":
+			rec.rights, err = ParseRights(v)
 		default:
 			err = fmt.Errorf("unknown parameter %q", k)
 		}
@@ -272,10 +305,11 @@ func validPattern(p string) error {
 }
 
 // FormatUser returns a users file line (without newline) for name with
-// password in realm, allowed on paths (nil: all paths). It hashes the
+// password in realm, allowed on paths (nil: all paths) with rights (none
+// given: read only, which the line then does not state). It hashes the
 // password with PBKDF2 (DefaultIterations), which takes a noticeable
 // fraction of a second.
-func FormatUser(name, password, realm string, paths []string) (string, error) {
+func FormatUser(name, password, realm string, paths []string, rights ...Right) (string, error) {
 	if err := validName(name); err != nil {
 		return "", err
 	}
@@ -305,6 +339,14 @@ func FormatUser(name, password, realm string, paths []string) (string, error) {
 		b.WriteString(";paths=")
 		b.WriteString(strings.Join(paths, ","))
 	}
+	if len(rights) > 0 && !(len(rights) == 1 && rights[0] == RightRead) {
+		rs := make([]string, len(rights))
+		for i, r := range rights {
+			rs[i] = string(r)
+		}
+		b.WriteString(";rights=")
+		b.WriteString(strings.Join(rs, ","))
+	}
 	return b.String(), nil
 }
 
@@ -312,8 +354,8 @@ func FormatUser(name, password, realm string, paths []string) (string, error) {
 // the user exists, keeping the other lines (and comments) as they are. The
 // file is created if missing, and always written with mode 0600 (it holds
 // password-equivalent hashes), by renaming a temporary file over it.
-func AddUser(filename, name, password, realm string, paths []string) error {
-	line, err := FormatUser(name, password, realm, paths)
+func AddUser(filename, name, password, realm string, paths []string, rights ...Right) error {
+	line, err := FormatUser(name, password, realm, paths, rights...)
 	if err != nil {
 		return err
 	}
@@ -380,6 +422,14 @@ func (r *userRecord) verifyPassword(password string) bool {
 	got, err := pbkdf2.Key(sha256.New, password, r.salt, r.iter, len(r.key))
 	<-pbkdf2Slots
 	return err == nil && subtle.ConstantTimeCompare(got, r.key) == 1
+}
+
+// may reports whether the user has right (nil rights: read only).
+func (r *userRecord) may(right Right) bool {
+	if r.rights == nil {
+		return right == RightRead
+	}
+	return slices.Contains(r.rights, right)
 }
 
 // allowed reports whether the user may access p; "" (no particular
