@@ -65,6 +65,9 @@ func (l *Live) Publish(jpeg []byte) error {
 	for sub := range l.subs {
 		f := l.pool.Get()
 		f.Data = append(f.Data, jpeg...)
+		// The frame's number in the stream: a subscriber sees from
+		// the gaps which frames it missed (the recorder counts them).
+		f.Index = int(l.frames - 1)
 		select {
 		case sub <- f:
 		default:

@@ -161,6 +161,10 @@ type catalog struct {
 	inMemory int64
 	log      hclog.Logger
 
+	// onLive, when set, hears of every live stream the catalog starts
+	// serving (the recorder, see Config.RecordDir).
+	onLive func(name string, l *Live)
+
 	mu    sync.Mutex
 	files map[string]*Media
 	lives map[string]*Media
@@ -330,6 +334,9 @@ func (c *catalog) publish(name string, l *Live) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.lives[name] = &Media{Name: name, Format: mjpeg.FormatRaw, FPS: l.FPS(), live: l}
+	if c.onLive != nil {
+		c.onLive(name, l)
+	}
 	return nil
 }
 
@@ -343,6 +350,9 @@ func (c *catalog) publishLive(name string, l *Live) (*Media, bool) {
 	}
 	m := &Media{Name: name, Format: mjpeg.FormatRaw, FPS: l.FPS(), live: l}
 	c.lives[name] = m
+	if c.onLive != nil {
+		c.onLive(name, l)
+	}
 	return m, true
 }
 

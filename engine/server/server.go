@@ -59,6 +59,14 @@ type Config struct {
 	LiveLinger   time.Duration
 	LiveTakeover bool
 	LiveTimeout  time.Duration
+	// RecordDir, when set, records every live path while it has a
+	// source to AVI files under it (see liverecorder.go):
+	// RecordDir/<path>/<UTC start time>.avi, a new file every
+	// RecordSegment (default 10 min; at least 1 s). It must not be the
+	// media root itself (a path's folder of recordings would take the
+	// path's name); a folder under it makes the recordings playable.
+	RecordDir     string
+	RecordSegment time.Duration
 	// Pipeline builds each PLAY's media pipeline; default DefaultPipeline.
 	// The server runs what it builds on its shared Scheduler where it can
 	// (see PipelineFactory).
@@ -93,6 +101,12 @@ func (c *Config) setDefaults() error {
 	}
 	if c.LiveTimeout == 0 {
 		c.LiveTimeout = 10 * time.Second
+	}
+	if c.RecordSegment == 0 {
+		c.RecordSegment = 10 * time.Minute
+	}
+	if c.RecordSegment < time.Second {
+		return fmt.Errorf("record segment %v too short: want at least 1s (segments are named by the second they start)", c.RecordSegment)
 	}
 	if c.MaxConns == 0 {
 		c.MaxConns = 4096
@@ -135,6 +149,7 @@ type Server struct {
 	sched     *scheduler.Scheduler // shared pacing of UDP sessions; see scheduler
 	udp       map[netip.Addr]*sharedPorts
 	live      livePaths // published paths
+	rec       *recorder // nil unless RecordDir is set
 }
 
 // sessionRef is the server's handle on a session actor: what requests and
@@ -171,6 +186,17 @@ func New(cfg Config) (*Server, error) {
 	sys := actors.NewSystem(cfg.Log.Named("actor"))
 	s := &Server{cfg: cfg, log: cfg.Log, system: sys, media: cat, conns: make(map[*conn]struct{}), perIP: make(map[netip.Addr]int)}
 	s.live = livePaths{cat: cat, linger: cfg.LiveLinger, takeover: cfg.LiveTakeover, log: cfg.Log.Named("live"), paths: make(map[string]*livePath)}
+	if cfg.RecordDir != "" {
+		if err := notRoot(cfg.RecordDir, cfg.Root); err != nil {
+			cat.close()
+			return nil, err
+		}
+		if s.rec, err = newRecorder(cfg.RecordDir, cfg.RecordSegment, cfg.Log.Named("record")); err != nil {
+			cat.close()
+			return nil, err
+		}
+		cat.onLive = s.rec.record
+	}
 	return s, nil
 }
 
@@ -407,6 +433,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 		err = ctx.Err()
+	}
+	if s.rec != nil {
+		// Every recording finishes its file (index, header).
+		if rerr := s.rec.close(ctx); err == nil {
+			err = rerr
+		}
 	}
 	s.media.close()
 	s.mu.Lock()
