@@ -29,7 +29,9 @@ type options struct {
 	cpuProf          string
 	basic            bool
 	httpAddr         string
-	demo             bool // no -root and no PORT: serve the generated demo clip
+	recordDir        string        // record live paths under it (see server.Config.RecordDir)
+	recordSeg        time.Duration // one file per this much of a recording
+	demo             bool          // no -root and no PORT: serve the generated demo clip
 	addrSet, rootSet bool
 }
 
@@ -70,6 +72,8 @@ func parseArgs(args []string, out io.Writer) (options, error) {
 	fs.StringVar(&o.cpuProf, "cpuprofile", "", "write a CPU profile to this file until exit (for go tool pprof)")
 	fs.BoolVar(&o.basic, "allow-basic", false, "accept Basic authentication without TLS (the password then crosses the network in clear)")
 	fs.StringVar(&o.httpAddr, "http-addr", "", "serve every path to browsers as MJPEG at http://ADDR/<path>.mjpg, with an index page (off by default)")
+	fs.StringVar(&o.recordDir, "record-dir", "", "record every live path (published or relayed) to DIR/<path>/<UTC start time>.avi; a folder under -root makes the recordings playable (off by default)")
+	fs.DurationVar(&o.recordSeg, "record-segment", 10*time.Minute, "start a new recording file this often, at least 1s (with -record-dir)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "usage: server [flags] [PORT]\n"+
 			"       server passwd [-realm R] [-paths a,b/**] FILE USER\n"+

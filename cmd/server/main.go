@@ -130,6 +130,7 @@ func run(o options) error {
 		TLS: tlsConfig, Metrics: met, Auth: authn,
 		Addr: o.addr, Root: mediaDir, FPS: o.fps, MTU: o.mtu, Loop: o.loop,
 		SessionTimeout: o.timeout, IdleTimeout: o.idle, LiveTimeout: o.liveTimeout, LiveTakeover: o.liveTakeover, LiveLinger: liveLinger(o.liveLinger), MaxConns: o.maxConns, MaxConnsPerIP: o.perIP, MaxSessions: o.maxSess,
+		RecordDir: o.recordDir, RecordSegment: o.recordSeg,
 		Log: log,
 	})
 	if err != nil {

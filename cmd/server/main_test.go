@@ -153,6 +153,8 @@ func TestBadArguments(t *testing.T) {
 		{[]string{"-fps", "NaN"}, "want a rate above 0 and at most 1000"},
 		{[]string{"-no-such-flag"}, "flag provided but not defined: -no-such-flag"},
 		{[]string{"make-demo"}, "server make-demo: want one DIR"},
+		{[]string{"-record-dir", "rec", "-record-segment", "10ms"}, "record segment 10ms too short: want at least 1s"},
+		{[]string{"-root", ".", "-record-dir", "."}, "record dir . is the media root: record to a folder under it instead"},
 	} {
 		// A server that wrongly accepts the arguments would serve on: the
 		// time-out ends it.
