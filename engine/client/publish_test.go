@@ -14,6 +14,7 @@ import (
 
 	"github.com/actorstream/actorstream/engine/client"
 	"github.com/actorstream/actorstream/engine/server"
+	"github.com/actorstream/actorstream/internal/auth"
 	"github.com/actorstream/actorstream/internal/enginetest"
 )
 
@@ -224,5 +225,82 @@ func TestPublishPathBusyOnOurServer(t *testing.T) {
 	case <-first.Done():
 		t.Fatalf("the first publication ended: %v", first.Err())
 	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+// Against our server with users: the right password publishes (Digest),
+// a wrong one hears 401 and that the password is wrong, a user without
+// the path hears 403.
+func TestPublishAuthenticated(t *testing.T) {
+	path, _ := writeClip(t, 64, 48, 5, "25")
+	var lines []string
+	for _, u := range []struct {
+		name, pw string
+		paths    []string
+	}{{"alice", "wonderland", nil}, {"bob", "builder", []string{"other/**"}}} {
+		line, err := auth.FormatUser(u.name, u.pw, "test", u.paths)
+		enginetest.Must(t, err)
+		lines = append(lines, line)
+	}
+	users, err := auth.ParseUsers(strings.NewReader(strings.Join(lines, "\n") + "\n"))
+	enginetest.Must(t, err)
+	ts := startServerIn(t, t.TempDir(), server.Config{Auth: &auth.Authenticator{Users: users, Realm: "test"}})
+	url := ts.url("live/cam")
+
+	_, err = client.Publish(t.Context(), client.PublishConfig{URL: url, File: path, User: "alice", Password: "nope", Log: enginetest.Logger(t)})
+	if err == nil || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "wrong user name or password") {
+		t.Errorf("wrong password: %v", err)
+	}
+	_, err = client.Publish(t.Context(), client.PublishConfig{URL: url, File: path, User: "bob", Password: "builder", Log: enginetest.Logger(t)})
+	if err == nil || !strings.Contains(err.Error(), "403") {
+		t.Errorf("bob publishing to live/cam: %v", err)
+	}
+	p := publishWhenListening(t, client.PublishConfig{URL: strings.Replace(url, "rtsp://", "rtsp://alice:wonderland@", 1), File: path})
+	if err := waitDone(t, p, 10*time.Second); err != nil {
+		t.Fatalf("alice's publication ended with %v", err)
+	}
+}
+
+// A file RFC 2435 cannot carry as it is (4:4:4, as the lab's movie) in a
+// container with its own rate (AVI, 30 fps): the SDP says 30, and every
+// frame goes out conformed to baseline 4:2:0 (RFC 2435 type 1) and paced
+// 3000 RTP units apart.
+func TestPublishConformsAndUsesTheContainersRate(t *testing.T) {
+	needPeer(t, "ffmpeg")
+	const n = 12
+	clip := filepath.Join(t.TempDir(), "clip.avi")
+	out, err := exec.CommandContext(t.Context(), "ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi",
+		"-i", "testsrc=size=160x120:rate=30", "-frames", strconv.Itoa(n), "-pix_fmt", "yuvj444p", "-c:v", "mjpeg", clip).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	f := startFakeRecorder(t)
+	p := publishWhenListening(t, client.PublishConfig{URL: f.url(), File: clip, Transport: "tcp", FPS: 5})
+	if err := waitDone(t, p, 10*time.Second); err != nil {
+		t.Fatalf("publication ended with %v", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !strings.Contains(string(f.sdp), "a=framerate:30\r\n") {
+		t.Errorf("SDP does not give the AVI's rate (30, over -publish-fps 5):\n%s", f.sdp)
+	}
+	frames := 0
+	for i, a := range f.packets {
+		pl := a.pkt.Payload
+		if len(pl) < 8 {
+			t.Fatalf("packet %d: payload of %d bytes", i, len(pl))
+		}
+		if typ := pl[4] &^ 64; typ != 1 { // RFC 2435 §3.1.3: 1 is 4:2:0 (64: with restart markers)
+			t.Fatalf("packet %d: JPEG type %d, want 1 (4:2:0)", i, pl[4])
+		}
+		if a.pkt.Marker {
+			frames++
+		}
+		if i > 0 && a.pkt.Timestamp != f.packets[i-1].pkt.Timestamp && a.pkt.Timestamp-f.packets[i-1].pkt.Timestamp != 3000 {
+			t.Errorf("packet %d: timestamp step %d, want 3000 (90000/30)", i, a.pkt.Timestamp-f.packets[i-1].pkt.Timestamp)
+		}
+	}
+	if frames != n {
+		t.Errorf("%d frames sent, want %d", frames, n)
 	}
 }
