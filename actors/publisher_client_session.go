@@ -95,7 +95,7 @@ func (p *PublishClient) record(ctx actor.Context, r chan<- error) {
 			reply(r, err)
 			return
 		}
-		if p.state != Ready { // torn down meanwhile
+		if p.state != Ready || p.tearing { // torn down meanwhile
 			reply(r, errors.New("session is over"))
 			return
 		}

@@ -393,3 +393,53 @@ func TestPublishClientKeepalive(t *testing.T) {
 		t.Errorf("keep-alive without the session")
 	}
 }
+
+// A TEARDOWN sent while RECORD's answer is on its way wins: the 200 to
+// RECORD that arrives after it starts no media.
+func TestPublishClientTeardownBeforeRecordAnswer(t *testing.T) {
+	var held sync.Map // method → *rtsp.Response held back
+	answer := func(req *rtsp.Request) *rtsp.Response {
+		resp := recordAnswer(req)
+		if req.Method == "RECORD" || req.Method == "TEARDOWN" {
+			held.Store(req.Method, resp)
+			return nil
+		}
+		return resp
+	}
+	s := startPublisher(t, PublishClientConfig{Transport: TransportUDP, ClientPorts: [2]int{5000, 5001}}, answer)
+	if err := s.cmd(setupCmd); err != nil {
+		t.Fatal(err)
+	}
+	sent := func(method string) *rtsp.Response {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			if v, ok := held.Load(method); ok {
+				return v.(*rtsp.Response)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no %s sent", method)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	recorded, torn := make(chan error, 1), make(chan error, 1)
+	s.tell(&RecordCmd{Reply: recorded})
+	recordOK := sent("RECORD")
+	s.tell(&TeardownCmd{Reply: torn})
+	teardownOK := sent("TEARDOWN")
+	s.tell(&ServerResponse{Response: recordOK}) // after TEARDOWN went out
+	if err := <-recorded; err == nil {
+		t.Error("a RECORD answered after TEARDOWN went out reported success")
+	}
+	s.tell(&ServerResponse{Response: teardownOK})
+	<-torn
+	if err := s.waitDone(); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.started) != 0 {
+		t.Error("media started by a RECORD answer after TEARDOWN")
+	}
+}

@@ -1,6 +1,8 @@
 package client_test
 
 import (
+	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"net/url"
@@ -30,7 +32,7 @@ type fakeRecorder struct {
 	ln               net.Listener
 	rtpConn          *net.UDPConn
 	rtcpConn         *net.UDPConn
-	refuse           map[string]string // method → "455 Path Busy"
+	refuse           map[string]string // method → "455 Path Busy", or "-" for no answer
 	closeAfterRecord bool
 
 	mu       sync.Mutex
@@ -98,6 +100,9 @@ func (f *fakeRecorder) accept() {
 		f.methods = append(f.methods, req.Method)
 		refusal := f.refuse[req.Method]
 		f.mu.Unlock()
+		if refusal == "-" {
+			continue // no answer
+		}
 		if refusal != "" {
 			code, reason, _ := strings.Cut(refusal, " ")
 			resp.StatusCode, _ = strconv.Atoi(code)
@@ -316,5 +321,23 @@ func TestPublishConnectionLost(t *testing.T) {
 	err := waitDone(t, p, 10*time.Second)
 	if err == nil || !strings.Contains(err.Error(), "connection to the server lost") {
 		t.Fatalf("ended with %v", err)
+	}
+}
+
+// Publish gives up setting up when its context ends (Ctrl-C while the
+// server does not answer), rather than after the request timeout.
+func TestPublishSetupCancelled(t *testing.T) {
+	path, _ := writeClip(t, 64, 48, 3, "25")
+	f := startFakeRecorder(t)
+	f.refuse = map[string]string{"ANNOUNCE": "-"}
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := client.Publish(ctx, client.PublishConfig{URL: f.url(), File: path, Log: enginetest.Logger(t)})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Publish: %v, want the context's end", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("Publish gave up after %s", took)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/actorstream/actorstream/engine/server"
 	"github.com/actorstream/actorstream/internal/auth"
 	"github.com/actorstream/actorstream/internal/enginetest"
+	"github.com/actorstream/actorstream/internal/testcert"
 )
 
 // writeClip writes n test frames (w×h, baseline 4:2:0, which RFC 2435
@@ -303,4 +304,49 @@ func TestPublishConformsAndUsesTheContainersRate(t *testing.T) {
 	if frames != n {
 		t.Errorf("%d frames sent, want %d", frames, n)
 	}
+}
+
+// rtsps://: the player's TLS connection code carries the publication,
+// media interleaved inside TLS (the default transport there), and a
+// viewer gets its frames.
+func TestPublishOverTLS(t *testing.T) {
+	path, frames := writeClip(t, 64, 48, 5, "25")
+	certs := testcert.New(t)
+	srv, err := server.New(server.Config{Root: t.TempDir(), TLS: certs.ServerConfig(), Log: enginetest.Logger(t)})
+	enginetest.Must(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	enginetest.Must(t, err)
+	go srv.ServeTLS(ln)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	url := "rtsps://" + ln.Addr().String() + "/live/cam"
+	publishWhenListening(t, client.PublishConfig{URL: url, File: path, Loop: true, TLS: certs.ClientConfig()})
+
+	col := enginetest.NewCollector()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := client.Dial(t.Context(), client.Config{URL: url, TLS: certs.ClientConfig(), Output: col.Output, Log: enginetest.Logger(t)})
+		enginetest.Must(t, err)
+		if err = c.Setup(); err == nil {
+			t.Cleanup(func() { c.Close() })
+			enginetest.Must(t, c.Play())
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatalf("the published path never became playable: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	col.WaitFrames(t, 3, 10*time.Second)
+	got := col.All()[0]
+	for _, f := range frames {
+		if enginetest.SamePixels(t, got, f) {
+			return
+		}
+	}
+	t.Fatal("the frame received over rtsps:// is none of the file's")
 }

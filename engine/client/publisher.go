@@ -93,11 +93,13 @@ func Publish(ctx context.Context, cfg PublishConfig) (*Publisher, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := p.ask(func(r chan<- error) any { return &actors.SetupCmd{Reply: r} }); err != nil {
+	// ctx bounds setting up (Ctrl-C while the server is slow to answer);
+	// a publication under way ends at Close.
+	if err := p.askCtx(ctx, func(r chan<- error) any { return &actors.SetupCmd{Reply: r} }); err != nil {
 		p.Close()
 		return nil, err
 	}
-	if err := p.ask(func(r chan<- error) any { return &actors.RecordCmd{Reply: r} }); err != nil {
+	if err := p.askCtx(ctx, func(r chan<- error) any { return &actors.RecordCmd{Reply: r} }); err != nil {
 		p.Close()
 		return nil, err
 	}
@@ -259,6 +261,11 @@ func (p *Publisher) closeIO() {
 
 // ask sends the actor a command and waits for its answer.
 func (p *Publisher) ask(msg func(chan<- error) any) error {
+	return p.askCtx(context.Background(), msg)
+}
+
+// askCtx is ask, given up when ctx ends.
+func (p *Publisher) askCtx(ctx context.Context, msg func(chan<- error) any) error {
 	r := make(chan error, 1)
 	p.system.Root.Send(p.actor, msg(r))
 	timeout := time.NewTimer(30 * time.Second)
@@ -266,6 +273,8 @@ func (p *Publisher) ask(msg func(chan<- error) any) error {
 	select {
 	case err := <-r:
 		return err
+	case <-ctx.Done():
+		return ctx.Err()
 	case <-p.done:
 		select {
 		case err := <-r:
