@@ -231,15 +231,20 @@ func TestPublishPathBusyOnOurServer(t *testing.T) {
 
 // Against our server with users: the right password publishes (Digest),
 // a wrong one hears 401 and that the password is wrong, a user without
-// the path hears 403.
+// the path or without the right to publish hears 403.
 func TestPublishAuthenticated(t *testing.T) {
 	path, _ := writeClip(t, 64, 48, 5, "25")
 	var lines []string
 	for _, u := range []struct {
 		name, pw string
 		paths    []string
-	}{{"alice", "wonderland", nil}, {"bob", "builder", []string{"other/**"}}} {
-		line, err := auth.FormatUser(u.name, u.pw, "test", u.paths)
+		rights   []auth.Right
+	}{
+		{"alice", "wonderland", nil, []auth.Right{auth.RightRead, auth.RightPublish}},
+		{"bob", "builder", []string{"other/**"}, []auth.Right{auth.RightRead, auth.RightPublish}},
+		{"carol", "reader", nil, nil},
+	} {
+		line, err := auth.FormatUser(u.name, u.pw, "test", u.paths, u.rights...)
 		enginetest.Must(t, err)
 		lines = append(lines, line)
 	}
@@ -255,6 +260,10 @@ func TestPublishAuthenticated(t *testing.T) {
 	_, err = client.Publish(t.Context(), client.PublishConfig{URL: url, File: path, User: "bob", Password: "builder", Log: enginetest.Logger(t)})
 	if err == nil || !strings.Contains(err.Error(), "403") {
 		t.Errorf("bob publishing to live/cam: %v", err)
+	}
+	_, err = client.Publish(t.Context(), client.PublishConfig{URL: url, File: path, User: "carol", Password: "reader", Log: enginetest.Logger(t)})
+	if err == nil || !strings.Contains(err.Error(), "403") || !strings.Contains(err.Error(), "does not let you publish") {
+		t.Errorf("carol, who may only read, publishing: %v", err)
 	}
 	p := publishWhenListening(t, client.PublishConfig{URL: strings.Replace(url, "rtsp://", "rtsp://alice:wonderland@", 1), File: path})
 	if err := waitDone(t, p, 10*time.Second); err != nil {
