@@ -5,8 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/actorstream/actorstream/engine/server"
 )
 
 // options are the server's command line, parsed.
@@ -29,9 +33,13 @@ type options struct {
 	cpuProf          string
 	basic            bool
 	httpAddr         string
-	recordDir        string        // record live paths under it (see server.Config.RecordDir)
-	recordSeg        time.Duration // one file per this much of a recording
-	demo             bool          // no -root and no PORT: serve the generated demo clip
+	recordDir        string          // record live paths under it (see server.Config.RecordDir)
+	recordSeg        time.Duration   // one file per this much of a recording
+	demo             bool            // no -root and no PORT: serve the generated demo clip
+	sources          []server.Source // -source PATH=URL, repeatable
+	srcTransport     string
+	srcDialect       string
+	srcLinger        time.Duration
 	addrSet, rootSet bool
 }
 
@@ -74,6 +82,16 @@ func parseArgs(args []string, out io.Writer) (options, error) {
 	fs.StringVar(&o.httpAddr, "http-addr", "", "serve every path to browsers as MJPEG at http://ADDR/<path>.mjpg, with an index page (off by default)")
 	fs.StringVar(&o.recordDir, "record-dir", "", "record every live path (published or relayed) to DIR/<path>/<UTC start time>.avi; a folder under -root makes the recordings playable (off by default)")
 	fs.DurationVar(&o.recordSeg, "record-segment", 10*time.Minute, "start a new recording file this often, at least 1s (with -record-dir)")
+	// Checked after parsing: the flag package's own message would repeat
+	// the value, password included.
+	var sources []string
+	fs.Func("source", "relay an RTSP camera or server at PATH, pulled while watched: PATH=rtsp://[user:pw@]host[:port]/stream (repeatable)", func(v string) error {
+		sources = append(sources, v)
+		return nil
+	})
+	fs.StringVar(&o.srcTransport, "source-transport", "tcp", "how relayed upstreams send media: tcp (interleaved: crosses NATs and firewalls, loses nothing), udp or auto")
+	fs.StringVar(&o.srcDialect, "source-dialect", "rfc", "RTSP dialect of relayed upstreams: rfc, lab or auto")
+	fs.DurationVar(&o.srcLinger, "source-linger", 10*time.Second, "keep pulling a relayed upstream this long after its last viewer left")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "usage: server [flags] [PORT]\n"+
 			"       server passwd [-realm R] [-paths a,b/**] FILE USER\n"+
@@ -103,6 +121,13 @@ func parseArgs(args []string, out io.Writer) (options, error) {
 		}
 		port, rest = fs.Arg(0), fs.Args()[1:]
 	}
+	for _, v := range sources {
+		src, err := parseSource(v)
+		if err != nil {
+			return o, fmt.Errorf("-source: %w", err)
+		}
+		o.sources = append(o.sources, src)
+	}
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
 		case "addr":
@@ -131,4 +156,19 @@ func parseArgs(args []string, out io.Writer) (options, error) {
 		o.demo = true
 	}
 	return o, nil
+}
+
+// parseSource reads one -source: PATH=URL. Errors never repeat the URL,
+// which may hold a password.
+func parseSource(v string) (server.Source, error) {
+	path, raw, ok := strings.Cut(v, "=")
+	path = strings.Trim(path, "/")
+	if !ok || path == "" {
+		return server.Source{}, errors.New("want PATH=rtsp://[user:pw@]host[:port]/stream")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "rtsp" && u.Scheme != "rtsps") || u.Host == "" {
+		return server.Source{}, fmt.Errorf("%s: the upstream must be an rtsp:// or rtsps:// URL", path)
+	}
+	return server.Source{Path: path, URL: raw}, nil
 }

@@ -4,7 +4,11 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/actorstream/actorstream/engine/server"
 )
 
 func TestParseArgs(t *testing.T) {
@@ -43,6 +47,29 @@ func TestParseArgsErrors(t *testing.T) {
 	for _, args := range [][]string{{"8554", "8555"}, {"8554", "-loop", "x"}, {"0"}, {"-root", ""}, {"8554", "-addr", ":1"}} {
 		if _, err := parseArgs(args, io.Discard); err == nil || errors.As(err, &fe) {
 			t.Errorf("%q: %v, want an error of ours", args, err)
+		}
+	}
+}
+
+// TestParseSources: -source PATH=URL repeats; a bad one is refused
+// without the password in the message.
+func TestParseSources(t *testing.T) {
+	o, err := parseArgs([]string{"-source", "cams/door=rtsp://admin:s3cret@10.0.0.5/stream", "-source", "/yard/=rtsp://cam2:8554/live", "-source-transport", "udp"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []server.Source{{Path: "cams/door", URL: "rtsp://admin:s3cret@10.0.0.5/stream"}, {Path: "yard", URL: "rtsp://cam2:8554/live"}}
+	if !slices.Equal(o.sources, want) || o.srcTransport != "udp" {
+		t.Fatalf("sources %v transport %q, want %v udp", o.sources, o.srcTransport, want)
+	}
+	for _, v := range []string{"nopath", "=rtsp://x/y", "cam=http://admin:s3cret@x/y", "cam=admin:s3cret@x"} {
+		var out strings.Builder
+		_, err := parseArgs([]string{"-source", v}, &out)
+		if err == nil {
+			t.Errorf("-source %q accepted", v)
+		}
+		if strings.Contains(out.String()+err.Error(), "s3cret") {
+			t.Errorf("-source %q: the error shows the password: %v %s", v, err, out.String())
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -131,6 +132,7 @@ func run(o options) error {
 		Addr: o.addr, Root: mediaDir, FPS: o.fps, MTU: o.mtu, Loop: o.loop,
 		SessionTimeout: o.timeout, IdleTimeout: o.idle, LiveTimeout: o.liveTimeout, LiveTakeover: o.liveTakeover, LiveLinger: liveLinger(o.liveLinger), MaxConns: o.maxConns, MaxConnsPerIP: o.perIP, MaxSessions: o.maxSess,
 		RecordDir: o.recordDir, RecordSegment: o.recordSeg,
+		Sources: o.sources, SourceTransport: o.srcTransport, SourceDialect: o.srcDialect, SourceLinger: liveLinger(o.srcLinger),
 		Log: log,
 	})
 	if err != nil {
@@ -149,6 +151,10 @@ func run(o options) error {
 		return err
 	}
 	printURLs(os.Stdout, hosturl.URLs("rtsp", ln.Addr(), file), file, o.demo)
+	for _, src := range o.sources {
+		u, _ := url.Parse(src.URL) // parseSource checked it
+		fmt.Printf("relaying %s (pulled while watched) at %s\n", u.Redacted(), strings.Join(hosturl.URLs("rtsp", ln.Addr(), src.Path), " "))
+	}
 	if o.httpAddr != "" {
 		stopHTTP, err := serveHTTP(o.httpAddr, srv, ln.Addr().(*net.TCPAddr).Port, log)
 		if err != nil {

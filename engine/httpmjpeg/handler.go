@@ -106,10 +106,16 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, name string) {
 	}
 	m, err := h.srv.Probe(name)
 	var unsupported *server.UnsupportedError
+	var upstream *server.UpstreamError
 	switch {
 	case errors.Is(err, server.ErrNoMedia):
 		h.log.Debug("no such media", "name", name)
 		http.NotFound(w, r)
+		return
+	case errors.As(err, &upstream):
+		// A relayed path whose upstream fails now: the relay logged why.
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, upstream.Why, http.StatusServiceUnavailable)
 		return
 	case errors.As(err, &unsupported):
 		h.log.Warn("cannot play media", "name", name, "error", err)

@@ -197,6 +197,13 @@ func (c *conn) mediaError(req *rtsp.Request, name string, err error) *rtsp.Respo
 		c.log.Debug("no such media", "name", name)
 		return resp
 	}
+	var upstream *UpstreamError
+	if errors.As(err, &upstream) {
+		// A relayed path whose upstream fails now: the relay logged why.
+		resp := reply(req, 503)
+		resp.Reason = reasonPhrase(upstream.Why)
+		return resp
+	}
 	c.log.Warn("cannot open media", "name", name, "error", err)
 	resp := reply(req, 415)
 	resp.Reason = "Unsupported Media Type"

@@ -117,6 +117,14 @@ func (l *Live) end() {
 	}
 }
 
+// viewers is the number of subscriptions: RTSP sessions playing the
+// stream and HTTP viewers (a relay keeps its upstream while there are).
+func (l *Live) viewers() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.subs)
+}
+
 // subscribe returns a channel of frames from now on (complete JPEGs, one
 // per published frame; the receiver owns and releases each), closed when
 // the stream ends; cancel ends the subscription.

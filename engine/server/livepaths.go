@@ -18,6 +18,8 @@ type livePaths struct {
 	linger   time.Duration
 	takeover bool
 	log      hclog.Logger
+	// relayed are the paths relays hold (relay.go): never published.
+	relayed map[string]*relay
 
 	mu    sync.Mutex
 	paths map[string]*livePath
@@ -49,6 +51,9 @@ var (
 // already held is taken from its publisher, which is returned for the
 // caller to close; without, it is refused (errPathBusy).
 func (lp *livePaths) claim(name string, ref *sessionRef) (p *livePath, evicted *sessionRef, err error) {
+	if lp.relayed[name] != nil {
+		return nil, nil, &actors.StatusError{Code: 403, Reason: "Forbidden: the path is relayed from an upstream (-source) and cannot be published over"}
+	}
 	lp.mu.Lock()
 	defer lp.mu.Unlock()
 	p = lp.paths[name]

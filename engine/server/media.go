@@ -164,6 +164,9 @@ type catalog struct {
 	// onLive, when set, hears of every live stream the catalog starts
 	// serving (the recorder, see Config.RecordDir).
 	onLive func(name string, l *Live)
+	// relays are the relayed paths (relay.go), set before serving: a
+	// relayed path plays its upstream, before any file of that name.
+	relays map[string]*relay
 
 	mu    sync.Mutex
 	files map[string]*Media
@@ -200,6 +203,9 @@ func (c *catalog) open(name string) (*Media, error) {
 	name, err := cleanName(name)
 	if err != nil {
 		return nil, err
+	}
+	if r := c.relays[name]; r != nil {
+		return r.open()
 	}
 	c.mu.Lock()
 	live := c.lives[name]

@@ -37,6 +37,11 @@ func (s *Server) Paths() []Path {
 	for name := range c.lives {
 		paths = append(paths, Path{Name: name, Live: true})
 	}
+	for name := range c.relays { // listed whether pulled now or not
+		if c.lives[name] == nil {
+			paths = append(paths, Path{Name: name, Live: true})
+		}
+	}
 	c.mu.Unlock()
 	slices.SortFunc(paths, func(a, b Path) int { return strings.Compare(a.Name, b.Name) })
 	var files []Path

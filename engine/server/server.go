@@ -67,6 +67,18 @@ type Config struct {
 	// path's name); a folder under it makes the recordings playable.
 	RecordDir     string
 	RecordSegment time.Duration
+	// Sources are relayed paths (relay.go): each plays its upstream RTSP
+	// server's stream, pulled while the path has viewers and for
+	// SourceLinger after the last left (default 10 s; negative: released
+	// at once). SourceTransport is how the upstream's media comes: "tcp"
+	// (default: interleaved on the RTSP connection, which crosses NATs
+	// and firewalls, loses no packet, so no frame, and shows a dead
+	// upstream at once), "udp" or "auto". SourceDialect: "rfc" (default),
+	// "lab" or "auto", as for the client.
+	Sources         []Source
+	SourceLinger    time.Duration
+	SourceTransport string
+	SourceDialect   string
 	// Pipeline builds each PLAY's media pipeline; default DefaultPipeline.
 	// The server runs what it builds on its shared Scheduler where it can
 	// (see PipelineFactory).
@@ -98,6 +110,25 @@ func (c *Config) setDefaults() error {
 	}
 	if c.LiveLinger == 0 {
 		c.LiveLinger = 5 * time.Second
+	}
+	if c.SourceLinger == 0 {
+		c.SourceLinger = 10 * time.Second
+	}
+	if c.SourceTransport == "" {
+		c.SourceTransport = actors.TransportTCP
+	}
+	switch c.SourceTransport {
+	case actors.TransportTCP, actors.TransportUDP, actors.TransportAuto:
+	default:
+		return fmt.Errorf("source transport %q: want tcp, udp or auto", c.SourceTransport)
+	}
+	if c.SourceDialect == "" {
+		c.SourceDialect = actors.DialectRFC
+	}
+	switch c.SourceDialect {
+	case actors.DialectRFC, actors.DialectLab, actors.DialectAuto:
+	default:
+		return fmt.Errorf("source dialect %q: want rfc, lab or auto", c.SourceDialect)
 	}
 	if c.LiveTimeout == 0 {
 		c.LiveTimeout = 10 * time.Second
@@ -150,6 +181,8 @@ type Server struct {
 	udp       map[netip.Addr]*sharedPorts
 	live      livePaths // published paths
 	rec       *recorder // nil unless RecordDir is set
+	relays    map[string]*relay
+	relayWG   sync.WaitGroup // running pulls
 }
 
 // sessionRef is the server's handle on a session actor: what requests and
@@ -186,6 +219,10 @@ func New(cfg Config) (*Server, error) {
 	sys := actors.NewSystem(cfg.Log.Named("actor"))
 	s := &Server{cfg: cfg, log: cfg.Log, system: sys, media: cat, conns: make(map[*conn]struct{}), perIP: make(map[netip.Addr]int)}
 	s.live = livePaths{cat: cat, linger: cfg.LiveLinger, takeover: cfg.LiveTakeover, log: cfg.Log.Named("live"), paths: make(map[string]*livePath)}
+	if err := s.startRelays(); err != nil {
+		cat.close()
+		return nil, err
+	}
 	if cfg.RecordDir != "" {
 		if err := notRoot(cfg.RecordDir, cfg.Root); err != nil {
 			cat.close()
@@ -403,6 +440,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		ln.Close()
 	}
 	s.mu.Unlock()
+	relaysErr := s.stopRelays(ctx)
 
 	var refs []*sessionRef
 	s.sessions.Range(func(_, v any) bool {
@@ -451,6 +489,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.sched = nil
 	}
 	s.mu.Unlock()
+	if err == nil {
+		err = relaysErr
+	}
 	return err
 }
 
