@@ -23,6 +23,7 @@ type Live struct {
 	height int
 	frames uint64
 	ended  bool // see end
+	aside  int  // subscriptions that are not viewers (subscribeAside)
 }
 
 // NewLive returns a live stream announced at fps frames per second.
@@ -117,12 +118,28 @@ func (l *Live) end() {
 	}
 }
 
-// viewers is the number of subscriptions: RTSP sessions playing the
-// stream and HTTP viewers (a relay keeps its upstream while there are).
+// viewers is the number of subscriptions of viewers: RTSP sessions
+// playing the stream and HTTP viewers, not the recorder (a relay keeps
+// its upstream while there are viewers).
 func (l *Live) viewers() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.subs)
+	return max(len(l.subs)-l.aside, 0)
+}
+
+// subscribeAside is subscribe for a subscriber that is not a viewer (the
+// recorder): it does not keep a relayed path's upstream pulled.
+func (l *Live) subscribeAside() (frames <-chan *pipeline.Frame, cancel func()) {
+	frames, unsub := l.subscribe()
+	l.mu.Lock()
+	l.aside++
+	l.mu.Unlock()
+	return frames, func() {
+		unsub()
+		l.mu.Lock()
+		l.aside--
+		l.mu.Unlock()
+	}
 }
 
 // subscribe returns a channel of frames from now on (complete JPEGs, one

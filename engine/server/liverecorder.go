@@ -61,7 +61,7 @@ func (r *recorder) record(name string, l *Live) {
 	}
 	// Subscribe now, not in the goroutine, so that no frame published
 	// from here on is missed.
-	frames, cancel := l.subscribe()
+	frames, cancel := l.subscribeAside() // not a viewer: a relay is pulled for viewers only
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()

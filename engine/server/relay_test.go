@@ -316,3 +316,15 @@ func leakCheck(t *testing.T) func() {
 		}
 	}
 }
+
+// TestRelayRecorderIsNoViewer: with -record-dir the recorder subscribes to
+// every live path, a relayed one too, while it is pulled; it is not a
+// viewer: the upstream is released once the last viewer left + linger.
+func TestRelayRecorderIsNoViewer(t *testing.T) {
+	up := startUpstream(t, Config{})
+	rs := startServer(t, Config{RecordDir: t.TempDir(), Sources: []Source{{Path: "cam", URL: up.url("", "clip.mjpeg")}}, SourceLinger: 200 * time.Millisecond})
+	c, col := viewer(t, rs.url("cam"))
+	col.WaitFrames(t, 10, 10*time.Second)
+	c.Close()
+	eventually(t, 5*time.Second, "the upstream session is still on after the last viewer left (the recorder counted as a viewer)", func() bool { return up.sessions() == 0 })
+}
