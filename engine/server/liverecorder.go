@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -27,6 +28,9 @@ type recorder struct {
 	root    *os.Root // DIR: no path name can lead out of it
 	segment time.Duration
 	log     hclog.Logger
+	// create opens a new segment file under root; tests put slow or
+	// failing disks behind it.
+	create func(name string) (recordFile, error)
 
 	ctx    context.Context // ended by close: every recording finishes its file
 	cancel context.CancelFunc
@@ -48,7 +52,17 @@ func newRecorder(dir string, segment time.Duration, log hclog.Logger) (*recorder
 		return nil, fmt.Errorf("record dir: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &recorder{root: root, segment: segment, log: log, ctx: ctx, cancel: cancel}, nil
+	r := &recorder{root: root, segment: segment, log: log, ctx: ctx, cancel: cancel}
+	r.create = func(name string) (recordFile, error) {
+		return root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	}
+	return r, nil
+}
+
+// recordFile is what a segment is written to: an *os.File.
+type recordFile interface {
+	io.WriteSeeker
+	io.Closer
 }
 
 // record starts recording l, served as name (already clean), until l ends
@@ -208,7 +222,7 @@ func (p *pathRecording) noteSkipped(n uint64) {
 type segment struct {
 	name  string // under DIR
 	start time.Time
-	file  *os.File
+	file  recordFile
 	in    chan *pipeline.Frame
 	done  chan struct{} // closed when the writer has returned, err then set
 	err   error
@@ -223,7 +237,7 @@ func (p *pathRecording) open(start time.Time) (*segment, error) {
 	base := start.UTC().Format(recordTimeLayout)
 	var (
 		name string
-		file *os.File
+		file recordFile
 		err  error
 	)
 	// Two recordings of a path may start in the same second (a publisher
@@ -233,13 +247,13 @@ func (p *pathRecording) open(start time.Time) (*segment, error) {
 		if n > 1 {
 			name = path.Join(dir, fmt.Sprintf("%s-%d.avi", base, n))
 		}
-		file, err = p.r.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		file, err = p.r.create(name)
 		if !errors.Is(err, fs.ErrExist) {
 			break
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("creating a recording file: %w", err)
+		return nil, fmt.Errorf("creating the recording file %s: %w", name, err)
 	}
 	seg := &segment{name: name, start: start, file: file, in: make(chan *pipeline.Frame, 8), done: make(chan struct{})}
 	w := &tools.FileWriter{W: file, AVI: true, FPS: p.fps}

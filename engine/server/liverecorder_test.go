@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -380,4 +381,202 @@ func TestRecordDirIsRoot(t *testing.T) {
 	if _, err := New(Config{Root: root, RecordDir: filepath.Join(root, "r"), RecordSegment: time.Millisecond}); err == nil {
 		t.Fatal("a 1 ms segment was accepted")
 	}
+}
+
+// waitFinished waits until dir holds n or more recordings, the last one
+// finished, and returns them.
+func waitFinished(t *testing.T, dir string, n int) []string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		files := recordings(t, dir)
+		if len(files) >= n && finished(t, files[len(files)-1]) {
+			return files
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no finished recording in %s: %v", dir, files)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestRecordingReadableWhileWritten: the file being written plays at
+// once through the server, at the path's rate (not the AVI writer's
+// default until the file is finished), with the frames so far.
+func TestRecordingReadableWhileWritten(t *testing.T) {
+	srv, _, root := recordingServer(t, Config{})
+	live := NewLive(30)
+	enginetest.Must(t, srv.Publish("cam", live))
+	src := make([][]byte, 10)
+	for i := range src {
+		src[i] = enginetest.JPEG(t, 64, 48, i)
+	}
+	publishFrames(t, live, src, 30)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		files := recordings(t, filepath.Join(root, "recordings"))
+		if len(files) != 1 || finished(t, files[0]) {
+			t.Fatalf("recordings while the stream goes on: %v, want one unfinished file", files)
+		}
+		name, _ := filepath.Rel(root, files[0])
+		m, err := srv.Probe(filepath.ToSlash(name))
+		if err == nil && m.Frames() == len(src) {
+			if m.FPS != 30 {
+				t.Errorf("the file being written plays at %g fps (%s), want 30", m.FPS, m.RateFrom)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the file being written: %v, %d frames", err, m.Frames())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestRecordPublishedPath: a path published over RTSP is recorded at the
+// publisher's rate, and the file is finished when the publisher goes (no
+// linger here).
+func TestRecordPublishedPath(t *testing.T) {
+	srv, addr, root := recordingServer(t, Config{LiveLinger: -1})
+	ts := &testServer{srv: srv, addr: addr, dir: root}
+	pub := startPublisher(t, ts, "live/cam1")
+	pub.sendFrames(0, 20, 64, 48) // 25 fps
+	time.Sleep(100 * time.Millisecond)
+	pub.c.nc.Close()
+	files := waitFinished(t, filepath.Join(root, "recordings"), 1)
+	if len(files) != 1 || filepath.Dir(files[0]) != filepath.Join(root, "recordings", "live", "cam1") {
+		t.Fatalf("recordings: %v", files)
+	}
+	rate, frames := readAVI(t, files[0])
+	if rate != (container.Rate{Num: 25, Den: 1}) {
+		t.Errorf("recorded at %v, want 25/1 (the publisher's RTP timestamps)", rate)
+	}
+	// The first frames go by before the rate is known (the path opens
+	// then); every one after is recorded.
+	if len(frames) < 17 || len(frames) > 20 {
+		t.Errorf("recorded %d of 20 frames", len(frames))
+	}
+}
+
+// slowFile is a disk that takes delay per write.
+type slowFile struct {
+	recordFile
+	delay time.Duration
+}
+
+func (s slowFile) Write(p []byte) (int, error) {
+	time.Sleep(s.delay)
+	return s.recordFile.Write(p)
+}
+
+// fullFile is a disk that fills up after room bytes.
+type fullFile struct {
+	recordFile
+	room *int
+}
+
+func (f fullFile) Write(p []byte) (int, error) {
+	if len(p) > *f.room {
+		return 0, syscall.ENOSPC
+	}
+	*f.room -= len(p)
+	return f.recordFile.Write(p)
+}
+
+// TestRecordSlowDisk: a disk far slower than the stream holds up neither
+// the publisher nor a viewer; the recorder skips frames, says so, and
+// fills them with repeats so that the file keeps the stream's timing.
+func TestRecordSlowDisk(t *testing.T) {
+	var logs enginetest.SyncBuffer
+	log := hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Info})
+	srv, addr, root := recordingServer(t, Config{Log: log})
+	create := srv.rec.create
+	srv.rec.create = func(name string) (recordFile, error) {
+		f, err := create(name)
+		if err != nil {
+			return nil, err
+		}
+		return slowFile{f, 30 * time.Millisecond}, nil // ~3 writes a frame: ~10 fps
+	}
+	live := NewLive(30)
+	enginetest.Must(t, srv.Publish("cam", live))
+	col := enginetest.NewCollector()
+	c := enginetest.DialClient(t, client.Config{URL: "rtsp://" + addr + "/cam", Output: col.Output})
+	enginetest.Must(t, c.Setup())
+	enginetest.Must(t, c.Play())
+	src := make([][]byte, 60)
+	number := map[string]int{}
+	for i := range src {
+		src[i] = enginetest.JPEG(t, 64, 48, i)
+		number[string(src[i])] = i
+	}
+	start := time.Now()
+	publishFrames(t, live, src, 30)
+	if el := time.Since(start); el > 2500*time.Millisecond {
+		t.Errorf("publishing 2 s of frames took %v", el)
+	}
+	col.WaitFrames(t, 50, 5*time.Second)
+	live.end()
+	files := waitFinished(t, filepath.Join(root, "recordings"), 1)
+	_, frames := readAVI(t, files[0])
+	first, last, repeats := -1, -1, 0
+	for _, fr := range frames {
+		if fr == nil {
+			repeats++
+			continue
+		}
+		n := number[string(fr)]
+		if first < 0 {
+			first = n
+		}
+		last = n
+	}
+	if repeats == 0 || len(frames)-repeats > 45 {
+		t.Errorf("a slow disk recorded %d frames and %d repeats of 60", len(frames)-repeats, repeats)
+	}
+	if span := last - first + 1; len(frames) < span*8/10 || len(frames) > span {
+		t.Errorf("%d frame times recorded for frames %d to %d: the timing is lost", len(frames), first, last)
+	}
+	if out := logs.String(); !strings.Contains(out, "frames skipped") || !strings.Contains(out, "recording ended") {
+		t.Errorf("the skipping was not logged:\n%s", out)
+	}
+}
+
+// TestRecordDiskFull: a disk that fills up mid-recording gives one clear
+// error; that path's recording stops and its stream goes on.
+func TestRecordDiskFull(t *testing.T) {
+	var errs errorLog
+	log := hclog.New(&hclog.LoggerOptions{Output: &errs, Level: hclog.Error})
+	srv, addr, root := recordingServer(t, Config{Log: log, RecordSegment: time.Second})
+	create := srv.rec.create
+	srv.rec.create = func(name string) (recordFile, error) {
+		f, err := create(name)
+		if err != nil {
+			return nil, err
+		}
+		room := 20000
+		return fullFile{f, &room}, nil
+	}
+	live := NewLive(30)
+	enginetest.Must(t, srv.Publish("cam", live))
+	col := enginetest.NewCollector()
+	c := enginetest.DialClient(t, client.Config{URL: "rtsp://" + addr + "/cam", Output: col.Output})
+	enginetest.Must(t, c.Setup())
+	enginetest.Must(t, c.Play())
+	src := make([][]byte, 75)
+	for i := range src {
+		src[i] = enginetest.NoiseJPEG(t, 64, 48, i)
+	}
+	publishFrames(t, live, src, 30)
+	col.WaitFrames(t, 60, 5*time.Second)
+	lines := errs.all()
+	if len(lines) != 1 || !strings.Contains(lines[0], "no space left on device") || !strings.Contains(lines[0], "path=cam") {
+		t.Fatalf("want one error naming the path and the cause, got %q", lines)
+	}
+	t.Log(lines[0])
+	if files := recordings(t, filepath.Join(root, "recordings")); len(files) != 1 {
+		t.Errorf("recording went on after the disk error: %v", files)
+	}
+	live.end()
+	noRecorderGoroutines(t)
 }

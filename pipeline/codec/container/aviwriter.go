@@ -44,10 +44,21 @@ const (
 
 // NewAVIWriter starts an AVI file at w's current position 0.
 func NewAVIWriter(w io.WriteSeeker) (*AVIWriter, error) {
+	return NewAVIWriterRate(w, Rate{25, 1})
+}
+
+// NewAVIWriterRate is NewAVIWriter for a recording whose rate is expected
+// to be rate: the file states it until Close writes the final one, so a
+// file read while it is being written (a live path's recording) plays at
+// it.
+func NewAVIWriterRate(w io.WriteSeeker, rate Rate) (*AVIWriter, error) {
+	if rate.FPS() <= 0 {
+		rate = Rate{25, 1}
+	}
 	a := &AVIWriter{w: w}
 	// Sizes that run to the end of the file until Close knows them: a
 	// recording that is never closed stays readable.
-	if err := a.header(Rate{25, 1}, 0xFFFFFFFF, 0xFFFFFFFF); err != nil {
+	if err := a.header(rate, 0xFFFFFFFF, 0xFFFFFFFF); err != nil {
 		return nil, err
 	}
 	a.pos = aviHeaderSz

@@ -14,15 +14,17 @@ import (
 
 // runAVI is Run for an AVI file.
 func (w *FileWriter) runAVI(ctx context.Context, in <-chan *pipeline.Frame) (err error) {
+	var clock frameClock
 	ws, ok := w.W.(io.WriteSeeker)
 	if !ok {
 		return errors.New("stages: FileWriter: an AVI file needs a seekable W (a file)")
 	}
-	avi, err := container.NewAVIWriter(ws)
+	// The file states FPS until it is finished: one read while it is
+	// written plays at that rate.
+	avi, err := container.NewAVIWriterRate(ws, clock.rate(w.FPS))
 	if err != nil {
 		return err
 	}
-	var clock frameClock
 	defer func() {
 		// Finish the file however the recording ends: a cancelled
 		// context (Ctrl-C) included.
