@@ -144,7 +144,8 @@ func TestPublishToFFmpegListen(t *testing.T) {
 
 // Our client publishes to our server (a looping clip, over UDP and TCP)
 // and our client plays the path: every frame it gets has the pixels of a
-// frame of the file, in the file's order, at the file's rate.
+// frame of the file, in the file's order, at the file's rate; the
+// server's Receiver Reports are read.
 func TestPublishToOurServer(t *testing.T) {
 	const n = 10
 	path, frames := writeClip(t, 160, 120, n, "25")
@@ -202,6 +203,16 @@ func TestPublishToOurServer(t *testing.T) {
 			case <-pub.Done():
 				t.Fatalf("the looping publication ended: %v", pub.Err())
 			default:
+			}
+			// The server's Receiver Reports (every 2 s) reach us.
+			for st := pub.Stats(); st.ReceiverReports == 0; st = pub.Stats() {
+				if time.Since(start) > 8*time.Second {
+					t.Fatalf("no Receiver Report read from the server: %+v", st)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			if st := pub.Stats(); st.FractionLost > 0.1 {
+				t.Errorf("the server reports %.0f%% lost on loopback", st.FractionLost*100)
 			}
 			enginetest.Must(t, pub.Close())
 			if err := pub.Err(); err != nil {
