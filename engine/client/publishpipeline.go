@@ -107,12 +107,18 @@ func (p *Publisher) pipeline(tr rtsp.Transport) (*pipeline.Pipeline, time.Time, 
 	return pl, start, nil
 }
 
-// logEvent logs what the sending stages report.
+// logEvent logs what the sending stages report, as the server does: a
+// frame that cannot be sent at warn; packets the network refused (the
+// server not listening on its port yet, a backed-up connection) at
+// trace, as they come by the hundred a second.
 func (p *Publisher) logEvent(e pipeline.Event) {
-	switch e.Kind {
-	case pipeline.Drop:
-		p.log.Warn("not sent", "stage", e.Stage, "packets", e.N, "error", e.Err)
-	case pipeline.Warning:
-		p.log.Debug("send error ignored", "stage", e.Stage, "error", e.Err)
+	var frame *pipeline.FrameError
+	switch {
+	case e.Kind == pipeline.Drop && errors.As(e.Err, &frame):
+		p.log.Warn("frame not sent", "frame", frame.Index, "error", frame.Err, "stage", e.Stage)
+	case e.Kind == pipeline.Drop:
+		p.log.Trace("packets not sent", "packets", e.N, "error", e.Err, "stage", e.Stage)
+	case e.Kind == pipeline.Warning:
+		p.log.Trace("send error ignored", "error", e.Err, "stage", e.Stage)
 	}
 }
