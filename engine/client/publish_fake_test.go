@@ -14,6 +14,7 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"go.uber.org/goleak"
 
 	"github.com/actorstream/actorstream/engine/client"
 	"github.com/actorstream/actorstream/internal/enginetest"
@@ -34,6 +35,7 @@ type fakeRecorder struct {
 	rtcpConn         *net.UDPConn
 	refuse           map[string]string // method → "455 Path Busy", or "-" for no answer
 	closeAfterRecord bool
+	wg               sync.WaitGroup
 
 	mu       sync.Mutex
 	methods  []string
@@ -57,10 +59,19 @@ func startFakeRecorder(t *testing.T) *fakeRecorder {
 	f := &fakeRecorder{t: t, ln: ln}
 	f.rtpConn, f.rtcpConn, err = udpport.ListenPair(netip.MustParseAddr("127.0.0.1"))
 	enginetest.Must(t, err)
-	t.Cleanup(func() { ln.Close(); f.rtpConn.Close(); f.rtcpConn.Close() })
-	go f.accept()
-	go f.readUDP()
+	t.Cleanup(f.stop)
+	f.wg.Add(2)
+	go func() { defer f.wg.Done(); f.accept() }()
+	go func() { defer f.wg.Done(); f.readUDP() }()
 	return f
+}
+
+// stop closes the recorder's sockets and waits for its goroutines.
+func (f *fakeRecorder) stop() {
+	f.ln.Close()
+	f.rtpConn.Close()
+	f.rtcpConn.Close()
+	f.wg.Wait()
 }
 
 func (f *fakeRecorder) url() string { return "rtsp://" + f.ln.Addr().String() + "/live/cam" }
@@ -148,7 +159,9 @@ func (f *fakeRecorder) accept() {
 
 // readUDP keeps the RTP that comes over UDP and answers Sender Reports.
 func (f *fakeRecorder) readUDP() {
+	f.wg.Add(1)
 	go func() {
+		defer f.wg.Done()
 		buf := make([]byte, 1500)
 		for {
 			n, err := f.rtcpConn.Read(buf)
@@ -340,4 +353,27 @@ func TestPublishSetupCancelled(t *testing.T) {
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("Publish gave up after %s", took)
 	}
+}
+
+// A publication sent to the end, and a looping one closed midway, leave
+// no goroutine behind once closed.
+func TestPublishLeavesNoGoroutines(t *testing.T) {
+	path, _ := writeClip(t, 64, 48, 5, "25")
+	before := goleak.IgnoreCurrent()
+	for _, tc := range []struct {
+		transport string
+		loop      bool
+	}{{"udp", false}, {"tcp", true}} {
+		f := startFakeRecorder(t)
+		p, err := client.Publish(t.Context(), client.PublishConfig{URL: f.url(), File: path, Transport: tc.transport, Loop: tc.loop, Log: enginetest.Logger(t)})
+		enginetest.Must(t, err)
+		if tc.loop {
+			time.Sleep(300 * time.Millisecond)
+		} else if err := waitDone(t, p, 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		enginetest.Must(t, p.Close())
+		f.stop()
+	}
+	goleak.VerifyNone(t, before)
 }
