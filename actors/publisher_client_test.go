@@ -443,3 +443,35 @@ func TestPublishClientTeardownBeforeRecordAnswer(t *testing.T) {
 		t.Error("media started by a RECORD answer after TEARDOWN")
 	}
 }
+
+// SETUP answers a publisher cannot use end setting up with what is wrong:
+// no Session, or over UDP no server_port to send to.
+func TestPublishClientUnusableSetupAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(*rtsp.Response)
+		want   string
+	}{
+		{"no session", func(r *rtsp.Response) { r.Header.Del("Session") }, "no usable Session header"},
+		{"no server_port", func(r *rtsp.Response) { r.Header.Set("Transport", "RTP/AVP;unicast;client_port=5000-5001") }, "names no server_port"},
+		{"garbage transport", func(r *rtsp.Response) { r.Header.Set("Transport", ";;==") }, "-transport tcp"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			answer := func(req *rtsp.Request) *rtsp.Response {
+				resp := recordAnswer(req)
+				if req.Method == "SETUP" {
+					tc.change(resp)
+				}
+				return resp
+			}
+			s := startPublisher(t, PublishClientConfig{Transport: TransportUDP, ClientPorts: [2]int{5000, 5001}}, answer)
+			err := s.cmd(setupCmd)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("SETUP: %v, want it to say %q", err, tc.want)
+			}
+			if st := s.state(); st != Init {
+				t.Errorf("state %s after an unusable SETUP answer", st)
+			}
+		})
+	}
+}
