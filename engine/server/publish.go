@@ -293,6 +293,7 @@ func (c *conn) setupRecord(req *rtsp.Request, transports []rtsp.Transport) *rtsp
 	case <-time.After(replyTimeout):
 		return reply(req, 500)
 	}
+	in.log.Info("publisher set up", "transport", tr.String())
 	resp := reply(req, 200)
 	resp.Header.Set("Session", rtsp.Session{ID: an.ref.id, Timeout: int(c.srv.cfg.SessionTimeout / time.Second)}.String())
 	resp.Header.Set("Transport", tr.String())

@@ -222,3 +222,33 @@ func scanData(t *testing.T, b []byte) []byte {
 	t.Fatal("no SOS in JPEG")
 	return nil
 }
+
+// TestPublishGStreamer: GStreamer's rtspclientsink (gstreamer1.0-rtsp)
+// publishes jpegenc's 4:2:0 frames over TCP and over UDP; our client
+// watches, every frame decodes at the published size, about 25 a second.
+func TestPublishGStreamer(t *testing.T) {
+	gst := needPeer(t, "gst-launch-1.0")
+	if _, _, err := runCmd(t.Context(), 10*time.Second, nil, "gst-inspect-1.0", "rtspclientsink"); err != nil {
+		if ci {
+			t.Fatalf("rtspclientsink missing with CI=true (package gstreamer1.0-rtsp): %v", err)
+		}
+		t.Skipf("rtspclientsink not installed (gstreamer1.0-rtsp): %v", err)
+	}
+	for _, tr := range []string{"tcp", "udp"} {
+		t.Run(tr, func(t *testing.T) {
+			_, addr := publishServer(t, server.Config{})
+			url := "rtsp://" + addr + "/live/gst"
+			_, pub := startPublisher(t, gst, "-q", "videotestsrc", "is-live=true", "num-buffers=500", "!",
+				"video/x-raw,format=I420,width=320,height=240,framerate=25/1", "!", "jpegenc", "!",
+				"rtspclientsink", "location="+url, "protocols="+tr)
+			_, col := watch(t, url, "tcp", pub)
+			start, n0 := time.Now(), col.Count()
+			col.WaitFrames(t, n0+50, 10*time.Second)
+			rate := float64(col.Count()-n0) / time.Since(start).Seconds()
+			if rate < 20 || rate > 30 {
+				t.Errorf("our client received %.1f frames/s of a 25 fps stream", rate)
+			}
+			checkDecodes(t, col.All(), 320, 240)
+		})
+	}
+}
