@@ -346,3 +346,29 @@ func TestPublishPermission(t *testing.T) {
 		t.Fatalf("RECORD: %d %q", resp.StatusCode, resp.Reason)
 	}
 }
+
+// TestPublisherPauseRecord: PAUSE stops the intake (Recording → Ready),
+// RECORD resumes it, and the viewer gets the frames sent after it.
+func TestPublisherPauseRecord(t *testing.T) {
+	ts := startServer(t, Config{})
+	pub := startPublisher(t, ts, "live/cam1")
+	opened := make(chan struct{})
+	go func() { pub.sendFrames(0, 3, 64, 48); close(opened) }()
+	_, col := watchPath(t, ts, "live/cam1")
+	<-opened
+	if resp := pub.c.do("PAUSE", pub.url, "Session: "+pub.session); resp.StatusCode != 200 {
+		t.Fatalf("PAUSE: %d %s", resp.StatusCode, resp.Reason)
+	}
+	if resp := pub.c.do("PLAY", pub.url, "Session: "+pub.session); resp.StatusCode != 455 {
+		t.Fatalf("PLAY on a publisher's session: %d, want 455", resp.StatusCode)
+	}
+	if resp := pub.c.do("RECORD", pub.url, "Session: "+pub.session); resp.StatusCode != 200 {
+		t.Fatalf("RECORD after PAUSE: %d %s", resp.StatusCode, resp.Reason)
+	}
+	n := col.Count()
+	pub.sendFrames(20, 10, 64, 48)
+	col.WaitFrames(t, n+5, 5*time.Second)
+	if resp := pub.c.do("TEARDOWN", pub.url, "Session: "+pub.session); resp.StatusCode != 200 {
+		t.Fatalf("TEARDOWN: %d %s", resp.StatusCode, resp.Reason)
+	}
+}
