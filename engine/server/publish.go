@@ -219,16 +219,18 @@ func (s *Server) publisherProps(ref *sessionRef, an *announcement, name string, 
 			if an.path != nil {
 				s.live.release(an.path, ref)
 			}
+			s.releaseSession()
+			close(ref.done)
 			if c := ref.owner; c != nil {
 				c.forget(an)
 				if fault {
 					// It cannot be told otherwise: RTSP has no server
-					// request to say so, and it goes on sending.
+					// request to say so, and it goes on sending. Last,
+					// so that whoever sees the connection close sees
+					// the session gone too.
 					c.nc.Close()
 				}
 			}
-			s.releaseSession()
-			close(ref.done)
 		},
 	}), actor.WithGuardian(stopOnPanic))
 }
