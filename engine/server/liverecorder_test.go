@@ -580,3 +580,32 @@ func TestRecordDiskFull(t *testing.T) {
 	live.end()
 	noRecorderGoroutines(t)
 }
+
+// TestRecordSameSecond: two recordings of a path starting in the same
+// second (a stream replaced at once) get two files, the second one's
+// name with a suffix: nothing is overwritten.
+func TestRecordSameSecond(t *testing.T) {
+	srv, _, root := recordingServer(t, Config{})
+	for i := range 2 {
+		live := NewLive(30)
+		enginetest.Must(t, srv.Publish("cam", live))
+		enginetest.Must(t, live.Publish(enginetest.JPEG(t, 64, 48, i)))
+		defer live.end()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	var files []string
+	for len(files) < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		files = recordings(t, filepath.Join(root, "recordings"))
+	}
+	if len(files) != 2 {
+		t.Fatalf("two recordings made %v", files)
+	}
+	a, b := filepath.Base(files[0]), filepath.Base(files[1])
+	if !recordingName.MatchString(a) || !recordingName.MatchString(b) {
+		t.Fatalf("names %s, %s", a, b)
+	}
+	if a[:20] == b[:20] && !strings.HasSuffix(a, "-2.avi") && !strings.HasSuffix(b, "-2.avi") {
+		t.Errorf("same second: %s and %s, want one with -2", a, b)
+	}
+}
