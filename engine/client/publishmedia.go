@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 
-	"github.com/actorstream/actorstream/pipeline/codec/container"
+	"github.com/actorstream/actorstream/pipeline/codec/mediafile"
 	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
 	"github.com/actorstream/actorstream/pipeline/codec/rtpjpeg"
 	"github.com/actorstream/actorstream/pipeline/stages/send"
@@ -50,27 +49,15 @@ func indexMedia(f *os.File, name string, fps float64) (*publishMedia, error) {
 		return nil, err
 	}
 	m := &publishMedia{name: name, file: f, conform: send.NewConformCache(85)}
-	var head [12]byte
-	n, _ := f.ReadAt(head[:], 0)
-	var stated container.Rate
-	if container.Detect(head[:n]) != "" {
-		v, err := container.Open(f, st.Size())
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w (publishing needs Motion-JPEG: %s)", name, err, container.ConvertCommand(name))
-		}
-		m.index = &mjpeg.Index{Format: mjpeg.FormatRaw, Offsets: v.Offsets, JPEGOffsets: v.Offsets, Sizes: v.Sizes}
-		stated = v.Rate
-	} else {
-		ix, err := mjpeg.BuildIndex(io.NewSectionReader(f, 0, st.Size()))
-		var damage *mjpeg.FrameError
-		switch {
-		case errors.As(err, &damage) && ix != nil && ix.Len() > 0: // a cut-off recording: its complete frames
-		case err != nil || ix.Len() == 0:
-			return nil, fmt.Errorf("%s: not a video the client can publish (MJPEG, raw or lab, or Motion-JPEG in AVI, Matroska or MP4)", name)
-		}
-		m.index = ix
+	ix, err := mediafile.Index(name, f, st.Size())
+	if errors.As(err, new(*mediafile.UnsupportedError)) {
+		return nil, fmt.Errorf("cannot publish %w", err)
 	}
-	m.fps = rateOf(f.Name(), m.index.Format, stated, fps)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	m.index = ix.Index
+	m.fps = rateOf(f.Name(), ix, fps)
 	first, err := m.index.ReadFrame(f, 0, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s: first frame: %w", name, err)
@@ -87,24 +74,12 @@ func indexMedia(f *os.File, name string, fps float64) (*publishMedia, error) {
 	return m, nil
 }
 
-// rateOf is the server's rule (see engine/server's catalog.rate): a
-// sidecar file, else the file's own rate, else fps, else 20 for lab files
-// and 25 for others.
-func rateOf(path string, format mjpeg.Format, stated container.Rate, fps float64) float64 {
-	if b, err := os.ReadFile(path + ".fps"); err == nil && len(b) < 64 {
-		if r, err := container.ParseRate(string(b)); err == nil {
-			return r.FPS()
-		}
-	}
-	switch {
-	case stated.FPS() > 0:
-		return stated.FPS()
-	case fps > 0:
-		return fps
-	case format == mjpeg.FormatLab:
-		return 20
-	}
-	return 25
+// rateOf is the server's rule (mediafile.Rate), with fps as the rate of
+// files that state none; a rate file that cannot be read counts as none.
+func rateOf(path string, ix *mediafile.Indexed, fps float64) float64 {
+	sidecar, _ := os.ReadFile(path + mediafile.SidecarSuffix)
+	rate, _, _ := mediafile.Rate(sidecar, ix.Index.Format, ix.Stated, fps)
+	return rate
 }
 
 // warm re-encodes ahead of sending, on every core, the frames RFC 2435

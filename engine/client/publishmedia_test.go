@@ -69,7 +69,7 @@ func TestPublishMediaRate(t *testing.T) {
 	if err := os.WriteFile(junk, []byte("not a video at all"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := openMedia(junk, 0); err == nil || !strings.Contains(err.Error(), "not a video the client can publish") {
+	if _, err := openMedia(junk, 0); err == nil || !strings.Contains(err.Error(), "cannot publish notes.txt: not a video") {
 		t.Errorf("a text file: %v", err)
 	}
 	if _, err := openMedia(filepath.Join(dir, "missing.avi"), 0); err == nil || !strings.Contains(err.Error(), "media to publish") {
