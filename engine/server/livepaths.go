@@ -20,6 +20,9 @@ type livePaths struct {
 	log      hclog.Logger
 	// relayed are the paths relays hold (relay.go): never published.
 	relayed map[string]*relay
+	// sourceGone, when set, hears that a path's source went, its
+	// linger starting (the recorder finishes its file then).
+	sourceGone func(*Live)
 
 	mu    sync.Mutex
 	paths map[string]*livePath
@@ -124,6 +127,9 @@ func (lp *livePaths) release(p *livePath, ref *sessionRef) {
 		return
 	}
 	p.owner = nil
+	if p.live != nil && lp.sourceGone != nil {
+		lp.sourceGone(p.live)
+	}
 	if p.live == nil || lp.linger <= 0 {
 		lp.drop(p)
 		return

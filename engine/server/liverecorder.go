@@ -36,6 +36,7 @@ type recorder struct {
 	cancel context.CancelFunc
 	mu     sync.Mutex
 	closed bool
+	paths  map[*Live]*pathRecording
 	wg     sync.WaitGroup // one per path recording
 }
 
@@ -52,7 +53,7 @@ func newRecorder(dir string, segment time.Duration, log hclog.Logger) (*recorder
 		return nil, fmt.Errorf("record dir: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &recorder{root: root, segment: segment, log: log, ctx: ctx, cancel: cancel}
+	r := &recorder{root: root, segment: segment, log: log, ctx: ctx, cancel: cancel, paths: make(map[*Live]*pathRecording)}
 	r.create = func(name string) (recordFile, error) {
 		return root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	}
@@ -76,13 +77,31 @@ func (r *recorder) record(name string, l *Live) {
 	// Subscribe now, not in the goroutine, so that no frame published
 	// from here on is missed.
 	frames, cancel := l.subscribeAside() // not a viewer: a relay is pulled for viewers only
+	pr := &pathRecording{r: r, name: name, fps: l.FPS(), log: r.log.With("path", name), cut: make(chan struct{}, 1)}
+	r.paths[l] = pr
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
 		defer cancel()
-		pr := &pathRecording{r: r, name: name, fps: l.FPS(), log: r.log.With("path", name)}
 		pr.run(frames)
+		r.mu.Lock()
+		delete(r.paths, l)
+		r.mu.Unlock()
 	}()
+}
+
+// sourceGone finishes l's current file now that its source (publisher,
+// relay) has gone, rather than when the path's linger ends: a source back
+// within the linger starts a new file.
+func (r *recorder) sourceGone(l *Live) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if pr := r.paths[l]; pr != nil {
+		select {
+		case pr.cut <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // close ends every recording, each finishing its file (index, header), and
@@ -110,6 +129,7 @@ type pathRecording struct {
 	fps  float64
 	log  hclog.Logger
 
+	cut      chan struct{} // see sourceGone
 	seg      *segment
 	closing  sync.WaitGroup // segments being finished after a cut
 	failed   chan error     // the first disk error of a finished segment
@@ -140,15 +160,65 @@ func (p *pathRecording) run(frames <-chan *pipeline.Frame) {
 		p.log.Info("recording ended", "frames", p.frames, "skipped", p.skipped, "files", p.segments)
 	}()
 	for {
-		f, ok := pipeline.Recv(p.r.ctx, frames)
-		if !ok {
-			return
-		}
-		if err := p.write(f); err != nil {
-			p.log.Error("cannot record the live path: its recording stops, the stream goes on", "error", err)
+		select {
+		case f, ok := <-frames:
+			if !ok || !p.take(f) {
+				return
+			}
+		case <-p.cut:
+			// The source went: what it published goes in this
+			// file, which is then finished.
+			if !p.drain(frames) {
+				return
+			}
+			if p.seg != nil {
+				p.retire(p.seg)
+				p.seg = nil
+			}
+		case <-p.r.ctx.Done():
+			p.drain(frames) // the frames received before the shutdown
 			return
 		}
 	}
+}
+
+// take writes f, and reports whether the recording goes on.
+func (p *pathRecording) take(f *pipeline.Frame) bool {
+	if err := p.write(f); err != nil {
+		p.log.Error("cannot record the live path: its recording stops, the stream goes on", "error", err)
+		return false
+	}
+	return true
+}
+
+// drain writes the frames already received, and reports whether the
+// recording goes on.
+func (p *pathRecording) drain(frames <-chan *pipeline.Frame) bool {
+	for {
+		select {
+		case f, ok := <-frames:
+			if !ok || !p.take(f) {
+				return false
+			}
+		default:
+			return true
+		}
+	}
+}
+
+// retire finishes seg in the background: its index written on a slow disk
+// must not cost frames. A failure is reported to the next write.
+func (p *pathRecording) retire(seg *segment) {
+	p.closing.Add(1)
+	go func() {
+		defer p.closing.Done()
+		if err := p.finish(seg); err != nil {
+			select {
+			case p.failed <- err:
+			default:
+			}
+		}
+	}()
 }
 
 // write writes f (which it releases) to the current segment, first cutting
@@ -179,19 +249,7 @@ func (p *pathRecording) write(f *pipeline.Frame) error {
 			return err
 		}
 		if p.seg != nil {
-			// Finish the last segment in the background: its
-			// index written on a slow disk must not cost frames.
-			old := p.seg
-			p.closing.Add(1)
-			go func() {
-				defer p.closing.Done()
-				if err := p.finish(old); err != nil {
-					select {
-					case p.failed <- err:
-					default:
-					}
-				}
-			}()
+			p.retire(p.seg)
 		}
 		p.seg = seg
 	}

@@ -434,17 +434,20 @@ func TestRecordingReadableWhileWritten(t *testing.T) {
 }
 
 // TestRecordPublishedPath: a path published over RTSP is recorded at the
-// publisher's rate, and the file is finished when the publisher goes (no
-// linger here).
+// publisher's rate; its file is finished as soon as the publisher goes
+// (not when the linger ends), and a publisher back within the linger
+// starts a new file while the viewer watches on.
 func TestRecordPublishedPath(t *testing.T) {
-	srv, addr, root := recordingServer(t, Config{LiveLinger: -1})
+	srv, addr, root := recordingServer(t, Config{LiveLinger: 30 * time.Second})
 	ts := &testServer{srv: srv, addr: addr, dir: root}
-	pub := startPublisher(t, ts, "live/cam1")
-	pub.sendFrames(0, 20, 64, 48) // 25 fps
+	rec := filepath.Join(root, "recordings")
+	a := startPublisher(t, ts, "live/cam1")
+	a.sendFrames(0, 20, 64, 48) // 25 fps
+	viewer, col := watchPath(t, ts, "live/cam1")
 	time.Sleep(100 * time.Millisecond)
-	pub.c.nc.Close()
-	files := waitFinished(t, filepath.Join(root, "recordings"), 1)
-	if len(files) != 1 || filepath.Dir(files[0]) != filepath.Join(root, "recordings", "live", "cam1") {
+	a.c.nc.Close()
+	files := waitFinished(t, rec, 1) // within 10 s: well before the linger ends
+	if len(files) != 1 || filepath.Dir(files[0]) != filepath.Join(rec, "live", "cam1") {
 		t.Fatalf("recordings: %v", files)
 	}
 	rate, frames := readAVI(t, files[0])
@@ -455,6 +458,25 @@ func TestRecordPublishedPath(t *testing.T) {
 	// then); every one after is recorded.
 	if len(frames) < 17 || len(frames) > 20 {
 		t.Errorf("recorded %d of 20 frames", len(frames))
+	}
+
+	time.Sleep(time.Second) // a new second: a new file name
+	b := startPublisher(t, ts, "live/cam1")
+	n := col.Count()
+	b.sendFrames(50, 10, 64, 48)
+	col.WaitFrames(t, n+5, 5*time.Second)
+	b.c.nc.Close()
+	files = waitFinished(t, rec, 2)
+	if len(files) != 2 {
+		t.Fatalf("after a second publisher: %v", files)
+	}
+	if _, frames := readAVI(t, files[1]); len(frames) != 10 {
+		t.Errorf("the second publisher's file holds %d frames, want 10", len(frames))
+	}
+	select {
+	case <-viewer.Done():
+		t.Fatalf("the viewer ended within the linger: %v", viewer.Err())
+	default:
 	}
 }
 

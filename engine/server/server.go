@@ -233,6 +233,7 @@ func New(cfg Config) (*Server, error) {
 			return nil, err
 		}
 		cat.onLive = s.rec.record
+		s.live.sourceGone = s.rec.sourceGone
 	}
 	return s, nil
 }
