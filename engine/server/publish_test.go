@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtcp"
+
 	"github.com/actorstream/actorstream/engine/client"
 	"github.com/actorstream/actorstream/internal/auth"
 	"github.com/actorstream/actorstream/internal/enginetest"
@@ -370,5 +372,30 @@ func TestPublisherPauseRecord(t *testing.T) {
 	col.WaitFrames(t, n+5, 5*time.Second)
 	if resp := pub.c.do("TEARDOWN", pub.url, "Session: "+pub.session); resp.StatusCode != 200 {
 		t.Fatalf("TEARDOWN: %d %s", resp.StatusCode, resp.Reason)
+	}
+}
+
+// TestPublisherByeEndsIt: a publisher's RTCP BYE ends its session (the
+// path lingers, then its viewers see the end).
+func TestPublisherByeEndsIt(t *testing.T) {
+	ts := startServer(t, Config{LiveLinger: 200 * time.Millisecond})
+	pub := startPublisher(t, ts, "live/cam1")
+	opened := make(chan struct{})
+	go func() { pub.sendFrames(0, 3, 64, 48); close(opened) }()
+	viewer, _ := watchPath(t, ts, "live/cam1")
+	<-opened
+	bye, err := rtcp.Marshal([]rtcp.Packet{
+		&rtcp.ReceiverReport{SSRC: 0x1234},
+		&rtcp.Goodbye{Sources: []uint32{0x1234}},
+	})
+	enginetest.Must(t, err)
+	if _, err := pub.c.nc.Write(rtsp.AppendInterleaved(nil, 1, bye)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return ts.srv.Sessions() == 1 }) // the viewer's
+	select {
+	case <-viewer.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the viewer never saw the end after the publisher's BYE and the linger")
 	}
 }
