@@ -15,6 +15,14 @@ type Frame struct {
 	// wire (0 for frames read from files).
 	Seq     uint16
 	RTPTime uint32
+	// Payloads are, for a frame received over RTP and kept so (see
+	// receive.Depacketizer.KeepPayloads), the RFC 2435 payloads it came
+	// in, back to back, each with its RFC 2435 headers; PayloadEnds[i] is
+	// where packet i's payload ends. Who forwards the frame over RTP can
+	// send them on as they are, restamping only the RTP headers, rather
+	// than packetize Data again. Empty otherwise. Owned like Data.
+	Payloads    []byte
+	PayloadEnds []int
 
 	pool *FreeList[Frame]
 }
@@ -23,6 +31,7 @@ type Frame struct {
 func (f *Frame) Release() {
 	if f.pool != nil {
 		f.Data = f.Data[:0]
+		f.Payloads, f.PayloadEnds = f.Payloads[:0], f.PayloadEnds[:0]
 		f.pool.Put(f)
 	}
 }

@@ -86,7 +86,7 @@ func (in *intake) Pipeline() *pipeline.Pipeline {
 	in.check.Store(check)
 	checked := pipeline.Then(p, "payloadcheck", check, pkts)
 	ordered := pipeline.Then(p, "jittercheck", &receive.JitterCheck{Receiver: &in.recv}, checked)
-	frames := pipeline.Then(p, "depacketizer", &receive.Depacketizer{}, ordered)
+	frames := pipeline.Then(p, "depacketizer", &receive.Depacketizer{KeepPayloads: true}, ordered)
 	pipeline.To(p, "livesink", &liveSink{in: in}, frames)
 	p.OnEvent(in.event)
 	in.recording.Store(true)
@@ -224,7 +224,7 @@ func (s *liveSink) frame(f *pipeline.Frame) {
 	if live == nil {
 		return // taken over: the new publisher feeds the viewers
 	}
-	if err := live.Publish(f.Data); err != nil {
+	if err := live.publishFrame(f); err != nil {
 		in.log.Debug("frame not published", "error", err)
 	}
 }

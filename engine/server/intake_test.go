@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"testing"
 	"time"
@@ -65,13 +66,25 @@ func TestIntakeDropsIncompleteFrame(t *testing.T) {
 			in.deliver(0, pk)
 		}
 	}
-	for _, pk := range packets(2) {
+	third := packets(2)
+	for _, pk := range third {
 		in.deliver(0, pk)
 	}
 	select {
 	case f := <-got:
 		if !enginetest.SamePixels(t, f.Data, frames[2]) {
 			t.Fatal("viewers got another frame than the third (the second is incomplete)")
+		}
+		// The publisher's RFC 2435 payloads come with it, as sent.
+		if len(f.PayloadEnds) != len(third) {
+			t.Fatalf("the frame keeps %d payloads, it came in %d packets", len(f.PayloadEnds), len(third))
+		}
+		start := 0
+		for i, pk := range third {
+			if got := f.Payloads[start:f.PayloadEnds[i]]; !bytes.Equal(got, pk[12:]) {
+				t.Fatalf("payload %d differs from what the publisher sent", i)
+			}
+			start = f.PayloadEnds[i]
 		}
 		f.Release()
 	case <-time.After(5 * time.Second):

@@ -41,7 +41,16 @@ func (l *Live) FPS() float64 { return l.fps }
 // cannot carry it (once, whatever the number of viewers). A viewer that is
 // behind misses the frame rather than holding the others up. Publish does
 // not keep jpeg.
-func (l *Live) Publish(jpeg []byte) error {
+func (l *Live) Publish(jpeg []byte) error { return l.publish(jpeg, nil, nil) }
+
+// publishFrame is Publish for a frame received over RTP: its RFC 2435
+// payloads (Frame.Payloads) go to every viewer with the JPEG, for a
+// fan-out that forwards them as they are. It does not keep f.
+func (l *Live) publishFrame(f *pipeline.Frame) error {
+	return l.publish(f.Data, f.Payloads, f.PayloadEnds)
+}
+
+func (l *Live) publish(jpeg, payloads []byte, ends []int) error {
 	var j rtpjpeg.JPEG
 	if err := rtpjpeg.ParseJPEG(jpeg, &j); err != nil {
 		if !errors.Is(err, rtpjpeg.ErrNotCarriable) {
@@ -55,6 +64,7 @@ func (l *Live) Publish(jpeg []byte) error {
 		if err := rtpjpeg.ParseJPEG(jpeg, &j); err != nil {
 			return err
 		}
+		payloads, ends = nil, nil // not the frame sent any more
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -66,6 +76,8 @@ func (l *Live) Publish(jpeg []byte) error {
 	for sub := range l.subs {
 		f := l.pool.Get()
 		f.Data = append(f.Data, jpeg...)
+		f.Payloads = append(f.Payloads, payloads...)
+		f.PayloadEnds = append(f.PayloadEnds, ends...)
 		// The frame's number in the stream: a subscriber sees from
 		// the gaps which frames it missed (the recorder counts them).
 		f.Index = int(l.frames - 1)

@@ -34,6 +34,11 @@ type Depacketizer struct {
 	// Timeline places the frames; nil means a private one, never
 	// anchored: the first frame is at 0.
 	Timeline *Timeline
+	// KeepPayloads keeps each RFC 2435 frame's payloads in its
+	// Frame.Payloads beside the rebuilt JPEG (the server's intake of a
+	// publisher, whose payloads a relay to viewers can forward as they
+	// are). Buffers are reused: no allocation per packet once grown.
+	KeepPayloads bool
 
 	d     rtpjpeg.Depacketizer
 	h     rtp.Header // reused: Unmarshal keeps its CSRC capacity
@@ -41,6 +46,11 @@ type Depacketizer struct {
 	own   Timeline
 	held  [maxHeld]*pipeline.Frame
 	nheld int
+	// payloads of the frame being assembled (KeepPayloads)
+	kept     []byte
+	keptEnds []int
+	keptTS   uint32
+	keeping  bool
 
 	framesOut, framesDropped, badPackets atomic.Uint64
 }
@@ -183,6 +193,9 @@ func (d *Depacketizer) push(pk *pipeline.Packet, pool *pipeline.FramePool) (*pip
 		d.badPackets.Add(1)
 		return nil, ErrNotRTP
 	}
+	if d.KeepPayloads {
+		d.keep(payload)
+	}
 	jpeg, err := d.d.Push(&d.h, payload)
 	st := d.d.Stats()
 	d.framesDropped.Store(st.FramesDropped)
@@ -195,10 +208,33 @@ func (d *Depacketizer) push(pk *pipeline.Packet, pool *pipeline.FramePool) (*pip
 	}
 	f := pool.Get()
 	f.Data = append(f.Data[:0], jpeg...) // jpeg is only valid until the next Push
+	if d.KeepPayloads && d.keeping {
+		f.Payloads = append(f.Payloads[:0], d.kept...)
+		f.PayloadEnds = append(f.PayloadEnds[:0], d.keptEnds...)
+		d.keeping = false
+	}
 	f.Index, f.Seq, f.RTPTime = d.index, d.h.SequenceNumber, d.h.Timestamp
 	d.index++
 	d.framesOut.Add(1)
 	return f, nil
+}
+
+// keep adds a packet's payload to those of the frame being assembled (a
+// new timestamp starts a new frame). When the codec completes the frame
+// they are exactly its packets, in order: it drops a frame with any
+// packet missing, duplicated or out of place. A whole-JPEG payload (the
+// lab's) is no RFC 2435 payload and is not kept.
+func (d *Depacketizer) keep(payload []byte) {
+	if len(payload) >= 3 && payload[0] == 0xFF && payload[1] == 0xD8 && payload[2] == 0xFF {
+		d.keeping = false
+		return
+	}
+	if !d.keeping || d.h.Timestamp != d.keptTS {
+		d.kept, d.keptEnds = d.kept[:0], d.keptEnds[:0]
+		d.keptTS, d.keeping = d.h.Timestamp, true
+	}
+	d.kept = append(d.kept, payload...)
+	d.keptEnds = append(d.keptEnds, len(d.kept))
 }
 
 // payload parses the RTP header of b into d.h and returns the payload

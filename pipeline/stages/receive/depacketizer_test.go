@@ -289,3 +289,44 @@ func BenchmarkDepacketizerStage(b *testing.B) {
 	// Per packet, which is what the stage is called for.
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/packet")
 }
+
+// TestDepacketizerKeepPayloads: with KeepPayloads each frame carries the
+// RFC 2435 payloads it came in, exactly as sent (a relay can forward
+// them), a frame dropped for a lost packet leaves nothing behind in the
+// next, and the per-packet path still allocates nothing.
+func TestDepacketizerKeepPayloads(t *testing.T) {
+	p := rtpjpeg.NewPacketizer(1, 0, 1400)
+	first := dpPackets(t, p, dpJPEG(t, 320, 240, 1), 0)
+	lossy := dpPackets(t, p, dpJPEG(t, 320, 240, 2), 3600)
+	third := dpPackets(t, p, dpJPEG(t, 320, 240, 3), 7200)
+	in := append(append(append([][]byte{}, first...), lossy[:len(lossy)-2]...), lossy[len(lossy)-1])
+	in = append(in, third...)
+	frames := dpRun(t, &Depacketizer{KeepPayloads: true}, in)
+	if len(frames) != 2 {
+		t.Fatalf("%d frames, want 2 (the second lost a packet)", len(frames))
+	}
+	for i, want := range [][][]byte{first, third} {
+		f := frames[i]
+		if len(f.PayloadEnds) != len(want) {
+			t.Fatalf("frame %d keeps %d payloads, came in %d packets", i, len(f.PayloadEnds), len(want))
+		}
+		start := 0
+		for k, pk := range want {
+			if !bytes.Equal(f.Payloads[start:f.PayloadEnds[k]], pk[12:]) {
+				t.Fatalf("frame %d payload %d differs from the packet's", i, k)
+			}
+			start = f.PayloadEnds[k]
+		}
+		f.Release()
+	}
+	plain := dpRun(t, &Depacketizer{}, first)
+	if len(plain) != 1 || len(plain[0].Payloads) != 0 {
+		t.Fatal("payloads kept without KeepPayloads")
+	}
+	d, step := dpSteady(t)
+	d.KeepPayloads = true
+	step()
+	if n := testing.AllocsPerRun(50, func() { step() }); n != 0 {
+		t.Errorf("keeping payloads: a frame's packets allocate %v times", n)
+	}
+}
