@@ -189,24 +189,22 @@ func (r *relay) run(ctx context.Context, gen int, ref *sessionRef, p *livePath) 
 		defer watch.Done()
 		r.watch(ctx, gen, p)
 	}()
-	backoff := relayBackoffMin
+	var b backoff
 	for {
 		began := time.Now()
 		err := r.pull(ctx, ref, p)
 		if ctx.Err() != nil {
 			break
 		}
-		if time.Since(began) >= relayStable {
-			backoff = relayBackoffMin
-		}
+		wait := b.after(time.Since(began))
 		r.mu.Lock()
 		r.tries++
 		r.failure = err
 		r.notify()
 		r.mu.Unlock()
-		r.setState("retrying", "upstream lost or unreachable: retrying with backoff", "error", err, "backoff", backoff)
-		r.log.Debug("upstream attempt failed", "error", err, "next_in", backoff)
-		t := time.NewTimer(backoff)
+		r.setState("retrying", "upstream lost or unreachable: retrying with backoff", "error", err, "backoff", wait)
+		r.log.Debug("upstream attempt failed", "error", err, "next_in", wait)
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 		case <-t.C:
@@ -216,12 +214,26 @@ func (r *relay) run(ctx context.Context, gen int, ref *sessionRef, p *livePath) 
 		if ctx.Err() != nil {
 			break
 		}
-		backoff = min(2*backoff, relayBackoffMax)
 	}
 	watch.Wait()
 	r.srv.live.release(p, ref)
 	close(ref.done)
 	r.setState("idle", "relay released the upstream")
+}
+
+// backoff is the wait between attempts to reach an upstream.
+type backoff struct{ next time.Duration }
+
+// after is the wait after an attempt that lasted lasted: relayBackoffMin
+// after the first or after a pull that was stable (relayStable), else
+// twice the last wait, at most relayBackoffMax.
+func (b *backoff) after(lasted time.Duration) time.Duration {
+	if b.next == 0 || lasted >= relayStable {
+		b.next = relayBackoffMin
+	}
+	d := b.next
+	b.next = min(2*b.next, relayBackoffMax)
+	return d
 }
 
 // setState logs at info when the relay's state changes, not per attempt.
@@ -278,6 +290,10 @@ func (r *relay) pull(ctx context.Context, ref *sessionRef, p *livePath) error {
 		return err
 	}
 	defer c.Close()
+	// An upstream that does not answer would hold Setup or Play for the
+	// player's request time-out: ending the pull closes the client now.
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
 	if err := c.Setup(); err != nil {
 		return err
 	}

@@ -267,6 +267,16 @@ func TestRelayUnreachable(t *testing.T) {
 	if strings.Contains(out, "s3cret") || !strings.Contains(out, "rtsp://admin:xxxxx@"+dead+"/stream") {
 		t.Fatalf("want the upstream logged with its password removed:\n%s", out)
 	}
+	// The relay keeps trying (0.5 s, then 1 s later) while the path is
+	// wanted, and says so once at info, each try at debug.
+	time.Sleep(2 * time.Second)
+	out = logs.String()
+	if n := strings.Count(out, "retrying with backoff"); n != 1 {
+		t.Fatalf("%d info lines about retrying, want 1 (once per state change):\n%s", n, out)
+	}
+	if n := strings.Count(out, "upstream attempt failed"); n < 3 {
+		t.Fatalf("%d failed attempts logged in 2 s, want 3 (at 0, 0.5 s and 1.5 s):\n%s", n, out)
+	}
 	// A relayed path cannot be published over.
 	sdp := "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=cam\r\nt=0 0\r\nm=video 0 RTP/AVP 26\r\n"
 	resp = conn.do("ANNOUNCE", rs.url("cam"), "Content-Type: application/sdp", fmt.Sprintf("Content-Length: %d", len(sdp))+"\r\n\r\n"+sdp[:len(sdp)-2])
@@ -327,4 +337,71 @@ func TestRelayRecorderIsNoViewer(t *testing.T) {
 	col.WaitFrames(t, 10, 10*time.Second)
 	c.Close()
 	eventually(t, 5*time.Second, "the upstream session is still on after the last viewer left (the recorder counted as a viewer)", func() bool { return up.sessions() == 0 })
+}
+
+// TestRelayUpstreamSilent: an upstream that accepts the connection and
+// never answers: DESCRIBE of the relayed path waits relayWait for a first
+// frame, then gets 503 saying so; the server's Shutdown does not wait for
+// the upstream's request time-out.
+func TestRelayUpstreamSilent(t *testing.T) {
+	defer func(w time.Duration) { relayWait = w }(relayWait)
+	relayWait = 500 * time.Millisecond
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	enginetest.Must(t, err)
+	defer ln.Close()
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer nc.Close() // held open, never answered
+		}
+	}()
+	srv, err := New(Config{Root: t.TempDir(), Log: enginetest.Logger(t), Sources: []Source{{Path: "cam", URL: "rtsp://" + ln.Addr().String() + "/stream"}}})
+	enginetest.Must(t, err)
+	rl, err := net.Listen("tcp", "127.0.0.1:0")
+	enginetest.Must(t, err)
+	go srv.Serve(rl)
+	conn := dial(t, rl.Addr().String())
+	start := time.Now()
+	resp := conn.do("DESCRIBE", "rtsp://"+rl.Addr().String()+"/cam")
+	took := time.Since(start)
+	if resp.StatusCode != 503 || !strings.Contains(resp.Reason, "no frame from the upstream") {
+		t.Fatalf("DESCRIBE of a silent upstream: %d %s, want 503 saying no frame came", resp.StatusCode, resp.Reason)
+	}
+	if took < relayWait || took > relayWait+2*time.Second {
+		t.Fatalf("the 503 came after %v, want after the %v wait", took, relayWait)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start = time.Now()
+	enginetest.Must(t, srv.Shutdown(ctx))
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("Shutdown took %v waiting for a silent upstream", d)
+	}
+}
+
+// TestRelayBackoff: 0.5 s doubling to 30 s; back to 0.5 s after a pull
+// that lasted a minute.
+func TestRelayBackoff(t *testing.T) {
+	var b backoff
+	var got []time.Duration
+	for range 9 {
+		got = append(got, b.after(time.Second))
+	}
+	s := time.Second
+	want := []time.Duration{s / 2, s, 2 * s, 4 * s, 8 * s, 16 * s, 30 * s, 30 * s, 30 * s}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("waits %v, want %v", got, want)
+	}
+	if d := b.after(59 * s); d != 30*s {
+		t.Fatalf("after a pull of 59 s: %v, want 30s (not stable yet)", d)
+	}
+	if d := b.after(time.Minute); d != s/2 {
+		t.Fatalf("after a pull of a minute: %v, want 500ms", d)
+	}
+	if d := b.after(0); d != s {
+		t.Fatalf("after a failure following it: %v, want 1s", d)
+	}
 }
