@@ -80,6 +80,7 @@ type relay struct {
 	gen      int                // of the running pull
 	path     *livePath
 	demanded time.Time     // last request or viewer seen
+	waiting  int           // requests waiting in open: demand too
 	tries    int           // attempts ended so far (failed or lost)
 	failure  error         // the last attempt's, nil once frames flow
 	changed  chan struct{} // closed and replaced when tries or the path's stream change
@@ -122,6 +123,15 @@ func (r *relay) open() (*Media, error) {
 		r.mu.Unlock()
 		return nil, ErrNoMedia
 	}
+	// While it waits, the request keeps the pull from being released
+	// (a linger shorter than the upstream takes to send its first frame).
+	r.waiting++
+	defer func() {
+		r.mu.Lock()
+		r.waiting--
+		r.demanded = time.Now()
+		r.mu.Unlock()
+	}()
 	if r.cancel == nil {
 		r.start()
 	} else {
@@ -261,7 +271,7 @@ func (r *relay) watch(ctx context.Context, gen int, p *livePath) {
 		case now := <-t.C:
 			viewers := r.srv.live.viewersOf(p)
 			r.mu.Lock()
-			if viewers > 0 {
+			if viewers > 0 || r.waiting > 0 {
 				r.demanded = now
 			}
 			idle := r.gen == gen && now.Sub(r.demanded) >= linger

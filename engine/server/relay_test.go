@@ -405,3 +405,37 @@ func TestRelayBackoff(t *testing.T) {
 		t.Fatalf("after a failure following it: %v, want 1s", d)
 	}
 }
+
+// TestRelaySlowFirstFrame: a request waiting for the upstream's first
+// frame is demand: a linger shorter than the upstream takes to send it
+// does not end the pull under the waiting viewer.
+func TestRelaySlowFirstFrame(t *testing.T) {
+	up := startUpstream(t, Config{})
+	live := NewLive(50)
+	enginetest.Must(t, up.srv.Publish("late", live))
+	frame := enginetest.JPEG(t, 64, 48, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select { // the camera takes its time to send its first frame
+		case <-ctx.Done():
+			return
+		case <-time.After(600 * time.Millisecond):
+		}
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				_ = live.Publish(frame)
+			}
+		}
+	}()
+	rs := startServer(t, Config{Sources: []Source{{Path: "cam", URL: up.url("", "late")}}, SourceLinger: 20 * time.Millisecond})
+	conn := dial(t, rs.addr)
+	if resp := conn.do("DESCRIBE", rs.url("cam")); resp.StatusCode != 200 {
+		t.Fatalf("DESCRIBE while the upstream is slow to send its first frame: %d %s, want 200", resp.StatusCode, resp.Reason)
+	}
+}
