@@ -631,3 +631,27 @@ func TestRecordSameSecond(t *testing.T) {
 		t.Errorf("same second: %s and %s, want one with -2", a, b)
 	}
 }
+
+// TestRecordCannotEscape: a path name leading out of the record dir
+// (the catalog never gives one; the recorder does not rely on it) is
+// refused by os.Root with an error, and nothing is written outside.
+func TestRecordCannotEscape(t *testing.T) {
+	var errs errorLog
+	log := hclog.New(&hclog.LoggerOptions{Output: &errs, Level: hclog.Error})
+	srv, _, root := recordingServer(t, Config{Log: log})
+	live := NewLive(30)
+	srv.rec.record("../escaped", live)
+	enginetest.Must(t, live.Publish(enginetest.JPEG(t, 64, 48, 0)))
+	deadline := time.Now().Add(5 * time.Second)
+	for len(errs.all()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if lines := errs.all(); len(lines) != 1 || !strings.Contains(lines[0], "path=../escaped") {
+		t.Fatalf("want one error for the path, got %q", lines)
+	}
+	t.Log(errs.all()[0])
+	if _, err := os.Stat(filepath.Join(root, "escaped")); !os.IsNotExist(err) {
+		t.Fatalf("a recording was made outside the record dir: %v", err)
+	}
+	live.end()
+}
