@@ -75,7 +75,7 @@ func watch(t *testing.T, url, transport string, publisher *enginetest.SyncBuffer
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		col := enginetest.NewCollector()
-		c, err := client.Dial(t.Context(), client.Config{URL: url, Transport: transport, Output: col.Output, Log: enginetest.Logger(t)})
+		c, err := client.Dial(t.Context(), client.Config{URL: url, Transport: transport, Output: col.Output, Log: enginetest.Logger(t), IdleEnd: time.Minute})
 		if err == nil {
 			if err = c.Setup(); err == nil {
 				t.Cleanup(func() { c.Close() })
@@ -250,5 +250,40 @@ func TestPublishGStreamer(t *testing.T) {
 			}
 			checkDecodes(t, col.All(), 320, 240)
 		})
+	}
+}
+
+// TestPublishFFmpegVanishes: ffmpeg publishing is killed (no TEARDOWN);
+// a second ffmpeg within the linger continues the viewer's stream; when
+// that one is killed too, the viewer gets the end of the stream (RTCP
+// BYE) after the linger.
+func TestPublishFFmpegVanishes(t *testing.T) {
+	ffmpeg := needPeer(t, "ffmpeg")
+	linger := 2 * time.Second
+	_, addr := publishServer(t, server.Config{LiveLinger: linger})
+	url := "rtsp://" + addr + "/live/cam1"
+	args := ffmpegPublishArgs("tcp", url, "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-t", "60",
+		"-pix_fmt", "yuvj420p", "-huffman", "default", "-c:v", "mjpeg")
+	first, pub := startPublisher(t, ffmpeg, args...)
+	viewer, col := watch(t, url, "tcp", pub)
+	col.WaitFrames(t, 10, 10*time.Second)
+	enginetest.Must(t, first.Process.Kill())
+	second, pub2 := startPublisher(t, ffmpeg, args...)
+	n := col.Count()
+	col.WaitFrames(t, n+25, 15*time.Second)
+	select {
+	case <-viewer.Done():
+		t.Fatalf("the viewer ended although a publisher came back within the linger: %v; %s", viewer.Err(), pub2.String())
+	default:
+	}
+	enginetest.Must(t, second.Process.Kill())
+	killed := time.Now()
+	select {
+	case <-viewer.Done():
+		if d := time.Since(killed); d < linger/2 {
+			t.Errorf("the stream ended %v after the publisher went, before the %v linger", d, linger)
+		}
+	case <-time.After(linger + 5*time.Second):
+		t.Fatal("the viewer never saw the stream end after the linger")
 	}
 }
