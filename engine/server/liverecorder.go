@@ -57,6 +57,7 @@ func newRecorder(dir string, segment time.Duration, log hclog.Logger) (*recorder
 	r.create = func(name string) (recordFile, error) {
 		return root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	}
+	log.Info("recording live paths", "dir", dir, "segment", segment)
 	return r, nil
 }
 

@@ -102,6 +102,37 @@ func TestAVIWriterUnclosedStillReadable(t *testing.T) {
 	}
 }
 
+// TestAVIWriterRateBeforeClose: a file started with NewAVIWriterRate
+// states that rate while it is being written (a live recording read
+// before it is finished plays at its rate), and Close's rate wins.
+func TestAVIWriterRateBeforeClose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "live.avi")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w, err := NewAVIWriterRate(f, Rate{30000, 1001})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := w.WriteFrame(testJPEG(t, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v, err := openFile(t, path)
+	if err != nil || v.Len() != 3 || v.Rate != (Rate{30000, 1001}) {
+		t.Fatalf("while written: %v, %d frames at %v", err, v.Len(), v.Rate)
+	}
+	if err := w.Close(Rate{15, 1}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := openFile(t, path); err != nil || v.Len() != 3 || v.Rate != (Rate{15, 1}) {
+		t.Fatalf("closed: %v, %d frames at %v", err, v.Len(), v.Rate)
+	}
+}
+
 // TestAVIWriterFFprobe: ffprobe reads our AVI with its rate, frame count
 // and size, and decodes every frame.
 func TestAVIWriterFFprobe(t *testing.T) {
