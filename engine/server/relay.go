@@ -343,10 +343,10 @@ type relaySink struct {
 	measure liveSink // the publisher's rate measurement, when the SDP gives none
 }
 
-// pipeline is the client's receiving pipeline with a publisher's
-// PayloadCheck in front: Source → PayloadCheck → JitterCheck →
-// Depacketizer → Output. (The lab dialect's packets are checked by its
-// own source and depacketizer.)
+// pipeline is a publisher's intake on the client's transport: Source →
+// PayloadCheck → JitterCheck → Depacketizer (keeping the RFC 2435
+// payloads, as the intake's does) → Output. (The lab dialect's packets
+// are checked by its own source and depacketizer.)
 func (s *relaySink) pipeline(rc *client.ReceiveContext) *pipeline.Pipeline {
 	s.fps = rc.Info.FPS
 	if rc.Lab {
@@ -354,7 +354,8 @@ func (s *relaySink) pipeline(rc *client.ReceiveContext) *pipeline.Pipeline {
 	}
 	p := pipeline.New()
 	checked := pipeline.Then(p, "payloadcheck", &receive.PayloadCheck{PayloadType: rc.Info.PayloadType}, rc.Source(p))
-	rc.Output(p, rc.Depacketizer(p, rc.JitterCheck(p, checked)))
+	frames := pipeline.Then(p, "depacketizer", &receive.Depacketizer{KeepPayloads: true}, rc.JitterCheck(p, checked))
+	rc.Output(p, frames)
 	return p
 }
 
@@ -382,7 +383,7 @@ func (s *relaySink) frame(f *pipeline.Frame) {
 	if live == nil {
 		return // the relay was released meanwhile, or the server is closing
 	}
-	if err := live.Publish(f.Data); err != nil {
+	if err := live.publishFrame(f); err != nil {
 		r.log.Debug("frame not published", "error", err)
 		return
 	}

@@ -134,6 +134,21 @@ func TestRelayOnDemand(t *testing.T) {
 			t.Fatal("the viewer got a frame that is not the upstream's")
 		}
 	}
+	// The viewers get the upstream's frames as a published path's: the
+	// rebuilt JPEG and the RFC 2435 payloads it came in.
+	m, err := rs.srv.Probe("cams/door")
+	enginetest.Must(t, err)
+	frames, unsub := m.Live().subscribe()
+	select {
+	case f := <-frames:
+		if len(f.Payloads) == 0 || len(f.PayloadEnds) == 0 {
+			t.Errorf("a relayed frame without its RFC 2435 payloads")
+		}
+		f.Release()
+	case <-time.After(5 * time.Second):
+		t.Fatal("no relayed frame")
+	}
+	unsub()
 	c.Close()
 	c2.Close()
 	left := time.Now()
