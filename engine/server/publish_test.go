@@ -399,3 +399,21 @@ func TestPublisherByeEndsIt(t *testing.T) {
 		t.Fatal("the viewer never saw the end after the publisher's BYE and the linger")
 	}
 }
+
+// TestPublisherReapedBeforeRecord: a publisher that announces and sets up
+// but never records is reaped by the session timeout like any session,
+// freeing its place and its path.
+func TestPublisherReapedBeforeRecord(t *testing.T) {
+	ts := startServer(t, Config{SessionTimeout: 300 * time.Millisecond})
+	c := dial(t, ts.addr)
+	if resp := c.announce(ts.url("live/cam1"), "application/sdp", jpegSDP); resp.StatusCode != 200 {
+		t.Fatalf("ANNOUNCE: %d", resp.StatusCode)
+	}
+	if resp := c.do("SETUP", ts.url("live/cam1")+"/streamid=0", "Transport: RTP/AVP;unicast;client_port=40000-40001;mode=record"); resp.StatusCode != 200 {
+		t.Fatalf("SETUP over UDP: %d %s", resp.StatusCode, resp.Reason)
+	} else if tr := resp.Header.Get("Transport"); !strings.Contains(tr, "server_port=") {
+		t.Fatalf("SETUP answer without server_port: %q", tr)
+	}
+	waitFor(t, func() bool { return ts.srv.Sessions() == 0 })
+	startPublisher(t, ts, "live/cam1") // the path is free again
+}
