@@ -417,3 +417,41 @@ func TestPublisherReapedBeforeRecord(t *testing.T) {
 	waitFor(t, func() bool { return ts.srv.Sessions() == 0 })
 	startPublisher(t, ts, "live/cam1") // the path is free again
 }
+
+// TestPublisherBadJPEGClosed: RTP of the announced payload type whose
+// RFC 2435 headers are nonsense makes no frame: the publisher is ended
+// after LiveTimeout, its connection closed, while another publisher on
+// another path goes on undisturbed.
+func TestPublisherBadJPEGClosed(t *testing.T) {
+	ts := startServer(t, Config{LiveTimeout: 500 * time.Millisecond})
+	good := startPublisher(t, ts, "live/good")
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			good.sendFrames(i, 1, 64, 48)
+		}
+	}()
+	_, col := watchPath(t, ts, "live/good")
+	bad := startPublisher(t, ts, "live/bad")
+	for i := range 100 {
+		pk := bad.packets(enginetest.JPEG(t, 64, 48, i))[0]
+		for k := 12; k < len(pk); k++ {
+			pk[k] = byte(i * k) // type, Q, size and data all garbage
+		}
+		if bad.send(pk) != nil {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !bad.c.closed() {
+		t.Fatal("a publisher sending no decodable frame keeps its connection")
+	}
+	n := col.Count()
+	col.WaitFrames(t, n+5, 5*time.Second)
+}
