@@ -655,3 +655,29 @@ func TestRecordCannotEscape(t *testing.T) {
 	}
 	live.end()
 }
+
+// TestRecordRelayedPath: a relayed camera is recorded while it is pulled,
+// at its rate, and the file is finished as soon as the pull stops (the
+// last viewer gone), not when the path's linger ends.
+func TestRecordRelayedPath(t *testing.T) {
+	up := startUpstream(t, Config{}) // clip.mjpeg at 50 fps, looping
+	rec := t.TempDir()
+	rs := startServer(t, Config{RecordDir: rec, Sources: []Source{{Path: "cams/door", URL: up.url("", "clip.mjpeg")}},
+		SourceLinger: 200 * time.Millisecond, LiveLinger: 30 * time.Second})
+	c, col := viewer(t, rs.url("cams/door"))
+	col.WaitFrames(t, 50, 10*time.Second)
+	c.Close()
+	eventually(t, 5*time.Second, "the upstream is still pulled", func() bool { return up.sessions() == 0 })
+	eventually(t, 3*time.Second, "the recording is not finished once the pull stopped", func() bool {
+		files := recordings(t, rec)
+		return len(files) == 1 && finished(t, files[0])
+	})
+	files := recordings(t, rec)
+	if filepath.Dir(files[0]) != filepath.Join(rec, "cams", "door") || !recordingName.MatchString(filepath.Base(files[0])) {
+		t.Errorf("recording %s", files[0])
+	}
+	rate, frames := readAVI(t, files[0])
+	if rate != (container.Rate{Num: 50, Den: 1}) || len(frames) < 40 {
+		t.Errorf("recorded %d frames at %v, want 50 or more at 50/1", len(frames), rate)
+	}
+}
