@@ -200,29 +200,34 @@ func TestRelayHTTPViewer(t *testing.T) {
 }
 
 // TestRelayUpstreamRestart: the upstream goes away mid-stream and comes
-// back on the same address; the relay's viewer stays connected, sees no
-// frame meanwhile, and frames resume.
+// back on the same address, twice (a flapping camera); the relay's viewer
+// stays connected, sees no frame meanwhile, and frames resume each time.
 func TestRelayUpstreamRestart(t *testing.T) {
 	up := startUpstream(t, Config{})
 	rs := startServer(t, Config{Sources: []Source{{Path: "cam", URL: up.url("", "clip.mjpeg")}}})
 	c, col := viewer(t, rs.url("cam"))
 	col.WaitFrames(t, 20, 10*time.Second)
 
-	up.stop()
-	time.Sleep(200 * time.Millisecond)
-	before := col.Count()
-	time.Sleep(1500 * time.Millisecond)
-	if n := col.Count(); n != before {
-		t.Fatalf("%d frames arrived while the upstream was down", n-before)
+	for i, outage := range []time.Duration{1500 * time.Millisecond, 300 * time.Millisecond} {
+		up.stop()
+		time.Sleep(200 * time.Millisecond)
+		before := col.Count()
+		time.Sleep(outage)
+		if n := col.Count(); n != before {
+			t.Fatalf("outage %d: %d frames arrived while the upstream was down", i, n-before)
+		}
+		up.start()
+		col.WaitFrames(t, before+20, 15*time.Second)
+		select {
+		case <-c.Done():
+			t.Fatalf("outage %d: the viewer's session ended: %v", i, c.Err())
+		default:
+		}
+		t.Logf("outage %d: %d frames before the upstream went, %d after it came back", i, before, col.Count()-before)
 	}
-	up.start()
-	col.WaitFrames(t, before+20, 15*time.Second)
-	select {
-	case <-c.Done():
-		t.Fatalf("the viewer's session ended: %v", c.Err())
-	default:
+	if n := up.sessions(); n != 1 {
+		t.Fatalf("%d upstream sessions after the outages, want 1", n)
 	}
-	t.Logf("%d frames before the upstream went, %d after it came back", before, col.Count()-before)
 }
 
 // TestRelayDigest: an upstream that wants Digest authentication gets the
@@ -452,5 +457,26 @@ func TestRelaySlowFirstFrame(t *testing.T) {
 	conn := dial(t, rs.addr)
 	if resp := conn.do("DESCRIBE", rs.url("cam")); resp.StatusCode != 200 {
 		t.Fatalf("DESCRIBE while the upstream is slow to send its first frame: %d %s, want 200", resp.StatusCode, resp.Reason)
+	}
+}
+
+// TestRelayLabDialect: -source-dialect lab relays a server of the
+// original lab's dialect (ours answers it on the same port: lab.mjpeg,
+// whole JPEGs over UDP); the viewer gets its frames as JPEGs of the file.
+func TestRelayLabDialect(t *testing.T) {
+	up := startUpstream(t, Config{})
+	rs := startServer(t, Config{SourceDialect: actors.DialectLab, SourceTransport: actors.TransportUDP,
+		Sources: []Source{{Path: "labcam", URL: up.url("", "lab.mjpeg")}}})
+	_, col := viewer(t, rs.url("labcam"))
+	col.WaitFrames(t, 10, 10*time.Second)
+	lab := enginetest.FileFrames(t, rs.dir+"/lab.mjpeg")
+	for _, f := range col.All()[:3] {
+		found := false
+		for _, src := range lab {
+			found = found || enginetest.SamePixels(t, f, src)
+		}
+		if !found {
+			t.Fatal("the viewer got a frame that is not the lab server's")
+		}
 	}
 }
