@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -61,5 +62,17 @@ func TestLiveStreamTwoViewers(t *testing.T) {
 				t.Fatalf("viewer %d got a frame that was never published", i)
 			}
 		}
+	}
+}
+
+// TestPublishAfterShutdown: publishing on a server that has shut down is
+// refused with ErrServerClosed (it wrote into the catalog's cleared map).
+func TestPublishAfterShutdown(t *testing.T) {
+	ts := startServer(t, Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	enginetest.Must(t, ts.srv.Shutdown(ctx))
+	if err := ts.srv.Publish("cams/late", NewLive(25)); !errors.Is(err, ErrServerClosed) {
+		t.Fatalf("Publish after Shutdown = %v, want ErrServerClosed", err)
 	}
 }

@@ -339,6 +339,9 @@ func (c *catalog) publish(name string, l *Live) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.lives == nil {
+		return ErrServerClosed
+	}
 	c.lives[name] = &Media{Name: name, Format: mjpeg.FormatRaw, FPS: l.FPS(), live: l}
 	if c.onLive != nil {
 		c.onLive(name, l)
