@@ -455,3 +455,50 @@ func TestPublisherBadJPEGClosed(t *testing.T) {
 	n := col.Count()
 	col.WaitFrames(t, n+5, 5*time.Second)
 }
+
+// TestPublisherRTCP: the server reads the publisher's Sender Reports and
+// sends Receiver Reports back on the RTCP channel: for the publisher's
+// SSRC, echoing the last SR's NTP time (LSR), so the publisher can work
+// out the round trip (RFC 3550 §6.4.1).
+func TestPublisherRTCP(t *testing.T) {
+	ts := startServer(t, Config{})
+	pub := startPublisher(t, ts, "live/cam1")
+	const ntp = uint64(0x0102030405060708)
+	sr, err := rtcp.Marshal([]rtcp.Packet{&rtcp.SenderReport{SSRC: 0x1234, NTPTime: ntp, RTPTime: 0, PacketCount: 1, OctetCount: 100}})
+	enginetest.Must(t, err)
+	pub.sendFrames(0, 2, 64, 48)
+	if _, err := pub.c.nc.Write(rtsp.AppendInterleaved(nil, 1, sr)); err != nil {
+		t.Fatal(err)
+	}
+	go pub.sendFrames(2, 100, 64, 48)
+	_ = pub.c.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		msg, err := pub.c.r.ReadMessage()
+		if err != nil {
+			t.Fatalf("no Receiver Report: %v", err)
+		}
+		il, ok := msg.(*rtsp.Interleaved)
+		if !ok || il.Channel != 1 {
+			continue
+		}
+		pkts, err := rtcp.Unmarshal(il.Data)
+		enginetest.Must(t, err)
+		for _, p := range pkts {
+			rr, ok := p.(*rtcp.ReceiverReport)
+			if !ok || len(rr.Reports) == 0 {
+				continue
+			}
+			r := rr.Reports[0]
+			if r.SSRC != 0x1234 {
+				t.Fatalf("report about SSRC %x, the publisher's is 1234", r.SSRC)
+			}
+			if r.LastSenderReport == 0 {
+				continue // sent before the SR was read
+			}
+			if want := uint32(ntp >> 16 & 0xFFFFFFFF); r.LastSenderReport != want {
+				t.Fatalf("LSR %x, want %x (the middle of the SR's NTP time)", r.LastSenderReport, want)
+			}
+			return
+		}
+	}
+}
