@@ -207,13 +207,14 @@ func (r *relay) run(ctx context.Context, gen int, ref *sessionRef, p *livePath) 
 			break
 		}
 		wait := b.after(time.Since(began))
+		// Logged before the waiting requests hear of it (their 503).
+		r.setState("retrying", "upstream lost or unreachable: retrying with backoff", "error", err, "backoff", wait)
+		r.log.Debug("upstream attempt failed", "error", err, "next_in", wait)
 		r.mu.Lock()
 		r.tries++
 		r.failure = err
 		r.notify()
 		r.mu.Unlock()
-		r.setState("retrying", "upstream lost or unreachable: retrying with backoff", "error", err, "backoff", wait)
-		r.log.Debug("upstream attempt failed", "error", err, "next_in", wait)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
