@@ -222,7 +222,7 @@ func TestPublishTakeover(t *testing.T) {
 func TestPublisherGoneLingerThenBye(t *testing.T) {
 	ts := startServer(t, Config{LiveLinger: 500 * time.Millisecond})
 	a := startPublisher(t, ts, "live/cam1")
-	go a.sendFrames(0, 5, 64, 48)
+	go a.sendFrames(0, 100, 64, 48) // until it vanishes: the viewer may join late on a loaded machine
 	viewer, col := watchPath(t, ts, "live/cam1")
 	col.WaitFrames(t, 1, 5*time.Second)
 	a.c.nc.Close() // vanishes
