@@ -277,3 +277,15 @@ func TestPasswdAndAuth(t *testing.T) {
 		t.Fatalf("DESCRIBE without credentials: %q", got)
 	}
 }
+
+// TestSourceRelays: -source PATH=URL serves another server's stream (here
+// a second server's demo clip) at PATH.
+func TestSourceRelays(t *testing.T) {
+	_, upURL := start(t, "-addr", "127.0.0.1:0", "-log-level", "warn")
+	upURL = strings.Replace(upURL, "rtsp://", "rtsp://admin:s3cret@", 1)
+	_, url := start(t, "-addr", "127.0.0.1:0", "-log-level", "warn", "-source", "cams/door="+upURL)
+	relayed := url[:strings.LastIndex(url, "/")] + "/cams/door"
+	if got := describe(t, relayed); got != "RTSP/1.0 200 OK" {
+		t.Fatalf("DESCRIBE of the relayed path: %q", got)
+	}
+}
