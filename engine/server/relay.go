@@ -23,7 +23,8 @@ import (
 //
 //   - on demand: the first viewer (DESCRIBE or SETUP over RTSP, a stream
 //     request over HTTP) starts the pull, and it is released once the
-//     path has had no viewer for Config.SourceLinger;
+//     path has had no viewer for Config.SourceLinger (the recorder of
+//     -record-dir is no viewer: Live.subscribeAside);
 //   - it holds the path through livePaths as a publisher does, so the
 //     viewers get the stream exactly as a published one (same Live, same
 //     linger and BYE when it ends), and no publisher can ANNOUNCE over a
@@ -31,7 +32,8 @@ import (
 //     where the path comes from;
 //   - the upstream is untrusted input: its packets go through the checks a
 //     publisher's do (PayloadCheck, JitterCheck, the RFC 2435 Depacketizer
-//     that drops incomplete frames) and its frames through Live.Publish;
+//     that drops incomplete frames), and its frames with their payloads
+//     reach the Live as a publisher's do (Live.publishFrame);
 //   - when the upstream fails, the relay keeps the path and reconnects
 //     with backoff (relayBackoffMin doubling to relayBackoffMax, back to
 //     the minimum after a pull that lasted relayStable); the viewers stay
@@ -70,9 +72,8 @@ func (e *UpstreamError) Error() string { return e.Path + ": " + e.Why }
 type relay struct {
 	srv  *Server
 	name string
-	url  string // with its credentials: for the client only
-	safe string // redacted: for logs
-	log  hclog.Logger
+	url  string       // with its credentials: for the client only
+	log  hclog.Logger // names the upstream redacted
 
 	mu       sync.Mutex
 	closed   bool
@@ -99,7 +100,7 @@ func newRelay(s *Server, src Source) (*relay, error) {
 		return nil, fmt.Errorf("source %s: the upstream must be an rtsp:// or rtsps:// URL", name)
 	}
 	return &relay{
-		srv: s, name: name, url: src.URL, safe: u.Redacted(),
+		srv: s, name: name, url: src.URL,
 		log:     s.log.Named("relay").With("path", name, "upstream", u.Redacted()),
 		changed: make(chan struct{}), kick: make(chan struct{}, 1),
 	}, nil
