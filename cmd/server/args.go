@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -89,6 +90,8 @@ func parseArgs(args []string, out io.Writer) (options, error) {
 		sources = append(sources, v)
 		return nil
 	})
+	var sourceFile string
+	fs.StringVar(&sourceFile, "source-file", "", "relay the sources listed in FILE, a PATH=URL per line (# comments): keeps camera passwords out of the process list")
 	fs.StringVar(&o.srcTransport, "source-transport", "tcp", "how relayed upstreams send media: tcp (interleaved: crosses NATs and firewalls, loses nothing), udp or auto")
 	fs.StringVar(&o.srcDialect, "source-dialect", "rfc", "RTSP dialect of relayed upstreams: rfc, lab or auto")
 	fs.DurationVar(&o.srcLinger, "source-linger", 10*time.Second, "keep pulling a relayed upstream this long after its last viewer left")
@@ -127,6 +130,13 @@ func parseArgs(args []string, out io.Writer) (options, error) {
 			return o, fmt.Errorf("-source: %w", err)
 		}
 		o.sources = append(o.sources, src)
+	}
+	if sourceFile != "" {
+		srcs, err := readSources(sourceFile)
+		if err != nil {
+			return o, err
+		}
+		o.sources = append(o.sources, srcs...)
 	}
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
@@ -171,4 +181,26 @@ func parseSource(v string) (server.Source, error) {
 		return server.Source{}, fmt.Errorf("%s: the upstream must be an rtsp:// or rtsps:// URL", path)
 	}
 	return server.Source{Path: path, URL: raw}, nil
+}
+
+// readSources reads a -source-file: a PATH=URL per line, blank lines and
+// lines starting with # ignored. Errors name the line, not its URL.
+func readSources(name string) ([]server.Source, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("-source-file: %w", err)
+	}
+	var srcs []server.Source
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		src, err := parseSource(line)
+		if err != nil {
+			return nil, fmt.Errorf("-source-file %s line %d: %w", name, i+1, err)
+		}
+		srcs = append(srcs, src)
+	}
+	return srcs, nil
 }

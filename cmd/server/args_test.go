@@ -4,6 +4,8 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -71,5 +73,35 @@ func TestParseSources(t *testing.T) {
 		if strings.Contains(out.String()+err.Error(), "s3cret") {
 			t.Errorf("-source %q: the error shows the password: %v %s", v, err, out.String())
 		}
+	}
+}
+
+// TestSourceFile: -source-file lists sources, a PATH=URL per line, with
+// comments and blank lines; a bad line is named by its number, without
+// its password.
+func TestSourceFile(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "sources")
+	if err := os.WriteFile(good, []byte("# cameras\ncams/door=rtsp://admin:s3cret@10.0.0.5/stream\n\n  yard=rtsp://cam2:8554/live  \n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o, err := parseArgs([]string{"-source", "a=rtsp://x/y", "-source-file", good}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []server.Source{{Path: "a", URL: "rtsp://x/y"}, {Path: "cams/door", URL: "rtsp://admin:s3cret@10.0.0.5/stream"}, {Path: "yard", URL: "rtsp://cam2:8554/live"}}
+	if !slices.Equal(o.sources, want) {
+		t.Fatalf("sources %v, want %v", o.sources, want)
+	}
+	bad := filepath.Join(dir, "bad")
+	if err := os.WriteFile(bad, []byte("cams/door=rtsp://admin:s3cret@10.0.0.5/stream\ngate=http://admin:s3cret@10.0.0.6/\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = parseArgs([]string{"-source-file", bad}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "line 2") || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("a bad line: %v, want an error naming line 2 without the password", err)
+	}
+	if _, err := parseArgs([]string{"-source-file", filepath.Join(dir, "missing")}, io.Discard); err == nil {
+		t.Fatal("a missing -source-file accepted")
 	}
 }
