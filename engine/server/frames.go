@@ -12,11 +12,12 @@ import (
 // shared in-memory frames of a file held in memory (MemorySource), else
 // read from disk where the container's index says (IndexedSource) or split
 // from the MJPEG stream (FileReader → Framer); for a live stream, the
-// frames as published, through a subscription of this viewer's own.
-func (m *Media) storedFrames(p *pipeline.Pipeline, startIndex int) <-chan *pipeline.Frame {
+// frames as published, through a subscription of this viewer's own, whose
+// missed frames loss counts (nil: not counted).
+func (m *Media) storedFrames(p *pipeline.Pipeline, startIndex int, loss *liveLoss) <-chan *pipeline.Frame {
 	switch {
 	case m.live != nil:
-		return pipeline.From(p, "livesource", &liveSource{live: m.live, startIndex: startIndex})
+		return pipeline.From(p, "livesource", &liveSource{live: m.live, startIndex: startIndex, loss: loss})
 	case m.frames != nil:
 		return pipeline.From(p, "memorysource", &send.MemorySource{
 			Table: m.frames, FPS: m.FPS, StartIndex: startIndex, Loop: m.Loop,
@@ -45,7 +46,7 @@ func (m *Media) storedFrames(p *pipeline.Pipeline, startIndex int) <-chan *pipel
 // A file held in memory is played from the frames the server shares, not
 // read again.
 func (m *Media) PacedFrames(p *pipeline.Pipeline, start time.Time) <-chan *pipeline.Frame {
-	frames := m.storedFrames(p, 0)
+	frames := m.storedFrames(p, 0, nil)
 	if m.live != nil {
 		return frames
 	}

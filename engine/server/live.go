@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/actorstream/actorstream/internal/metrics"
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/codec/rtpjpeg"
 )
@@ -180,26 +184,74 @@ func (l *Live) subscribe() (frames <-chan *pipeline.Frame, cancel func()) {
 }
 
 // liveSource is the pipeline source of one viewer of a Live stream: frames
-// numbered from startIndex and stamped at the stream's rate.
+// numbered from startIndex and stamped at the stream's rate. With loss set
+// (an RTSP viewer's PLAY), it counts the frames the Live skipped for this
+// viewer (the gaps in the stream's numbers) and logs what the viewer
+// missed when it ends.
 type liveSource struct {
 	live       *Live
 	startIndex int
+	loss       *liveLoss
 }
 
 func (s *liveSource) Run(ctx context.Context, out chan<- *pipeline.Frame) error {
 	frames, cancel := s.live.subscribe()
 	defer cancel()
-	index := s.startIndex
+	defer s.loss.log()
+	index, next := s.startIndex, -1 // next: the stream's number expected
 	for {
 		f, ok := pipeline.Recv(ctx, frames)
 		if !ok {
 			return ctx.Err() // nil when the stream ended: the end of the media
 		}
+		if next >= 0 && f.Index > next {
+			s.loss.skipped(metrics.LiveViewerBehind, f.Index-next)
+		}
+		next = f.Index + 1
 		f.Index, f.PTS = index, pipeline.PTS(index, s.live.fps)
 		index++
 		if !pipeline.Send(ctx, out, f) {
 			f.Release()
 			return ctx.Err()
 		}
+	}
+}
+
+// liveLoss counts the frames of a live path that one PLAY of an RTSP
+// viewer missed, in the server's metrics as they go and in one line of
+// the session's log at the end (never a line per frame: a stuck viewer
+// misses every one). A viewer misses frames rather than holding up the
+// publisher and the other viewers: the Live skips a viewer whose pipeline
+// is behind (viewer_behind), and over TCP the connection's writer drops
+// the packets a reader that is not reading has no room for
+// (connection_backed_up, one per frame with packets dropped). A nil
+// *liveLoss counts nothing.
+type liveLoss struct {
+	metrics  *metrics.Metrics
+	logger   hclog.Logger
+	behind   atomic.Uint64
+	backedUp atomic.Uint64
+}
+
+func (l *liveLoss) skipped(reason string, n int) {
+	if l == nil || n <= 0 {
+		return
+	}
+	if reason == metrics.LiveConnBackedUp {
+		l.backedUp.Add(uint64(n))
+	} else {
+		l.behind.Add(uint64(n))
+	}
+	l.metrics.LiveFramesSkipped(reason, n)
+}
+
+// log logs what the viewer missed, if anything.
+func (l *liveLoss) log() {
+	if l == nil || l.logger == nil {
+		return
+	}
+	behind, backedUp := l.behind.Load(), l.backedUp.Load()
+	if behind+backedUp > 0 {
+		l.logger.Info("live viewer missed frames", metrics.LiveViewerBehind, behind, metrics.LiveConnBackedUp, backedUp)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/actorstream/actorstream/actors"
+	"github.com/actorstream/actorstream/internal/metrics"
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/codec/mjpeg"
 	"github.com/actorstream/actorstream/pipeline/stages/send"
@@ -102,6 +103,10 @@ func (pc *PlayContext) logEvent(e pipeline.Event) {
 	log := pc.s.log
 	switch e.Kind {
 	case pipeline.Drop:
+		if errors.Is(e.Err, send.ErrBackedUp) {
+			// One batch, one frame of which the viewer lost packets.
+			pc.live.skipped(metrics.LiveConnBackedUp, 1)
+		}
 		var frame *pipeline.FrameError
 		var corrupt *mjpeg.FrameError
 		switch {
@@ -164,6 +169,9 @@ type PlayContext struct {
 	// rather than UDP.
 	Interleaved bool
 	s           *stream
+	// live counts the frames of a live path this PLAY misses (see
+	// liveLoss); set by Frames.
+	live *liveLoss
 }
 
 // Frames adds FileReader → Framer (→ Conformer for RFC 2435 sessions) to p,
@@ -181,7 +189,10 @@ func (pc *PlayContext) Frames(p *pipeline.Pipeline) <-chan *pipeline.Frame {
 			Table: conformedTable{m: m, onCache: pc.s.metrics.Reencode}, FPS: m.FPS, StartIndex: pc.StartIndex, Loop: m.Loop,
 		})
 	}
-	frames := m.storedFrames(p, pc.StartIndex)
+	if m.live != nil {
+		pc.live = &liveLoss{metrics: pc.s.metrics, logger: pc.s.log}
+	}
+	frames := m.storedFrames(p, pc.StartIndex, pc.live)
 	if pc.Lab || m.live != nil {
 		// The lab client shows what the file holds; a Live conforms
 		// what it publishes itself.

@@ -7,7 +7,7 @@
 // Every method is safe to call from any goroutine and does nothing on a nil
 // *Metrics, so the server can call them unconditionally and leave the
 // pointer nil when metrics are off. The methods on per-packet or per-frame
-// paths (Sent, Late, ReceiverReport, Reencode, PipelineFallback,
+// paths (Sent, Late, ReceiverReport, Reencode, PipelineFallback, LiveFramesSkipped,
 // ConnOpened, ConnClosed, SessionState, SessionEnded with a known reason)
 // do not allocate.
 //
@@ -114,6 +114,8 @@ type Metrics struct {
 
 	pipelineFallbacks prometheus.Counter
 
+	liveSkipped [len(liveSkipReasons)]prometheus.Counter
+
 	requests *prometheus.CounterVec
 
 	authFailures *prometheus.CounterVec
@@ -186,6 +188,14 @@ func New() *Metrics {
 		Help: "PLAYs whose pipeline the shared pacing Scheduler was offered but could not step (a stage without the stepping methods, such as a channel stage of a custom pipeline, or the disk path's Packetizer), so that it ran on goroutines.",
 	})
 
+	liveSkipped := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "live_frames_skipped_total",
+		Help: "Frames of a live path that a viewer missed, by reason: viewer_behind (its pipeline had not taken the previous frames when the next was published), connection_backed_up (its RTSP connection, over TCP, had no room for some of the frame's packets: a reader slower than the stream).",
+	}, []string{"reason"})
+	for i, r := range liveSkipReasons {
+		m.liveSkipped[i] = liveSkipped.WithLabelValues(r)
+	}
+
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: Namespace, Name: "rtsp_requests_total",
 		Help: "RTSP requests answered, by method and response status.",
@@ -209,6 +219,7 @@ func New() *Metrics {
 		m.lateness,
 		reencode,
 		m.pipelineFallbacks,
+		liveSkipped,
 		m.requests,
 		m.authFailures,
 		m.conns,
@@ -363,6 +374,32 @@ func (m *Metrics) PipelineFallback() {
 		return
 	}
 	m.pipelineFallbacks.Inc()
+}
+
+// Reasons a live viewer misses frames (actorstream_live_frames_skipped_total).
+const (
+	// LiveViewerBehind: the viewer's pipeline had not taken the frames
+	// before; the Live skips it rather than wait.
+	LiveViewerBehind = "viewer_behind"
+	// LiveConnBackedUp: the viewer's RTSP connection had no room for (some
+	// of) the frame's packets, which were dropped.
+	LiveConnBackedUp = "connection_backed_up"
+)
+
+var liveSkipReasons = [...]string{LiveViewerBehind, LiveConnBackedUp, Other}
+
+// LiveFramesSkipped counts n frames of a live path that a viewer missed,
+// for reason (LiveViewerBehind, LiveConnBackedUp; anything else counts as
+// "other").
+func (m *Metrics) LiveFramesSkipped(reason string, n int) {
+	if m == nil || n <= 0 {
+		return
+	}
+	i := index(liveSkipReasons[:len(liveSkipReasons)-1], reason)
+	if i < 0 {
+		i = len(liveSkipReasons) - 1
+	}
+	m.liveSkipped[i].Add(float64(n))
 }
 
 // Request counts an answered RTSP request. Methods outside the RTSP set

@@ -229,6 +229,24 @@ actorstream_reencode_cache_total{result="miss"} 1
 	}
 }
 
+func TestLiveFramesSkipped(t *testing.T) {
+	m := New()
+	m.LiveFramesSkipped(LiveViewerBehind, 3)
+	m.LiveFramesSkipped(LiveConnBackedUp, 1)
+	m.LiveFramesSkipped(LiveConnBackedUp, 0) // nothing skipped: nothing counted
+	m.LiveFramesSkipped("made up", 2)
+	want := `
+# HELP actorstream_live_frames_skipped_total Frames of a live path that a viewer missed, by reason: viewer_behind (its pipeline had not taken the previous frames when the next was published), connection_backed_up (its RTSP connection, over TCP, had no room for some of the frame's packets: a reader slower than the stream).
+# TYPE actorstream_live_frames_skipped_total counter
+actorstream_live_frames_skipped_total{reason="connection_backed_up"} 1
+actorstream_live_frames_skipped_total{reason="other"} 2
+actorstream_live_frames_skipped_total{reason="viewer_behind"} 3
+`
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "actorstream_live_frames_skipped_total"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestPipelineFallback(t *testing.T) {
 	m := New()
 	m.PipelineFallback()
@@ -382,6 +400,7 @@ func TestNil(t *testing.T) {
 	m.Late(time.Second)
 	m.Reencode(true)
 	m.PipelineFallback()
+	m.LiveFramesSkipped(LiveViewerBehind, 1)
 	m.Request("PLAY", 200)
 	m.AuthFailure("x")
 	m.ConnOpened()
@@ -443,14 +462,15 @@ func TestNoAllocs(t *testing.T) {
 	m := New()
 	m.SessionEnded(TransportUDP, "", "teardown") // first use of a reason may allocate
 	for name, f := range map[string]func(){
-		"Sent":             func() { m.Sent(10, 12000) },
-		"Late":             func() { m.Late(3 * time.Millisecond) },
-		"ReceiverReport":   func() { m.ReceiverReport(3, 10, 0.001) },
-		"Reencode":         func() { m.Reencode(true) },
-		"PipelineFallback": func() { m.PipelineFallback() },
-		"Conn":             func() { m.ConnOpened(); m.ConnClosed() },
-		"SessionState":     func() { m.SessionState(TransportUDP, actors.Ready, actors.Playing) },
-		"SessionEnded":     func() { m.SessionEnded(TransportUDP, actors.Playing, "teardown") },
+		"Sent":              func() { m.Sent(10, 12000) },
+		"Late":              func() { m.Late(3 * time.Millisecond) },
+		"ReceiverReport":    func() { m.ReceiverReport(3, 10, 0.001) },
+		"Reencode":          func() { m.Reencode(true) },
+		"PipelineFallback":  func() { m.PipelineFallback() },
+		"LiveFramesSkipped": func() { m.LiveFramesSkipped(LiveConnBackedUp, 2) },
+		"Conn":              func() { m.ConnOpened(); m.ConnClosed() },
+		"SessionState":      func() { m.SessionState(TransportUDP, actors.Ready, actors.Playing) },
+		"SessionEnded":      func() { m.SessionEnded(TransportUDP, actors.Playing, "teardown") },
 	} {
 		if n := testing.AllocsPerRun(100, f); n != 0 {
 			t.Errorf("%s allocates %v times per call", name, n)
