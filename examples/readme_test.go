@@ -201,7 +201,7 @@ func (r *running) stop(t *testing.T) {
 	}
 	r.kind = ""
 	if err := r.cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Errorf("%s: %v", r.c, err)
+		t.Errorf("%s: %v (it ended by itself: %v)\nstderr:\n%s", r.c, err, <-r.exited, r.stderr)
 		return
 	}
 	select {

@@ -94,7 +94,7 @@ func hostileCases() []hostileCase {
 		{name: "request line of one word", req: fixed("DESCRIBE\r\nCSeq: 1\r\n\r\n"), status: 400, cseq: "1", after: open},
 		{name: "request line of four words", req: func(e *suiteEnv) string { return "OPTIONS " + e.url + " RTSP/1.0 extra\r\nCSeq: 2\r\n\r\n" }, status: 400, cseq: "2", after: open},
 		{name: "lowercase method", req: func(e *suiteEnv) string { return req("options", e.url, "CSeq: 3") }, status: 501, cseq: "3", after: open,
-			check: wantHeader("Public", "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER")},
+			check: wantHeader("Public", "OPTIONS, DESCRIBE, ANNOUNCE, SETUP, PLAY, RECORD, PAUSE, TEARDOWN, GET_PARAMETER")},
 		{name: "empty method", req: func(e *suiteEnv) string { return " " + e.url + " RTSP/1.0\r\nCSeq: 4\r\n\r\n" }, status: 400, cseq: "4", after: open},
 		{name: "method with a separator", req: func(e *suiteEnv) string { return req("OPT(IONS", e.url, "CSeq: 5") }, status: 400, cseq: "5", after: open},
 		{name: "stray CR before the request", req: func(e *suiteEnv) string { return "\r" + opt(e, "CSeq: 6") }, status: 400, cseq: "6", after: open},
@@ -109,11 +109,14 @@ func hostileCases() []hostileCase {
 
 		// Methods.
 		{name: "unknown method", req: func(e *suiteEnv) string { return req("FLY", e.url, "CSeq: 9") }, status: 501, cseq: "9", after: open,
-			check: wantHeader("Public", "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER")},
-		{name: "RECORD", req: func(e *suiteEnv) string { return req("RECORD", e.url, "CSeq: 10") }, status: 501, cseq: "10", after: open},
+			check: wantHeader("Public", "OPTIONS, DESCRIBE, ANNOUNCE, SETUP, PLAY, RECORD, PAUSE, TEARDOWN, GET_PARAMETER")},
+		// The server records (publishing): RECORD without a session is 454,
+		// an ANNOUNCE whose body is not a usable description is 400, and
+		// the body is read so the connection stays usable.
+		{name: "RECORD", req: func(e *suiteEnv) string { return req("RECORD", e.url, "CSeq: 10") }, status: 454, cseq: "10", after: open},
 		{name: "ANNOUNCE with a body", req: func(e *suiteEnv) string {
 			return req("ANNOUNCE", e.url, "CSeq: 11", "Content-Type: application/sdp", "Content-Length: 10") + "v=0\r\ns=x\r\n"
-		}, status: 501, cseq: "11", after: open},
+		}, status: 400, cseq: "11", after: open},
 		{name: "4000-byte method", req: func(e *suiteEnv) string { return req(strings.Repeat("M", 4000), e.url, "CSeq: 12") }, status: 501, cseq: "12", after: open},
 
 		// Versions.
