@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -44,9 +45,13 @@ func TestReadmeCommands(t *testing.T) {
 	ports := map[string]string{"8554": freePort(t), "8555": freePort(t)}
 	work := t.TempDir()
 	servers := map[string]*running{} // by port
-	// Stopped here, before the cleanups, which kill what is still running.
+	var started []*running           // every server, in the order started
+	// Stopped here, before the cleanups, which kill what is still running:
+	// the last started first, since a later server may play an earlier
+	// one's stream (the relay plays testpattern's) and would end by itself
+	// when its upstream went first.
 	defer func() {
-		for _, s := range servers {
+		for _, s := range slices.Backward(started) {
 			s.stop(t)
 		}
 	}()
@@ -68,6 +73,7 @@ func TestReadmeCommands(t *testing.T) {
 			switch r.kind {
 			case "server":
 				servers[port] = r
+				started = append(started, r)
 			case "player":
 				r.checkFrames(t)
 				r.stop(t)
@@ -119,7 +125,8 @@ func start(t *testing.T, c extest.Command, dir, bin string, args []string) *runn
 	t.Helper()
 	r := &running{c: c, cmd: exec.Command(bin, args...), stderr: &enginetest.SyncBuffer{}, exited: make(chan error, 1)}
 	r.cmd.Dir = dir
-	r.cmd.Env = append(os.Environ(), "DISPLAY=", "WAYLAND_DISPLAY=") // our client opens no browser
+	r.cmd.Env = append(os.Environ(), "DISPLAY=", "WAYLAND_DISPLAY=", // our client opens no browser
+		"ACTORSTREAM_LOG_LEVEL=info") // the examples say why a stream ended, shown if one ends too early
 	r.cmd.Stderr = r.stderr
 	stdout, err := r.cmd.StdoutPipe()
 	if err != nil {

@@ -55,10 +55,15 @@ func Main(name string, run RunFunc) {
 func Flags(name string) *flag.FlagSet { return flag.NewFlagSet(name, flag.ContinueOnError) }
 
 // Logger is the engine's log in the examples: warnings and errors, on
-// stderr, named after the program.
+// stderr, named after the program; ACTORSTREAM_LOG_LEVEL (trace, debug,
+// info, …) says more, e.g. why a stream ended.
 func Logger() hclog.Logger {
 	name := strings.TrimSuffix(filepath.Base(os.Args[0]), ".test")
-	return hclog.New(&hclog.LoggerOptions{Name: name, Level: hclog.Warn, Output: os.Stderr})
+	level := hclog.Warn
+	if l := hclog.LevelFromString(os.Getenv("ACTORSTREAM_LOG_LEVEL")); l != hclog.NoLevel {
+		level = l
+	}
+	return hclog.New(&hclog.LoggerOptions{Name: name, Level: level, Output: os.Stderr})
 }
 
 // shutdownGrace bounds how long a server may take to end its sessions.
