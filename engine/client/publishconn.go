@@ -3,7 +3,6 @@ package client
 import (
 	"math"
 	"net"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -13,97 +12,15 @@ import (
 	"github.com/actorstream/actorstream/internal/rtsp"
 )
 
-// The publisher's RTSP connection: one writer for requests and
+// The publisher's RTSP connection: an rtsp.ConnWriter for requests and
 // interleaved media, in order; a reader for the server's answers and its
 // RTCP; and what the server's receiver reports say.
 
-// pubWriter queues requests and "$"-framed media in one buffer that a
-// goroutine writes out, whatever has piled up in one system call: the
-// sinks never block on the network, and nothing is allocated per packet
-// once the buffers have grown. Media beyond maxPending bytes is refused
-// (the sink counts it as dropped); requests never are.
-type pubWriter struct {
-	nc         net.Conn
-	maxPending int
-
-	mu      sync.Mutex
-	pending []byte
-	closed  bool
-	wake    chan struct{}
-	done    chan struct{}
-}
-
-func newPubWriter(nc net.Conn) *pubWriter {
-	w := &pubWriter{nc: nc, maxPending: 4 << 20, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	go w.run()
-	return w
-}
-
-// WriteInterleaved queues one interleaved frame (send.InterleavedWriter).
-func (w *pubWriter) WriteInterleaved(channel uint8, data []byte) bool {
-	w.mu.Lock()
-	if w.closed || len(w.pending)+4+len(data) > w.maxPending {
-		w.mu.Unlock()
-		return false
-	}
-	w.pending = rtsp.AppendInterleaved(w.pending, channel, data)
-	w.mu.Unlock()
-	w.signal()
-	return true
-}
-
-// writeMessage queues a request (the actor's Send hook: never blocks).
-func (w *pubWriter) writeMessage(b []byte) {
-	w.mu.Lock()
-	if !w.closed {
-		w.pending = append(w.pending, b...)
-	}
-	w.mu.Unlock()
-	w.signal()
-}
-
-func (w *pubWriter) signal() {
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
-}
-
-// close writes what is pending and stops the writer.
-func (w *pubWriter) close() {
-	w.mu.Lock()
-	already := w.closed
-	w.closed = true
-	w.mu.Unlock()
-	if !already {
-		w.signal()
-	}
-	<-w.done
-}
-
-func (w *pubWriter) run() {
-	defer close(w.done)
-	var out []byte
-	for range w.wake {
-		w.mu.Lock()
-		out, w.pending = w.pending, out[:0]
-		closed := w.closed
-		w.mu.Unlock()
-		if len(out) > 0 {
-			_ = w.nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
-			if _, err := w.nc.Write(out); err != nil {
-				w.nc.Close() // stuck or gone: the reader reports the end
-				w.mu.Lock()
-				w.closed = true
-				w.mu.Unlock()
-				return
-			}
-		}
-		if closed {
-			return
-		}
-	}
-}
+// maxPendingMedia is how much interleaved media may wait to be written
+// before the sinks' packets are refused (and counted as dropped): more
+// than the server's per-viewer bound, as a publisher is the only source
+// of its stream.
+const maxPendingMedia = 4 << 20
 
 // readLoop hands the server's answers and the connection's end to the
 // actor, and reads the RTCP it sends back over TCP.

@@ -62,7 +62,7 @@ type Publisher struct {
 	status atomic.Pointer[actors.PublishClientStatus]
 
 	nc       net.Conn
-	w        *pubWriter
+	w        *rtsp.ConnWriter
 	rtpConn  *net.UDPConn // nil for TCP
 	rtcpConn *net.UDPConn
 	server   netip.Addr
@@ -134,7 +134,7 @@ func dialPublisher(ctx context.Context, cfg PublishConfig) (*Publisher, error) {
 		return nil, err
 	}
 	p := &Publisher{
-		cfg: cfg, url: u, log: cfg.Log, media: m, nc: nc, w: newPubWriter(nc), ssrc: rand.Uint32() | 1,
+		cfg: cfg, url: u, log: cfg.Log, media: m, nc: nc, w: rtsp.NewConnWriter(nc, maxPendingMedia), ssrc: rand.Uint32() | 1,
 		done: make(chan struct{}), stop: make(chan struct{}),
 	}
 	p.rtcpChan.Store(-1)
@@ -144,7 +144,7 @@ func dialPublisher(ctx context.Context, cfg PublishConfig) (*Publisher, error) {
 	var ports [2]int
 	if cfg.Transport == actors.TransportUDP {
 		if p.rtpConn, p.rtcpConn, err = bindUDP(nc, cfg.RTPPort); err != nil {
-			p.w.close()
+			p.w.Close()
 			nc.Close()
 			m.file.Close()
 			return nil, err
@@ -166,7 +166,7 @@ func dialPublisher(ctx context.Context, cfg PublishConfig) (*Publisher, error) {
 	p.actor = p.system.Root.Spawn(actor.PropsFromProducer(actors.NewPublishClient(actors.PublishClientConfig{
 		URL: u, Transport: cfg.Transport, ClientPorts: ports, SDP: sdp,
 		User: cfg.User, Password: cfg.Password, TLS: secure, Status: &p.status, Log: cfg.Log.Named("publisher"),
-		Hooks: actors.PublishClientHooks{Send: p.w.writeMessage, Start: p.startMedia, Stop: p.stopMedia, Done: p.finish},
+		Hooks: actors.PublishClientHooks{Send: p.w.WriteMessage, Start: p.startMedia, Stop: p.stopMedia, Done: p.finish},
 	})))
 	p.bg.Add(1)
 	go p.readLoop()
@@ -250,7 +250,7 @@ func (p *Publisher) closeIO() {
 	if p.warmCancel != nil {
 		p.warmCancel()
 	}
-	p.w.close()
+	p.w.Close()
 	p.nc.Close()
 	if p.rtpConn != nil {
 		p.rtpConn.Close()

@@ -17,12 +17,12 @@ import (
 )
 
 // conn serves one RTSP connection: its goroutine reads and answers
-// requests in order; a connWriter does the writing.
+// requests in order; an rtsp.ConnWriter does the writing.
 type conn struct {
 	srv   *Server
 	nc    net.Conn
 	r     *rtsp.Reader
-	w     *connWriter
+	w     *rtsp.ConnWriter
 	peer  netip.Addr // the client's address: the only place media goes
 	local netip.Addr
 	tls   bool // rtsps: media must stay inside the connection
@@ -50,7 +50,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 }
 
 func (c *conn) serve() {
-	c.w = newConnWriter(c.nc)
+	c.w = rtsp.NewConnWriter(c.nc, 1<<20)
 	c.log.Debug("connection opened")
 	c.srv.cfg.Metrics.ConnOpened()
 	defer func() {
@@ -62,7 +62,7 @@ func (c *conn) serve() {
 		for _, ref := range owned {
 			c.srv.system.Root.Send(ref.pid, &actors.Close{Reason: "connection closed"})
 		}
-		c.w.close()
+		c.w.Close()
 		c.nc.Close()
 		c.log.Debug("connection closed")
 	}()
@@ -103,13 +103,13 @@ func (c *conn) serve() {
 		case *rtsp.Request:
 			start := time.Now()
 			if m.Method == "PLAY" {
-				c.w.holdMedia() // the response goes out before the first packet
+				c.w.HoldMedia() // the response goes out before the first packet
 			}
 			resp := c.handle(m)
 			c.srv.cfg.Metrics.Request(m.Method, resp.StatusCode)
 			c.send(resp)
 			if m.Method == "PLAY" {
-				c.w.releaseMedia()
+				c.w.ReleaseMedia()
 			}
 			args := []any{"method", m.Method, "url", m.URL, "status", resp.StatusCode,
 				"took", time.Since(start).Round(time.Microsecond)}
@@ -148,7 +148,7 @@ func (c *conn) send(resp *rtsp.Response) {
 		c.log.Error("cannot serialise response", "error", err)
 		b, _ = (&rtsp.Response{StatusCode: 500}).Append(nil)
 	}
-	c.w.writeMessage(b)
+	c.w.WriteMessage(b)
 }
 
 func (c *conn) own(ref *sessionRef) bool {

@@ -41,7 +41,7 @@ type intake struct {
 
 	// TCP interleaved: the conn's reader delivers the publisher's "$"
 	// frames (deliver), the writer carries our RTCP.
-	tcp      *connWriter
+	tcp      *rtsp.ConnWriter
 	channels [2]uint8
 	packets  chan *pipeline.Packet
 	pool     *pipeline.PacketPool

@@ -434,9 +434,7 @@ func TestSlowTCPReaderDoesNotStallOthers(t *testing.T) {
 	var dropped uint64
 	ts.srv.mu.Lock()
 	for conn := range ts.srv.conns {
-		conn.w.mu.Lock()
-		dropped += conn.w.dropped
-		conn.w.mu.Unlock()
+		dropped += conn.w.Dropped()
 	}
 	ts.srv.mu.Unlock()
 	if dropped == 0 {

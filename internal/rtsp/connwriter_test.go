@@ -1,4 +1,4 @@
-package server
+package rtsp
 
 import (
 	"bytes"
@@ -6,8 +6,6 @@ import (
 	"net"
 	"testing"
 	"time"
-
-	"github.com/actorstream/actorstream/internal/rtsp"
 )
 
 // TestConnWriterHoldsMediaUntilTheResponse: media queued while a PLAY is
@@ -15,21 +13,21 @@ import (
 func TestConnWriterHoldsMediaUntilTheResponse(t *testing.T) {
 	server, client := net.Pipe()
 	defer client.Close()
-	w := newConnWriter(server)
+	w := NewConnWriter(server, 1<<20)
 
-	w.holdMedia()
+	w.HoldMedia()
 	if !w.WriteInterleaved(0, []byte("first")) || !w.WriteInterleaved(1, []byte("second")) {
 		t.Fatal("held media refused")
 	}
-	w.writeMessage([]byte("RTSP/1.0 200 OK\r\n\r\n"))
-	w.releaseMedia()
+	w.WriteMessage([]byte("RTSP/1.0 200 OK\r\n\r\n"))
+	w.ReleaseMedia()
 	w.WriteInterleaved(0, []byte("third"))
 
 	var want []byte
 	want = append(want, "RTSP/1.0 200 OK\r\n\r\n"...)
-	want = rtsp.AppendInterleaved(want, 0, []byte("first"))
-	want = rtsp.AppendInterleaved(want, 1, []byte("second"))
-	want = rtsp.AppendInterleaved(want, 0, []byte("third"))
+	want = AppendInterleaved(want, 0, []byte("first"))
+	want = AppendInterleaved(want, 1, []byte("second"))
+	want = AppendInterleaved(want, 0, []byte("third"))
 
 	got := make([]byte, len(want))
 	_ = client.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -40,5 +38,5 @@ func TestConnWriterHoldsMediaUntilTheResponse(t *testing.T) {
 		t.Fatalf("wrote\n%q\nwant\n%q", got, want)
 	}
 	go io.Copy(io.Discard, client)
-	w.close()
+	w.Close()
 }

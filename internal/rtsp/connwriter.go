@@ -1,20 +1,21 @@
-package server
+package rtsp
 
 import (
 	"net"
 	"sync"
 	"time"
-
-	"github.com/actorstream/actorstream/internal/rtsp"
 )
 
-// connWriter owns the writing side of an RTSP connection. Responses and
-// interleaved media are appended to one pending buffer, in order, and a
-// goroutine writes whatever has piled up in one system call. Media is
-// dropped (never responses) once maxPending bytes wait, so a client that
+// ConnWriter owns the writing side of an RTSP connection, for the server
+// (responses and media to a player) and for a publishing client (requests
+// and media to a server). Messages and interleaved media are appended to
+// one pending buffer, in order, and a goroutine writes whatever has piled
+// up in one system call: the senders never block on the network, and
+// nothing is allocated per packet once the buffers have grown. Media is
+// dropped (never messages) once maxPending bytes wait, so a peer that
 // stops reading loses its own packets and stalls nobody; a write that
 // makes no progress for writeTimeout closes the connection.
-type connWriter struct {
+type ConnWriter struct {
 	nc           net.Conn
 	maxPending   int
 	writeTimeout time.Duration
@@ -30,9 +31,11 @@ type connWriter struct {
 	done chan struct{}
 }
 
-func newConnWriter(nc net.Conn) *connWriter {
-	w := &connWriter{
-		nc: nc, maxPending: 1 << 20, writeTimeout: 10 * time.Second,
+// NewConnWriter starts writing to nc; media beyond maxPending bytes
+// waiting is dropped.
+func NewConnWriter(nc net.Conn, maxPending int) *ConnWriter {
+	w := &ConnWriter{
+		nc: nc, maxPending: maxPending, writeTimeout: 10 * time.Second,
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 	}
 	go w.run()
@@ -41,7 +44,7 @@ func newConnWriter(nc net.Conn) *connWriter {
 
 // WriteInterleaved queues a "$" frame; it implements
 // send.InterleavedWriter.
-func (w *connWriter) WriteInterleaved(channel uint8, data []byte) bool {
+func (w *ConnWriter) WriteInterleaved(channel uint8, data []byte) bool {
 	w.mu.Lock()
 	if w.closed || len(w.pending)+len(w.held)+4+len(data) > w.maxPending {
 		w.dropped++
@@ -49,30 +52,30 @@ func (w *connWriter) WriteInterleaved(channel uint8, data []byte) bool {
 		return false
 	}
 	if w.holding {
-		w.held = rtsp.AppendInterleaved(w.held, channel, data)
+		w.held = AppendInterleaved(w.held, channel, data)
 		w.mu.Unlock()
 		return true
 	}
-	w.pending = rtsp.AppendInterleaved(w.pending, channel, data)
+	w.pending = AppendInterleaved(w.pending, channel, data)
 	w.mu.Unlock()
 	w.signal()
 	return true
 }
 
-// holdMedia keeps interleaved media back until releaseMedia. A PLAY
+// HoldMedia keeps interleaved media back until ReleaseMedia. A PLAY
 // starts the session's pipeline before its response is written; a client
 // that is still waiting for that response skips any "$" frame it meets
 // (ffmpeg does), so the first packets of the first frame would be lost
 // and the frame with them ("Received packet without a start chunk").
-func (w *connWriter) holdMedia() {
+func (w *ConnWriter) HoldMedia() {
 	w.mu.Lock()
 	w.holding = true
 	w.mu.Unlock()
 }
 
-// releaseMedia queues the media held since holdMedia after whatever is
+// ReleaseMedia queues the media held since HoldMedia after whatever is
 // pending (the response) and lets media flow again.
-func (w *connWriter) releaseMedia() {
+func (w *ConnWriter) ReleaseMedia() {
 	w.mu.Lock()
 	w.holding = false
 	if !w.closed {
@@ -83,8 +86,8 @@ func (w *connWriter) releaseMedia() {
 	w.signal()
 }
 
-// writeMessage queues a complete RTSP message.
-func (w *connWriter) writeMessage(b []byte) {
+// WriteMessage queues a complete RTSP message.
+func (w *ConnWriter) WriteMessage(b []byte) {
 	w.mu.Lock()
 	if !w.closed {
 		w.pending = append(w.pending, b...)
@@ -93,15 +96,22 @@ func (w *connWriter) writeMessage(b []byte) {
 	w.signal()
 }
 
-func (w *connWriter) signal() {
+// Dropped is the number of media frames refused so far.
+func (w *ConnWriter) Dropped() uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.dropped
+}
+
+func (w *ConnWriter) signal() {
 	select {
 	case w.wake <- struct{}{}:
 	default:
 	}
 }
 
-// close stops the writer after it has flushed what is pending.
-func (w *connWriter) close() {
+// Close stops the writer after it has flushed what is pending.
+func (w *ConnWriter) Close() {
 	w.mu.Lock()
 	w.closed = true
 	w.mu.Unlock()
@@ -109,7 +119,7 @@ func (w *connWriter) close() {
 	<-w.done
 }
 
-func (w *connWriter) run() {
+func (w *ConnWriter) run() {
 	defer close(w.done)
 	var out []byte
 	for range w.wake {
