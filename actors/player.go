@@ -10,7 +10,6 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/actorstream/actorstream/internal/auth"
 	"github.com/actorstream/actorstream/internal/rtsp"
 	"github.com/actorstream/actorstream/pipeline/stages/receive"
 )
@@ -123,19 +122,15 @@ type Player struct {
 	behavior actor.Behavior
 	state    State
 
-	cseq         int
-	pending      map[int]*pendingRequest
+	calls        *rtspCalls
 	lab          bool // speaking the lab dialect
 	tcp          bool // using interleaved TCP
 	setUp        bool // a SETUP succeeded: lab and tcp are negotiated, not configured
 	info         MediaInfo
-	session      string
 	timeout      time.Duration // the server's session timeout
-	useOpts      bool          // keepalive with OPTIONS (GET_PARAMETER unsupported)
 	gen          int           // invalidates timers of an earlier SETUP/PLAY
 	played       bool          // a PLAY succeeded on this session
 	done         bool
-	auth         *auth.Client
 	packets      uint64    // RTP packets received so far (MediaArrived)
 	mediaAt      time.Time // when packets last grew
 	playingAt    time.Time // when the last PLAY succeeded
@@ -145,14 +140,6 @@ type Player struct {
 	// TEARDOWN); redialFor is the SETUP waiting for it.
 	redial    bool
 	redialFor chan<- error
-}
-
-type pendingRequest struct {
-	method, target string
-	header         rtsp.Header
-	handle         func(ctx actor.Context, resp *rtsp.Response, err error)
-	timeout        *time.Timer
-	retried        bool // already re-sent with credentials
 }
 
 // NewPlayer returns the producer of a player actor.
@@ -173,11 +160,12 @@ func NewPlayer(cfg PlayerConfig) actor.Producer {
 		if cfg.UserAgent == "" {
 			cfg.UserAgent = "actorstream"
 		}
-		p := &Player{cfg: cfg, behavior: actor.NewBehavior(), pending: map[int]*pendingRequest{}, timeout: 60 * time.Second}
-		if cfg.User != "" {
-			p.auth = &auth.Client{User: cfg.User, Password: cfg.Password}
+		p := &Player{cfg: cfg, behavior: actor.NewBehavior(), timeout: 60 * time.Second}
+		p.calls = newRTSPCalls(cfg.User, cfg.Password, cfg.TLS, cfg.UserAgent, cfg.Hooks.Send, cfg.Log)
+		p.calls.wait, p.calls.encode = p.waitFor, p.encodeLab
+		if cfg.Dialect == DialectLab {
+			p.speakLab()
 		}
-		p.lab = cfg.Dialect == DialectLab
 		p.tcp = cfg.Transport == TransportTCP
 		p.become(p.initState, Init)
 		return p
@@ -215,23 +203,14 @@ func (p *Player) publish() {
 func (p *Player) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Stopping:
-		for _, pr := range p.pending {
-			pr.timeout.Stop()
-		}
+		p.calls.stop()
 		p.finish(errors.New("player stopped"))
 	case *ServerResponse:
-		p.response(ctx, m.Response)
-	case *requestTimeout:
-		if pr := p.pending[m.cseq]; pr != nil {
-			delete(p.pending, m.cseq)
-			pr.handle(ctx, nil, fmt.Errorf("%s: no answer from the server within %s", pr.method, p.waitFor(pr.method)))
-		}
+		p.calls.answer(ctx, m.Response)
+	case *rtspTimeout:
+		p.calls.timedOut(ctx, m)
 	case *ConnClosed:
-		for cseq, pr := range p.pending {
-			delete(p.pending, cseq)
-			pr.timeout.Stop()
-			pr.handle(ctx, nil, fmt.Errorf("%s: connection closed by the server", pr.method))
-		}
+		p.calls.closed(ctx)
 		if m.Err != nil {
 			p.finish(fmt.Errorf("connection closed: %w", m.Err))
 		} else {
@@ -335,12 +314,6 @@ func (p *Player) doneState(ctx actor.Context) {
 	case *TeardownCmd:
 		reply(m.Reply, nil)
 	}
-}
-
-// after sends msg to the actor itself after d.
-func (p *Player) after(ctx actor.Context, d time.Duration, msg any) {
-	root, self := ctx.ActorSystem().Root, ctx.Self()
-	time.AfterFunc(d, func() { root.Send(self, msg) })
 }
 
 func (p *Player) finish(err error) {

@@ -51,8 +51,7 @@ type (
 
 // internal timers
 type (
-	requestTimeout struct{ cseq int }
-	keepaliveTick  struct{ gen int }
-	udpCheck       struct{ gen int }
-	silenceCheck   struct{ gen int }
+	keepaliveTick struct{ gen int }
+	udpCheck      struct{ gen int }
+	silenceCheck  struct{ gen int }
 )

@@ -1,11 +1,10 @@
 package actors
 
-// How a player talks RTSP: one request at a time, its response matched by
-// CSeq and handled on the actor, errors explained to the user.
+// How a player talks RTSP (rtspCalls does the talking): its requests in
+// the lab dialect, how long each may take, errors explained to the user.
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -16,44 +15,25 @@ import (
 
 // request sends one request and registers what to do with its answer.
 func (p *Player) request(ctx actor.Context, method, target string, h rtsp.Header, handle func(actor.Context, *rtsp.Response, error)) {
-	p.send(ctx, &pendingRequest{method: method, target: target, header: h, handle: handle})
+	p.calls.request(ctx, method, target, h, nil, handle)
 }
 
-// send sends pr with the next CSeq.
-func (p *Player) send(ctx actor.Context, pr *pendingRequest) {
-	method, target, h, handle := pr.method, pr.target, pr.header, pr.handle
-	p.cseq++
-	cseq := p.cseq
-	var b []byte
-	var err error
-	if p.lab {
-		b, err = rtsp.AppendLabRequest(nil, rtsp.LabRequest{
-			Method: method, File: p.labFile(), CSeq: cseq, Session: p.session, ClientPort: p.cfg.ClientPorts[0],
-		})
-	} else {
-		req := &rtsp.Request{Method: method, URL: target, Header: h.Clone()}
-		req.Header.Set("CSeq", strconv.Itoa(cseq))
-		if p.auth != nil {
-			if a := p.auth.Authorize(method, target); a != "" {
-				req.Header.Set("Authorization", a)
-			}
-		}
-		req.Header.Set("User-Agent", p.cfg.UserAgent)
-		if p.session != "" && method != "OPTIONS" || p.session != "" && p.useOpts {
-			req.Header.Set("Session", p.session)
-		}
-		b, err = req.Append(nil)
+// encodeLab writes a request in the lab dialect when the player speaks
+// it; nil, nil leaves RFC 2326 requests to rtspCalls.
+func (p *Player) encodeLab(c *rtspCall, cseq int) ([]byte, error) {
+	if !p.lab {
+		return nil, nil
 	}
-	if err != nil {
-		handle(ctx, nil, fmt.Errorf("%s: %w", method, err))
-		return
-	}
-	wait := p.waitFor(method)
-	root, self := ctx.ActorSystem().Root, ctx.Self()
-	pr.timeout = time.AfterFunc(wait, func() { root.Send(self, &requestTimeout{cseq: cseq}) })
-	p.pending[cseq] = pr
-	p.cfg.Log.Debug("request", "method", method, "url", target, "cseq", cseq)
-	p.cfg.Hooks.Send(b)
+	return rtsp.AppendLabRequest(nil, rtsp.LabRequest{
+		Method: c.method, File: p.labFile(), CSeq: cseq, Session: p.calls.session, ClientPort: p.cfg.ClientPorts[0],
+	})
+}
+
+// speakLab switches to the lab dialect for good. It knows no
+// authentication: a 401 is final, and no credentials are sent.
+func (p *Player) speakLab() {
+	p.lab = true
+	p.calls.auth = nil
 }
 
 func (p *Player) waitFor(method string) time.Duration {
@@ -61,34 +41,6 @@ func (p *Player) waitFor(method string) time.Duration {
 		return p.cfg.DialectTimeout
 	}
 	return p.cfg.RequestTimeout
-}
-
-func (p *Player) response(ctx actor.Context, resp *rtsp.Response) {
-	raw, _ := resp.CSeq()
-	cseq, err := strconv.Atoi(strings.TrimSpace(raw))
-	pr := p.pending[cseq]
-	if err != nil || pr == nil {
-		p.cfg.Log.Debug("response to no pending request ignored", "cseq", raw, "status", resp.StatusCode)
-		return
-	}
-	delete(p.pending, cseq)
-	pr.timeout.Stop()
-	p.cfg.Log.Debug("response", "method", pr.method, "cseq", cseq, "status", resp.StatusCode)
-	if resp.StatusCode == 401 && p.auth != nil && !pr.retried && !p.lab {
-		retry, err := p.auth.Update(resp.Header.Values("WWW-Authenticate"), p.cfg.TLS)
-		if err == nil && retry {
-			pr.retried = true
-			p.send(ctx, pr) // once, with credentials; a second 401 is final
-			return
-		}
-		if err != nil {
-			p.cfg.Log.Warn("cannot answer the server's challenge", "error", err)
-		}
-	}
-	if v := resp.Header.Get("Authentication-Info"); v != "" && p.auth != nil {
-		p.auth.Info(v)
-	}
-	pr.handle(ctx, resp, nil)
 }
 
 // check turns a failed or non-2xx answer into an error a person can read.

@@ -25,7 +25,7 @@ func (p *Player) setup(ctx actor.Context, r chan<- error) {
 			// The lab server ignores methods it does not know and keeps
 			// the connection usable: speak its dialect on it.
 			p.cfg.Log.Info("no answer to OPTIONS; speaking the lab dialect")
-			p.lab = true
+			p.speakLab()
 			p.setupTransport(ctx, r)
 			return
 		}
@@ -73,12 +73,12 @@ func (p *Player) setupTransport(ctx actor.Context, r chan<- error) {
 			reply(r, err)
 			return
 		}
-		s, err := rtsp.ParseSession(resp.Header.Get("Session"))
+		s, err := setupSession(resp)
 		if err != nil {
-			reply(r, fmt.Errorf("SETUP: the server sent no usable Session header (%q)", resp.Header.Get("Session")))
+			reply(r, err)
 			return
 		}
-		p.session = s.ID
+		p.calls.session = s.ID
 		if s.Timeout > 0 {
 			p.timeout = time.Duration(s.Timeout) * time.Second
 		}
@@ -127,7 +127,7 @@ func (p *Player) play(ctx actor.Context, seek *time.Duration, then func(actor.Co
 		if p.cfg.Transport == TransportAuto && !p.tcp && !p.lab {
 			p.gen++
 			gen := p.gen
-			p.after(ctx, p.cfg.UDPTimeout, &udpCheck{gen: gen})
+			sendAfter(ctx, p.cfg.UDPTimeout, &udpCheck{gen: gen})
 		}
 		then(ctx, nil)
 	})
@@ -168,7 +168,7 @@ func (p *Player) checkUDP(ctx actor.Context, m *udpCheck) {
 	}
 	p.cfg.Log.Warn("no RTP over UDP; falling back to TCP", "waited", p.cfg.UDPTimeout)
 	p.request(ctx, "TEARDOWN", p.controlURL(), nil, func(ctx actor.Context, resp *rtsp.Response, err error) {
-		p.session = ""
+		p.calls.session = ""
 		p.tcp = true
 		errs := make(chan error, 1)
 		p.setupTransport(ctx, errs)
@@ -215,7 +215,7 @@ func (p *Player) over(final bool) {
 	if p.cfg.Reusable && !final && (!p.lab || p.cfg.Hooks.Redial != nil) {
 		p.gen++
 		p.silenceGen++
-		p.session, p.played, p.packets, p.mediaAt = "", false, 0, time.Time{}
+		p.calls.session, p.played, p.packets, p.mediaAt = "", false, 0, time.Time{}
 		p.redial = p.lab
 		p.become(p.initState, Init)
 		return

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-
-	"github.com/actorstream/actorstream/internal/rtsp"
 )
 
 // watchSilence starts watching a PLAY for silence (IdleEnd).
@@ -19,7 +17,7 @@ func (p *Player) watchSilence(ctx actor.Context) {
 		return
 	}
 	p.silenceGen++
-	p.after(ctx, p.cfg.IdleEnd, &silenceCheck{gen: p.silenceGen})
+	sendAfter(ctx, p.cfg.IdleEnd, &silenceCheck{gen: p.silenceGen})
 }
 
 // checkSilence ends the session when media has stopped for IdleEnd while
@@ -43,7 +41,7 @@ func (p *Player) checkSilence(ctx actor.Context, m *silenceCheck) {
 	if p.packets > 0 {
 		wait -= silent
 	}
-	p.after(ctx, wait, m)
+	sendAfter(ctx, wait, m)
 }
 
 func (p *Player) armKeepalive(ctx actor.Context) {
@@ -53,22 +51,13 @@ func (p *Player) armKeepalive(ctx actor.Context) {
 	// One chain of ticks per SETUP: a chain of an earlier session (a
 	// reusable player set up again) stops at its next tick.
 	p.keepaliveGen++
-	p.after(ctx, p.timeout/2, &keepaliveTick{gen: p.keepaliveGen})
+	sendAfter(ctx, p.timeout/2, &keepaliveTick{gen: p.keepaliveGen})
 }
 
 func (p *Player) keepalive(ctx actor.Context, m *keepaliveTick) {
-	if p.done || p.state == Init || p.session == "" || m.gen != p.keepaliveGen {
+	if p.done || p.state == Init || p.calls.session == "" || m.gen != p.keepaliveGen {
 		return
 	}
-	method := "GET_PARAMETER"
-	if p.useOpts {
-		method = "OPTIONS"
-	}
-	p.request(ctx, method, p.controlURL(), nil, func(ctx actor.Context, resp *rtsp.Response, err error) {
-		if resp != nil && (resp.StatusCode == 501 || resp.StatusCode == 405) && !p.useOpts {
-			p.useOpts = true
-			p.cfg.Log.Debug("GET_PARAMETER not supported; keeping alive with OPTIONS")
-		}
-	})
-	p.after(ctx, p.timeout/2, &keepaliveTick{gen: m.gen})
+	p.calls.keepalive(ctx, p.controlURL())
+	sendAfter(ctx, p.timeout/2, &keepaliveTick{gen: m.gen})
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/actorstream/actorstream/internal/auth"
 	"github.com/actorstream/actorstream/internal/rtsp"
 )
 
@@ -49,13 +48,9 @@ type PublishClient struct {
 	behavior actor.Behavior
 	state    State
 
-	cseq      int
-	pending   map[int]*pubRequest
-	auth      *auth.Client
-	session   string
+	calls     *rtspCalls
 	control   string        // the URL SETUP, RECORD and TEARDOWN go to
 	timeout   time.Duration // the server's session timeout
-	useOpts   bool          // keep alive with OPTIONS (GET_PARAMETER unsupported)
 	transport rtsp.Transport
 	keepGen   int  // invalidates keepalive ticks of an earlier session
 	tearing   bool // a TEARDOWN is on its way
@@ -77,10 +72,9 @@ func NewPublishClient(cfg PublishClientConfig) actor.Producer {
 		if cfg.Transport != TransportTCP {
 			cfg.Transport = TransportUDP
 		}
-		p := &PublishClient{cfg: cfg, behavior: actor.NewBehavior(), pending: map[int]*pubRequest{}, timeout: 60 * time.Second}
-		if cfg.User != "" {
-			p.auth = &auth.Client{User: cfg.User, Password: cfg.Password}
-		}
+		p := &PublishClient{cfg: cfg, behavior: actor.NewBehavior(), timeout: 60 * time.Second}
+		p.calls = newRTSPCalls(cfg.User, cfg.Password, cfg.TLS, cfg.UserAgent, cfg.Hooks.Send, cfg.Log)
+		p.calls.wait, p.calls.soleAnswer = p.waitFor, true
 		p.become(p.initState, Init)
 		return p
 	}
@@ -101,18 +95,13 @@ func (p *PublishClient) become(f actor.ReceiveFunc, state State) {
 func (p *PublishClient) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Stopping:
-		for _, pr := range p.pending {
-			pr.timeout.Stop()
-		}
+		p.calls.stop()
 		p.stopMedia()
 		p.finish(errors.New("publisher stopped"))
 	case *ServerResponse:
-		p.response(ctx, m.Response)
-	case *requestTimeout:
-		if pr := p.pending[m.cseq]; pr != nil {
-			delete(p.pending, m.cseq)
-			pr.handle(ctx, nil, fmt.Errorf("%s: no answer from the server within %s", pr.method, pr.wait))
-		}
+		p.calls.answer(ctx, m.Response)
+	case *rtspTimeout:
+		p.calls.timedOut(ctx, m)
 	case *ConnClosed:
 		p.connClosed(ctx, m)
 	case *pubKeepaliveTick:
@@ -181,11 +170,7 @@ func (p *PublishClient) doneState(ctx actor.Context) {
 // publication ends with an error unless a TEARDOWN was on its way (a
 // server may close right after answering it, or instead).
 func (p *PublishClient) connClosed(ctx actor.Context, m *ConnClosed) {
-	for cseq, pr := range p.pending {
-		delete(p.pending, cseq)
-		pr.timeout.Stop()
-		pr.handle(ctx, nil, fmt.Errorf("%s: connection closed by the server", pr.method))
-	}
+	p.calls.closed(ctx)
 	p.stopMedia()
 	switch {
 	case p.done:

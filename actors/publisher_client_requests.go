@@ -1,12 +1,10 @@
 package actors
 
-// How a publisher talks RTSP: each request's answer matched by CSeq and
-// handled on the actor, a 401 answered once with credentials, refusals
-// explained for publishing.
+// How a publisher talks RTSP (rtspCalls does the talking): how long each
+// request may take, refusals explained for publishing.
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -19,85 +17,17 @@ import (
 // servers never give: not long, as the publication is over either way.
 const teardownWait = 2 * time.Second
 
-type pubRequest struct {
-	method, target string
-	header         rtsp.Header
-	body           []byte
-	handle         func(ctx actor.Context, resp *rtsp.Response, err error)
-	timeout        *time.Timer
-	wait           time.Duration // how long timeout waits
-	retried        bool          // already re-sent with credentials
+// waitFor is how long the answer to method may take.
+func (p *PublishClient) waitFor(method string) time.Duration {
+	if method == "TEARDOWN" {
+		return min(p.cfg.RequestTimeout, teardownWait)
+	}
+	return p.cfg.RequestTimeout
 }
 
 // request sends one request and registers what to do with its answer.
 func (p *PublishClient) request(ctx actor.Context, method, target string, h rtsp.Header, body []byte, handle func(actor.Context, *rtsp.Response, error)) {
-	p.send(ctx, &pubRequest{method: method, target: target, header: h, body: body, handle: handle})
-}
-
-// send sends pr with the next CSeq.
-func (p *PublishClient) send(ctx actor.Context, pr *pubRequest) {
-	p.cseq++
-	cseq := p.cseq
-	req := &rtsp.Request{Method: pr.method, URL: pr.target, Header: pr.header.Clone(), Body: pr.body}
-	req.Header.Set("CSeq", strconv.Itoa(cseq))
-	if p.auth != nil {
-		if a := p.auth.Authorize(pr.method, pr.target); a != "" {
-			req.Header.Set("Authorization", a)
-		}
-	}
-	req.Header.Set("User-Agent", p.cfg.UserAgent)
-	if p.session != "" {
-		req.Header.Set("Session", p.session)
-	}
-	b, err := req.Append(nil)
-	if err != nil {
-		pr.handle(ctx, nil, fmt.Errorf("%s: %w", pr.method, err))
-		return
-	}
-	root, self := ctx.ActorSystem().Root, ctx.Self()
-	pr.wait = p.cfg.RequestTimeout
-	if pr.method == "TEARDOWN" {
-		pr.wait = min(pr.wait, teardownWait)
-	}
-	pr.timeout = time.AfterFunc(pr.wait, func() { root.Send(self, &requestTimeout{cseq: cseq}) })
-	p.pending[cseq] = pr
-	p.cfg.Log.Debug("request", "method", pr.method, "url", pr.target, "cseq", cseq)
-	p.cfg.Hooks.Send(b)
-}
-
-func (p *PublishClient) response(ctx actor.Context, resp *rtsp.Response) {
-	raw, ok := resp.CSeq()
-	cseq, err := strconv.Atoi(strings.TrimSpace(raw))
-	if !ok && len(p.pending) == 1 {
-		// No CSeq (ffmpeg's listen mode, refusing a TEARDOWN over
-		// TCP): with one request pending, it can only answer that.
-		for c := range p.pending {
-			cseq, err = c, nil
-		}
-	}
-	pr := p.pending[cseq]
-	if err != nil || pr == nil {
-		p.cfg.Log.Debug("response to no pending request ignored", "cseq", raw, "status", resp.StatusCode)
-		return
-	}
-	delete(p.pending, cseq)
-	pr.timeout.Stop()
-	p.cfg.Log.Debug("response", "method", pr.method, "cseq", cseq, "status", resp.StatusCode)
-	if resp.StatusCode == 401 && p.auth != nil && !pr.retried {
-		retry, err := p.auth.Update(resp.Header.Values("WWW-Authenticate"), p.cfg.TLS)
-		if err == nil && retry {
-			pr.retried = true
-			p.send(ctx, pr) // once, with credentials; a second 401 is final
-			return
-		}
-		if err != nil {
-			p.cfg.Log.Warn("cannot answer the server's challenge", "error", err)
-		}
-	}
-	if v := resp.Header.Get("Authentication-Info"); v != "" && p.auth != nil {
-		p.auth.Info(v)
-	}
-	pr.handle(ctx, resp, nil)
+	p.calls.request(ctx, method, target, h, body, handle)
 }
 
 // check turns a failed or non-2xx answer to method into an error a person

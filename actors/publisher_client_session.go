@@ -42,9 +42,9 @@ func (p *PublishClient) setupTransport(ctx actor.Context, r chan<- error) {
 			reply(r, err)
 			return
 		}
-		s, err := rtsp.ParseSession(resp.Header.Get("Session"))
+		s, err := setupSession(resp)
 		if err != nil {
-			reply(r, fmt.Errorf("SETUP: the server sent no usable Session header (%q)", resp.Header.Get("Session")))
+			reply(r, err)
 			return
 		}
 		tr, err := p.negotiated(resp.Header.Get("Transport"))
@@ -52,7 +52,7 @@ func (p *PublishClient) setupTransport(ctx actor.Context, r chan<- error) {
 			reply(r, err)
 			return
 		}
-		p.session, p.transport = s.ID, tr
+		p.calls.session, p.transport = s.ID, tr
 		if s.Timeout > 0 {
 			p.timeout = time.Duration(s.Timeout) * time.Second
 		}
@@ -137,32 +137,14 @@ func (p *PublishClient) over(err error) {
 
 func (p *PublishClient) armKeepalive(ctx actor.Context) {
 	p.keepGen++
-	p.after(ctx, p.timeout/2, &pubKeepaliveTick{gen: p.keepGen})
+	sendAfter(ctx, p.timeout/2, &pubKeepaliveTick{gen: p.keepGen})
 }
 
-// keepalive asks something harmless within the server's session timeout:
-// GET_PARAMETER, or OPTIONS where that is not implemented. A keepalive
-// left unanswered is no failure: some servers (ffmpeg's listen mode) read
-// no requests while media flows.
+// keepalive keeps the session alive within the server's timeout.
 func (p *PublishClient) keepalive(ctx actor.Context, m *pubKeepaliveTick) {
-	if p.done || m.gen != p.keepGen || p.session == "" {
+	if p.done || m.gen != p.keepGen || p.calls.session == "" {
 		return
 	}
-	method := "GET_PARAMETER"
-	if p.useOpts {
-		method = "OPTIONS"
-	}
-	p.request(ctx, method, p.cfg.URL.String(), nil, nil, func(ctx actor.Context, resp *rtsp.Response, err error) {
-		if resp != nil && (resp.StatusCode == 501 || resp.StatusCode == 405) && !p.useOpts {
-			p.useOpts = true
-			p.cfg.Log.Debug("GET_PARAMETER not supported; keeping alive with OPTIONS")
-		}
-	})
-	p.after(ctx, p.timeout/2, m)
-}
-
-// after sends msg to the actor itself after d.
-func (p *PublishClient) after(ctx actor.Context, d time.Duration, msg any) {
-	root, self := ctx.ActorSystem().Root, ctx.Self()
-	time.AfterFunc(d, func() { root.Send(self, msg) })
+	p.calls.keepalive(ctx, p.cfg.URL.String())
+	sendAfter(ctx, p.timeout/2, m)
 }
