@@ -2,7 +2,6 @@ package send
 
 import (
 	"context"
-	"errors"
 	"io"
 
 	"github.com/actorstream/actorstream/pipeline"
@@ -30,39 +29,10 @@ type IndexedSource struct {
 
 // Run emits frames until the end of the index (or forever with Loop).
 func (s *IndexedSource) Run(ctx context.Context, out chan<- *pipeline.Frame) error {
-	n := s.Index.Len()
-	if n == 0 {
-		return errors.New("no frames")
-	}
-	pool := s.Pool
-	if pool == nil {
-		pool = pipeline.NewFramePool(2)
-	}
-	skipped := 0
-	for index := s.StartIndex; ; index++ {
-		src := index % n
-		if src == 0 && index != s.StartIndex && !s.Loop {
-			return nil
-		}
-		fr := pool.Get()
+	play := framePlay{n: s.Index.Len(), startIndex: s.StartIndex, loop: s.Loop, fps: s.FPS, pool: s.Pool}
+	return play.run(ctx, out, func(fr *pipeline.Frame, src int) error {
 		data, err := s.Index.ReadFrame(s.File, src, fr.Data)
 		fr.Data = data
-		if err != nil {
-			fr.Release()
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			pipeline.ReportDrop(ctx, 1, &pipeline.FrameError{Index: index, Err: err})
-			if skipped++; skipped >= n {
-				return errors.New("no frame of the media can be read")
-			}
-			continue
-		}
-		skipped = 0
-		fr.Index, fr.PTS = index, pipeline.PTS(index, s.FPS)
-		if !pipeline.Send(ctx, out, fr) {
-			fr.Release()
-			return ctx.Err()
-		}
-	}
+		return err
+	})
 }

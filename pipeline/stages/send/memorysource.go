@@ -2,7 +2,6 @@ package send
 
 import (
 	"context"
-	"errors"
 
 	"github.com/actorstream/actorstream/pipeline"
 )
@@ -36,40 +35,12 @@ type MemorySource struct {
 
 // Run emits frames until the end of the table (or forever with Loop).
 func (s *MemorySource) Run(ctx context.Context, out chan<- *pipeline.Frame) error {
-	n := s.Table.Len()
-	if n == 0 {
-		return errors.New("no frames")
-	}
-	pool := s.Pool
-	if pool == nil {
-		pool = pipeline.NewFramePool(2)
-	}
-	skipped := 0
-	for index := s.StartIndex; ; index++ {
-		src := index % n
-		if src == 0 && index != s.StartIndex && !s.Loop {
-			return nil
-		}
+	play := framePlay{n: s.Table.Len(), startIndex: s.StartIndex, loop: s.Loop, fps: s.FPS, pool: s.Pool}
+	return play.run(ctx, out, func(fr *pipeline.Frame, src int) error {
 		data, err := s.Table.Frame(ctx, src)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			pipeline.ReportDrop(ctx, 1, &pipeline.FrameError{Index: index, Err: err})
-			if skipped++; skipped >= n {
-				return errors.New("no frame of the media can be played")
-			}
-			continue
-		}
-		skipped = 0
-		fr := pool.Get()
 		fr.Data = append(fr.Data, data...)
-		fr.Index, fr.PTS = index, pipeline.PTS(index, s.FPS)
-		if !pipeline.Send(ctx, out, fr) {
-			fr.Release()
-			return ctx.Err()
-		}
-	}
+		return err
+	})
 }
 
 // MemoryTable is a FrameTable of frames already in memory.
