@@ -5,6 +5,12 @@
 //
 //	gortsplibserver -addr 127.0.0.1:8554 -file clip.mjpeg -fps 30 -mtu 1400
 //
+// With -live instead of -file it is a relay: a publisher's ANNOUNCE and
+// RECORD on any path make the stream, fed with the publisher's packets as
+// they come, and readers of any path play it (live.go).
+//
+//	gortsplibserver -addr 127.0.0.1:8554 -live
+//
 // Every path (rtsp://ADDR/anything) plays the same shared ServerStream,
 // which one goroutine feeds on an absolute schedule (frame n at start+n/fps).
 // The frames are split once at start and kept in memory; a frame whose
@@ -58,13 +64,16 @@ func run() error {
 		rtpPort  = flag.Int("udp-rtp-port", 0, "server UDP port for RTP, even (default: a free pair on 127.0.0.1)")
 		rtcpPort = flag.Int("udp-rtcp-port", 0, "server UDP port for RTCP, -udp-rtp-port+1 (default: a free pair)")
 		chromaQT = flag.Bool("chroma-qtable", true, "give frames with a single quantization table a copy as the chroma table, so RTP carries 128 bytes of tables as RFC 2435 receivers expect")
+		live     = flag.Bool("live", false, "serve what a publisher sends (ANNOUNCE/RECORD on any path) instead of -file")
 	)
 	flag.Parse()
 	switch {
 	case flag.NArg() > 0:
 		return fmt.Errorf("unexpected arguments %q", flag.Args())
-	case *file == "":
-		return errors.New("-file is required")
+	case *file == "" && !*live:
+		return errors.New("-file or -live is required")
+	case *file != "" && *live:
+		return errors.New("-file and -live do not go together")
 	case !(*fps > 0 && *fps <= 1000):
 		return fmt.Errorf("-fps %v: want 0 < fps <= 1000", *fps)
 	case *mtu < rtpHeaderSize+64 || *mtu > 1472:
@@ -73,9 +82,12 @@ func run() error {
 		return errors.New("give both -udp-rtp-port and -udp-rtcp-port, or neither")
 	}
 
-	frames, err := loadFrames(*file)
-	if err != nil {
-		return err
+	var frames [][]byte
+	var err error
+	if !*live {
+		if frames, err = loadFrames(*file); err != nil {
+			return err
+		}
 	}
 	added := 0
 	if *chromaQT {
@@ -92,8 +104,12 @@ func run() error {
 	}
 
 	h := &handler{}
+	var sh gortsplib.ServerHandler = h
+	if *live {
+		sh = &liveHandler{handler: h}
+	}
 	h.server = &gortsplib.Server{
-		Handler:        h,
+		Handler:        sh,
 		RTSPAddress:    *addr,
 		WriteQueueSize: 4096, // comfortably more than one frame's packets per session
 		MaxPacketSize:  *mtu,
@@ -117,6 +133,14 @@ func run() error {
 	}
 	defer h.server.Close()
 
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if *live {
+		fmt.Fprintf(os.Stderr, "gortsplibserver: relaying what is published to rtsp://%s/ (UDP RTP %s, RTCP %s)\n",
+			*addr, h.server.UDPRTPAddress, h.server.UDPRTCPAddress)
+		return serve(ctx, stop, h, nil)
+	}
+
 	// The stream needs a started server; until it is set, requests get 503.
 	stream := &gortsplib.ServerStream{
 		Server: h.server,
@@ -132,25 +156,24 @@ func run() error {
 	}
 	defer stream.Close()
 	h.stream.Store(stream)
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		h.feed(ctx, stream, frames, *fps, *mtu-rtpHeaderSize)
-	}()
-	go func() {
-		defer wg.Done()
-		h.reportErrors(ctx)
-	}()
-
 	fmt.Fprintf(os.Stderr, "gortsplibserver: %d frames (%d given a chroma table) from %s at %v fps on rtsp://%s/ (UDP RTP %s, RTCP %s)\n",
 		len(frames), added, *file, *fps, *addr, h.server.UDPRTPAddress, h.server.UDPRTCPAddress)
+	return serve(ctx, stop, h, func(ctx context.Context) {
+		h.feed(ctx, stream, frames, *fps, *mtu-rtpHeaderSize)
+	})
+}
+
+// serve runs until ctx ends or the server fails: the error reports and,
+// for -file, feed.
+func serve(ctx context.Context, stop func(), h *handler, feed func(context.Context)) error {
+	var wg sync.WaitGroup
+	if feed != nil {
+		wg.Go(func() { feed(ctx) })
+	}
+	wg.Go(func() { h.reportErrors(ctx) })
 	fmt.Println("ready")
 
+	var err error
 	waitErr := make(chan error, 1)
 	go func() { waitErr <- h.server.Wait() }()
 	select {

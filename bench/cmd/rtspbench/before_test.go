@@ -13,12 +13,12 @@ func TestWithBefore(t *testing.T) {
 		{[]string{"gst"}, []string{"before", "gst"}},
 		{[]string{"before", "ours"}, []string{"before", "ours"}}, // named: left as given
 	} {
-		if got := withBefore(tc.in); !slices.Equal(got, tc.want) {
+		if got := withBefore(tc.in, "ours", "before"); !slices.Equal(got, tc.want) {
 			t.Errorf("withBefore(%v) = %v, want %v", tc.in, got, tc.want)
 		}
 	}
 	// The summary puts before beside ours whatever the order measured.
-	if got := beforeBesideOurs([]string{"before", "gst", "ours", "raw-gso"}); !slices.Equal(got, []string{"gst", "ours", "before", "raw-gso"}) {
+	if got := beforeBesideOurs([]string{"before", "gst", "ours", "raw-gso"}, "ours", "before"); !slices.Equal(got, []string{"gst", "ours", "before", "raw-gso"}) {
 		t.Errorf("beforeBesideOurs: %v", got)
 	}
 }
@@ -69,7 +69,7 @@ func TestPairFirst(t *testing.T) {
 			}
 		}
 	}
-	o := &options{beforeDir: "x", servers: []string{"gst", "before", "raw-gso", "ours"}}
+	o := &options{beforeDir: "x", servers: []string{"gst", "before", "raw-gso", "ours"}, oursName: "ours", beforeName: "before"}
 	if got := beforePair(o); !slices.Equal(got, []string{"before", "ours"}) {
 		t.Errorf("beforePair: %v", got)
 	}

@@ -41,6 +41,16 @@ type streamCheck struct {
 	arrivals  []arrival
 
 	firstFrame time.Time // first complete frame ever (time to first frame)
+
+	// Live mode with the bench's own publisher: ids names the frames of
+	// its loop by the hash of their scan data (the servers restamp the RTP
+	// header but carry the JPEG data unchanged, whatever their
+	// fragmentation); sourced is every complete frame in the window that
+	// was found in it, unknown counts those that were not.
+	ids     map[uint64]int
+	hash    uint64 // FNV-1a of the frame's scan data so far
+	sourced []frameArrival
+	unknown int64
 }
 
 type arrival struct {
@@ -103,37 +113,24 @@ func (c *streamCheck) packet(b []byte, at time.Time) {
 		c.bytes += int64(len(b))
 	}
 
-	// RFC 2435 §3.1: 8-byte main header (offset in bytes 1–3), a restart
-	// header for types 64–127, quantisation tables on offset 0 when Q ≥ 128.
-	offset := int(payload[1])<<16 | int(payload[2])<<8 | int(payload[3])
-	typ, q := payload[4], payload[5]
-	data := payload[8:]
-	if typ >= 64 && typ < 128 {
-		if len(data) < 4 {
-			return
-		}
-		data = data[4:]
-	}
-	if q >= 128 && offset == 0 {
-		if len(data) < 4 {
-			return
-		}
-		n := int(binary.BigEndian.Uint16(data[2:]))
-		if len(data) < 4+n {
-			return
-		}
-		data = data[4+n:]
+	offset, data, ok := jpegFragment(payload)
+	if !ok {
+		return
 	}
 	if !c.frameActive || ts != c.frameTS {
 		if c.frameActive && c.window {
 			c.incomplete++ // the previous frame never saw its marker
 		}
 		c.frameActive, c.frameTS, c.nextOffset, c.frameOK = true, ts, 0, true
+		c.hash = fnvOffset
 	}
 	if offset != c.nextOffset {
 		c.frameOK = false
 	}
 	c.nextOffset = offset + len(data)
+	if c.ids != nil {
+		c.hash = fnvAdd(c.hash, data)
+	}
 	if !marker {
 		return
 	}
@@ -150,7 +147,43 @@ func (c *streamCheck) packet(b []byte, at time.Time) {
 	if c.window {
 		c.frames++
 		c.arrivals = append(c.arrivals, arrival{c.extTS, at})
+		if c.ids != nil {
+			if i, ok := c.ids[c.hash]; ok {
+				c.sourced = append(c.sourced, frameArrival{i, at})
+			} else {
+				c.unknown++
+			}
+		}
 	}
+}
+
+// jpegFragment splits an RFC 2435 payload (§3.1): the fragment offset
+// from the 8-byte main header, and the scan data after the restart header
+// (types 64–127) and the quantisation tables (offset 0 with Q ≥ 128).
+func jpegFragment(payload []byte) (offset int, data []byte, ok bool) {
+	if len(payload) < 8 {
+		return 0, nil, false
+	}
+	offset = int(payload[1])<<16 | int(payload[2])<<8 | int(payload[3])
+	typ, q := payload[4], payload[5]
+	data = payload[8:]
+	if typ >= 64 && typ < 128 {
+		if len(data) < 4 {
+			return 0, nil, false
+		}
+		data = data[4:]
+	}
+	if q >= 128 && offset == 0 {
+		if len(data) < 4 {
+			return 0, nil, false
+		}
+		n := int(binary.BigEndian.Uint16(data[2:]))
+		if len(data) < 4+n {
+			return 0, nil, false
+		}
+		data = data[4+n:]
+	}
+	return offset, data, true
 }
 
 // result is what one stream's check found in the window.
@@ -159,6 +192,8 @@ type streamResult struct {
 	frames, incomplete    int64
 	lateness              []time.Duration // per complete frame
 	firstFrame            time.Duration   // PLAY sent → first complete frame; 0 if none
+	sourced               []frameArrival  // live mode: complete frames identified
+	unknown               int64           // live mode: complete frames not identified
 }
 
 // result reads the counts. Lateness is each frame's arrival against its
@@ -168,7 +203,8 @@ type streamResult struct {
 func (c *streamCheck) result(playAt time.Time) streamResult {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	r := streamResult{received: c.received, bytes: c.bytes, frames: c.frames, incomplete: c.incomplete}
+	r := streamResult{received: c.received, bytes: c.bytes, frames: c.frames, incomplete: c.incomplete,
+		sourced: c.sourced, unknown: c.unknown}
 	if c.winStarted {
 		r.lost = max(0, c.maxInWin-c.firstInWin+1-c.received)
 	}

@@ -33,7 +33,7 @@ func measureClient(specs map[string]serverSpec, oursDir, work string, m mediaFil
 	if err := build.Run(); err != nil {
 		return res, fmt.Errorf("go build ./cmd/client: %w", err)
 	}
-	srv, err := specs["ours"].start(m, work)
+	srv, err := specs["ours"].start(m, work, "")
 	if err != nil {
 		return res, err
 	}

@@ -9,6 +9,7 @@
 //	go run ./cmd/rtspbench -url rtsp://… -pid PID      # any running server
 //	go run ./cmd/rtspbench wakecost                    # what a sleep and wake-up costs here
 //	go run ./cmd/rtspbench -before DIR -runs 4         # also cmd/server of checkout DIR, as "before": ours/before
+//	go run ./cmd/rtspbench -mode live                  # one publisher → N readers of a live path
 package main
 
 import (
@@ -65,18 +66,32 @@ type options struct {
 	beforeDir  string // checkout the "before" server is built from; "" = none
 	metricsURL string
 	client     string // medium for the client measurement; "" skips it
+	live       bool   // -mode live: ours, gortsplib and before are their live servers
+	publisher  string // live servers' publisher: ours or ffmpeg
+
+	// oursName and beforeName are what ours and before are called in
+	// the records: "ours-live" and "before-live" in live mode. The
+	// summary's ratios are oursName/this.
+	oursName, beforeName string
 
 	// oursID and beforeID say which checkout and commit each build is,
 	// for the report (set with -before).
 	oursID, beforeID string
 }
 
+// liveServers is -mode live's default -servers: the two live servers,
+// the floor and our file path, which the targets compare.
+const liveServers = "ours,gortsplib,raw-gso-mmsg,ours-file"
+
 func parseFlags() (*options, error) {
 	o := &options{}
-	servers := flag.String("servers", "ours,gortsplib,gst,raw-gso,raw-gso-mmsg,raw-sendmmsg", "servers to measure: ours, before (needs -before), gortsplib, gst, and the raw sender (no RTSP) as raw-gso, raw-gso-mmsg, raw-sendmmsg or raw-sendto")
-	media := flag.String("media", "vga420:30,lab:30", "media:fps list; vga420 = 640x480 4:2:0 made by ffmpeg, lab = the lab's movie.Mjpeg as 4:2:0")
+	var err error
+	servers := flag.String("servers", "ours,gortsplib,gst,raw-gso,raw-gso-mmsg,raw-sendmmsg", "servers to measure: ours, before (needs -before), gortsplib, gst, and the raw sender (no RTSP) as raw-gso, raw-gso-mmsg, raw-sendmmsg or raw-sendto; ours-live, gortsplib-live (published live paths) and ours-file in either mode (-mode live default: "+liveServers+")")
+	media := flag.String("media", "vga420:30,lab:30", "media:fps list; vga420 = 640x480 4:2:0 made by ffmpeg, lab = the lab's movie.Mjpeg as 4:2:0 (-mode live default: vga420:30)")
 	ramp := flag.String("ramp", "1,50,100,200,400,800,1200", "session counts to ramp through (a server's ramp stops at the first step over a threshold)")
-	fixed := flag.String("fixed", "200,1000", "session counts always measured, for CPU per packet at a fixed load")
+	fixed := flag.String("fixed", "200,1000", "session counts always measured, for CPU per packet at a fixed load (-mode live default: 100,1000)")
+	mode := flag.String("mode", "file", "file: the servers play the media file; live: ours, gortsplib and before are started as live servers, each published the medium by one -publisher, their sessions reading the live path (ours-file and raw-* stay as in file mode, for comparison)")
+	flag.StringVar(&o.publisher, "publisher", "ours", "live servers' publisher: ours (in rtspbench: RTSP/UDP, and the added-latency columns) or ffmpeg (-re -stream_loop -1 … -c:v copy -f rtsp, UDP; no latency)")
 	flag.IntVar(&o.sample, "sample", 50, "sessions per step that are fully checked (the rest are bound, never read)")
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "time between the last PLAY and the measurement window")
 	flag.DurationVar(&o.window, "window", 8*time.Second, "measurement window per step")
@@ -92,18 +107,48 @@ func parseFlags() (*options, error) {
 	flag.StringVar(&o.client, "client", "hd720:30", "medium:fps our client plays with -display none for its CPU and first-frame time (hd720 = 1280x720 4:2:0); empty: skip")
 	flag.BoolVar(&o.smoke, "smoke", false, "a few seconds: 1 and 3 sessions, every server, no thresholds enforced beyond frames arriving")
 	flag.Parse()
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch *mode {
+	case "file":
+	case "live":
+		o.live = true
+		if !set["servers"] {
+			*servers = liveServers
+		}
+		if !set["media"] {
+			*media = "vga420:30"
+		}
+		if !set["fixed"] {
+			*fixed = "100,1000"
+		}
+		if !set["client"] {
+			o.client = "" // the client's figure is the file mode's
+		}
+	default:
+		return nil, fmt.Errorf("-mode %q: want file or live", *mode)
+	}
+	if o.publisher != "ours" && o.publisher != "ffmpeg" {
+		return nil, fmt.Errorf("-publisher %q: want ours or ffmpeg", o.publisher)
+	}
 	o.tcp = *transport == "tcp"
 	if *transport != "udp" && *transport != "tcp" {
 		return nil, fmt.Errorf("-transport %q: want udp or tcp", *transport)
 	}
 	o.servers = splitList(*servers)
+	o.oursName, o.beforeName = "ours", "before"
+	if o.live {
+		o.oursName, o.beforeName = "ours-live", "before-live"
+		if o.servers, err = liveNames(o.servers); err != nil {
+			return nil, err
+		}
+	}
 	if o.beforeDir != "" {
-		o.servers = withBefore(o.servers)
-	} else if slices.Contains(o.servers, "before") {
+		o.servers = withBefore(o.servers, o.oursName, o.beforeName)
+	} else if slices.Contains(o.servers, "before") || slices.Contains(o.servers, "before-live") {
 		return nil, fmt.Errorf("-servers names before: give the checkout to build it from with -before DIR")
 	}
 	o.media = splitList(*media)
-	var err error
 	if o.ramp, err = intList(*ramp); err != nil {
 		return nil, err
 	}
@@ -114,7 +159,15 @@ func parseFlags() (*options, error) {
 		o.ramp, o.fixed, o.sample = []int{1, 3}, nil, 3
 		o.warmup, o.window, o.runs = time.Second, 2*time.Second, 1
 		o.media = []string{"vga420:30"}
-		o.client = "vga420:30"
+		if !o.live {
+			o.client = "vga420:30"
+		}
+		// CI's smoke run covers the live servers too.
+		for _, s := range []string{"ours-live", "gortsplib-live"} {
+			if !slices.Contains(o.servers, s) {
+				o.servers = append(o.servers, s)
+			}
+		}
 	}
 	if o.url != "" && o.pid == 0 {
 		return nil, fmt.Errorf("-url needs -pid (the server's process, for its CPU and memory)")
@@ -125,15 +178,31 @@ func parseFlags() (*options, error) {
 	return o, nil
 }
 
-// withBefore adds "before" to the servers to measure, if not named: right
-// after ours, or first. Where the first of the two stands, both are
-// measured, interleaved step by step (measurePair).
-func withBefore(servers []string) []string {
-	if slices.Contains(servers, "before") {
+// withBefore adds before (named so) to the servers to measure, if not
+// named: right after ours, or first. Where the first of the two stands,
+// both are measured, interleaved step by step (measurePair).
+func withBefore(servers []string, ours, before string) []string {
+	if slices.Contains(servers, before) {
 		return servers
 	}
-	i := slices.Index(servers, "ours") + 1 // 0 without ours
-	return slices.Insert(slices.Clone(servers), i, "before")
+	i := slices.Index(servers, ours) + 1 // 0 without ours
+	return slices.Insert(slices.Clone(servers), i, before)
+}
+
+// liveNames is -servers in live mode: ours, gortsplib and before are their
+// live servers; gst has no live server here.
+func liveNames(servers []string) ([]string, error) {
+	out := make([]string, 0, len(servers))
+	for _, s := range servers {
+		switch s {
+		case "ours", "gortsplib", "before":
+			s += "-live"
+		case "gst":
+			return nil, fmt.Errorf("-mode live: gst has no live server in the bench (measure ours, gortsplib, ours-file, raw-*)")
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }
 
 func splitList(s string) []string {
@@ -301,7 +370,7 @@ func beforePair(o *options) []string {
 	}
 	var pair []string
 	for _, s := range o.servers {
-		if s == "ours" || s == "before" {
+		if s == o.oursName || s == o.beforeName {
 			pair = append(pair, s)
 		}
 	}
@@ -382,12 +451,15 @@ func startRamp(o *options, specs map[string]serverSpec, name string, m mediaFile
 	if !ok {
 		return nil, fmt.Errorf("unknown server %q", name)
 	}
-	srv, err := spec.start(m, work)
+	srv, err := spec.start(m, work, o.publisher)
 	if err != nil {
 		return nil, err
 	}
 	r.srv = srv
 	r.cfg.url, r.cfg.pid, r.cfg.metrics = srv.url, srv.pid(), srv.metrics
+	if srv.pub != nil {
+		r.cfg.clock = srv.pub.clock()
+	}
 	return r, nil
 }
 
@@ -485,7 +557,8 @@ func writeJSON(path string, recs any) error {
 }
 
 // smokeCheck is what CI asserts of the smoke run: every server came up,
-// every session was set up, and the checked sessions received frames.
+// every session was set up, and the checked sessions received frames
+// (on live servers, frames the bench's publisher sent).
 // No timing is judged.
 func smokeCheck(recs []record) error {
 	for _, r := range recs {
@@ -494,6 +567,9 @@ func smokeCheck(recs []record) error {
 		}
 		if r.Frames == 0 {
 			return fmt.Errorf("%s with %d sessions: no complete frame arrived", r.Server, r.Sessions)
+		}
+		if r.Unidentified > 0 && r.AddedFrames == 0 {
+			return fmt.Errorf("%s with %d sessions: frames arrived, none of them a frame the publisher sent (frame identification, latency.go)", r.Server, r.Sessions)
 		}
 	}
 	return nil

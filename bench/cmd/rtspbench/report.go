@@ -18,7 +18,20 @@ func printStep(r record) {
 	}
 	fmt.Fprintf(os.Stderr, "%-12s %-9s n=%-5d %s  %7.0f pkt/s %6.1f Mbit/s  machine %3.0f%%  cpu %5.1f%% (sys %2.0f%%) %5.2f µs/pkt  rss %6.1f MiB (%5.0f KiB/sess)  loss %.3f%% incompl %d  late p50 %.2f p99 %.2f max %.1f ms  ttff %.0f ms%s\n",
 		r.Server, r.Media, r.Sessions, status, r.PacketsPS, r.Mbps, r.MachineBusy, r.CPUPercent, r.SysPct, r.CPUPerPkt, r.RSSMiB, r.RSSPerSess,
-		r.LossPct, r.Incomplete, r.LateP50, r.LateP99, r.LateMax, r.TTFFP50, failNote(r))
+		r.LossPct, r.Incomplete, r.LateP50, r.LateP99, r.LateMax, r.TTFFP50, addedNote(r)+failNote(r))
+}
+
+// addedNote is the added latency of a live step with the bench's
+// publisher ("" for other steps).
+func addedNote(r record) string {
+	if r.AddedFrames == 0 && r.Unidentified == 0 {
+		return ""
+	}
+	note := fmt.Sprintf("  added p50 %.2f p99 %.2f max %.1f ms (%d frames)", r.AddedP50, r.AddedP99, r.AddedMax, r.AddedFrames)
+	if r.Unidentified > 0 {
+		note += fmt.Sprintf(", %d unidentified", r.Unidentified)
+	}
+	return note
 }
 
 func failNote(r record) string {
@@ -44,7 +57,11 @@ func printSummary(o *options, recs []record) {
 	for _, m := range media {
 		fmt.Printf("\n%s, %s, %d checked sessions per step, %v window (run 1)\n\n", m, transportName(o), o.sample, o.window)
 		w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(w, "server\tsessions\theld\tpkt/s\tMbit/s\tmachine %\tcpu %\tsys %\tµs/pkt\tRSS MiB\tKiB/sess\tloss %\tincompl\tp50 ms\tp99 ms\tmax ms\tsrv p99 ms\tttff ms\t")
+		header := "server\tsessions\theld\tpkt/s\tMbit/s\tmachine %\tcpu %\tsys %\tµs/pkt\tRSS MiB\tKiB/sess\tloss %\tincompl\tp50 ms\tp99 ms\tmax ms\tsrv p99 ms\tttff ms\t"
+		if o.live {
+			header += "added p50 ms\tadded p99 ms\tadded max ms\t"
+		}
+		fmt.Fprintln(w, header)
 		for _, r := range recs {
 			if r.Media != m || r.Run != 1 {
 				continue
@@ -57,48 +74,59 @@ func printSummary(o *options, recs []record) {
 			if r.ServerLateP99 > 0 {
 				srv = fmt.Sprintf("≤%g", r.ServerLateP99)
 			}
-			fmt.Fprintf(w, "%s\t%d\t%s\t%.0f\t%.1f\t%.0f\t%.1f\t%.0f\t%.2f\t%.1f\t%.0f\t%.3f\t%d\t%.2f\t%.2f\t%.1f\t%s\t%.0f\t\n",
+			fmt.Fprintf(w, "%s\t%d\t%s\t%.0f\t%.1f\t%.0f\t%.1f\t%.0f\t%.2f\t%.1f\t%.0f\t%.3f\t%d\t%.2f\t%.2f\t%.1f\t%s\t%.0f\t",
 				r.Server, r.Sessions, held, r.PacketsPS, r.Mbps, r.MachineBusy, r.CPUPercent, r.SysPct, r.CPUPerPkt, r.RSSMiB, r.RSSPerSess,
 				r.LossPct, r.Incomplete, r.LateP50, r.LateP99, r.LateMax, srv, r.TTFFP50)
+			if o.live {
+				if r.AddedFrames > 0 {
+					fmt.Fprintf(w, "%.2f\t%.2f\t%.1f\t", r.AddedP50, r.AddedP99, r.AddedMax)
+				} else {
+					fmt.Fprint(w, "-\t-\t-\t")
+				}
+			}
+			fmt.Fprintln(w)
 		}
 		w.Flush()
-		servers := beforeBesideOurs(unique(recs, func(r record) string { return r.Server }))
+		servers := beforeBesideOurs(unique(recs, func(r record) string { return r.Server }), o.oursName, o.beforeName)
 		fmt.Printf("\nsummary %s over %d run(s): median [min–max]; ratios within each run\n\n", m, o.runs)
 		w = tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-		header := "server\tsessions held\t"
+		header = "server\tsessions held\t"
 		for _, n := range o.fixed {
 			header += fmt.Sprintf("µs/pkt @%d\t", n)
 		}
 		for _, n := range o.fixed {
-			header += fmt.Sprintf("ours/this @%d\t", n)
+			header += fmt.Sprintf("%s/this @%d\t", o.oursName, n)
 		}
-		fmt.Fprintln(w, header+"held ours/this\t")
+		fmt.Fprintln(w, header+"held "+o.oursName+"/this\t")
 		for _, s := range servers {
 			line := s + "\t" + spread(perRun(recs, m, s, heldSessions)) + "\t"
 			for _, n := range o.fixed {
 				line += spread(perRun(recs, m, s, cpuAt(n))) + "\t"
 			}
 			for _, n := range o.fixed {
-				line += spread(ratioPerRun(recs, m, "ours", s, cpuAt(n))) + "\t"
+				line += spread(ratioPerRun(recs, m, o.oursName, s, cpuAt(n))) + "\t"
 			}
-			line += spread(ratioPerRun(recs, m, "ours", s, heldSessions)) + "\t"
+			line += spread(ratioPerRun(recs, m, o.oursName, s, heldSessions)) + "\t"
 			fmt.Fprintln(w, line)
 		}
 		w.Flush()
-		if slices.Contains(servers, "ours") && slices.Contains(servers, "before") {
+		if slices.Contains(servers, o.oursName) && slices.Contains(servers, o.beforeName) {
 			printBefore(o, recs, m)
+		}
+		if o.live {
+			printLive(o, recs, m)
 		}
 	}
 }
 
-// beforeBesideOurs moves "before", if measured, right after "ours".
-func beforeBesideOurs(servers []string) []string {
-	i := slices.Index(servers, "before")
-	if i < 0 || !slices.Contains(servers, "ours") {
+// beforeBesideOurs moves before, if measured, right after ours.
+func beforeBesideOurs(servers []string, ours, before string) []string {
+	i := slices.Index(servers, before)
+	if i < 0 || !slices.Contains(servers, ours) {
 		return servers
 	}
 	out := slices.Delete(slices.Clone(servers), i, i+1)
-	return slices.Insert(out, slices.Index(out, "ours")+1, "before")
+	return slices.Insert(out, slices.Index(out, ours)+1, before)
 }
 
 // printBefore compares the two builds of our server on one medium: CPU per
@@ -109,12 +137,13 @@ func beforeBesideOurs(servers []string) []string {
 // at the fixed loads the mean ratio over the runs in which ours went first
 // and over those in which before did (how big an order effect is).
 func printBefore(o *options, recs []record, m string) {
-	fmt.Printf("\nours/before %s: ours = %s, before = %s; interleaved step by step, ratios within each run, median [min–max] over %d run(s)\n\n",
-		m, o.oursID, o.beforeID, o.runs)
+	ours, before := o.oursName, o.beforeName
+	fmt.Printf("\n%s/%s %s: ours = %s, before = %s; interleaved step by step, ratios within each run, median [min–max] over %d run(s)\n\n",
+		ours, before, m, o.oursID, o.beforeID, o.runs)
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "measure\tours\tbefore\tours/before\tmean\tchange\tper run\tours first\tbefore first\t")
 	row := func(name string, f func([]record) float64, n int) {
-		runs, ratios := ratiosByRun(recs, m, "ours", "before", f)
+		runs, ratios := ratiosByRun(recs, m, ours, before, f)
 		perRunText, firstOurs, firstBefore := make([]string, o.runs), []float64{}, []float64{}
 		for i := range perRunText {
 			perRunText[i] = "-"
@@ -122,10 +151,10 @@ func printBefore(o *options, recs []record, m string) {
 		for i, run := range runs {
 			text := fmt.Sprintf("%.3f", ratios[i])
 			if n > 0 {
-				switch pairFirstAt(recs, m, run, n) {
-				case "ours":
+				switch pairFirstAt(recs, m, ours, run, n) {
+				case ours:
 					firstOurs = append(firstOurs, ratios[i])
-				case "before":
+				case before:
 					firstBefore = append(firstBefore, ratios[i])
 					text += "*"
 				}
@@ -139,7 +168,7 @@ func printBefore(o *options, recs []record, m string) {
 			change = fmt.Sprintf("%+.1f %%", math.Round(1000*(med-1))/10+0) // +0: no "-0.0"
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", name,
-			spread(perRun(recs, m, "ours", f)), spread(perRun(recs, m, "before", f)),
+			spread(perRun(recs, m, ours, f)), spread(perRun(recs, m, before, f)),
 			spreadFmt(ratios, "%.3f"), meanFmt(ratios, "%.3f"), change, strings.Join(perRunText, " "),
 			meanFmt(firstOurs, "%.3f"), meanFmt(firstBefore, "%.3f"))
 	}
@@ -153,7 +182,7 @@ func printBefore(o *options, recs []record, m string) {
 	for _, n := range o.fixed {
 		perRunText := make([]string, o.runs)
 		for run := 1; run <= o.runs; run++ {
-			a, b := at(recs, m, "ours", run, n), at(recs, m, "before", run, n)
+			a, b := at(recs, m, ours, run, n), at(recs, m, before, run, n)
 			perRunText[run-1] = "-"
 			if a != nil && b != nil {
 				perRunText[run-1] = fmt.Sprintf("%.0f/%.0f", a.MachineBusy, b.MachineBusy)
@@ -168,7 +197,7 @@ func printBefore(o *options, recs []record, m string) {
 			return 0
 		}
 		fmt.Fprintf(w, "machine %% @%d\t%s\t%s\t\t\t\t%s\t\t\t\n", n,
-			spreadFmt(perRun(recs, m, "ours", busy), "%.0f"), spreadFmt(perRun(recs, m, "before", busy), "%.0f"), strings.Join(perRunText, " "))
+			spreadFmt(perRun(recs, m, ours, busy), "%.0f"), spreadFmt(perRun(recs, m, before, busy), "%.0f"), strings.Join(perRunText, " "))
 	}
 	w.Flush()
 	fmt.Println("\nper run: runs 1, 2, … in order; * = before was measured first at that load in that run.")
@@ -189,8 +218,8 @@ func at(recs []record, media, server string, run, n int) *record {
 
 // pairFirstAt is which build was measured first at load n in a run ("" if
 // not measured as a pair).
-func pairFirstAt(recs []record, media string, run, n int) string {
-	if r := at(recs, media, "ours", run, n); r != nil {
+func pairFirstAt(recs []record, media, ours string, run, n int) string {
+	if r := at(recs, media, ours, run, n); r != nil {
 		return r.PairFirst
 	}
 	return ""

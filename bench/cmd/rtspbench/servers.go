@@ -21,7 +21,8 @@ type server struct {
 	cmd     *exec.Cmd
 	url     string
 	log     *os.File
-	metrics string // Prometheus endpoint, ours only
+	metrics string    // Prometheus endpoint, ours only
+	pub     publisher // live servers: the path's publisher
 }
 
 // serverSpec says how to start each kind of server on a port.
@@ -31,7 +32,13 @@ type serverSpec struct {
 	// metricsFlag, when set, is the flag that makes the server serve
 	// Prometheus metrics at the address given after it.
 	metricsFlag string
+	// live: the server takes a publisher; its readers play livePath,
+	// which a publisher started with the server publishes.
+	live bool
 }
+
+// livePath is the path live servers are published on and played from.
+const livePath = "live/bench" // any path that is no file
 
 // buildServers compiles our server (from the checkout at oursDir, and as
 // "before" from beforeDir too unless that is empty) and the gortsplib one
@@ -62,35 +69,64 @@ func buildServers(dir, oursDir, beforeDir string) (map[string]serverSpec, error)
 		return nil, err
 	}
 	specs := map[string]serverSpec{
-		"ours": oursSpec("ours", ours),
-		"gortsplib": {"gortsplib", func(port int, m mediaFile) []string {
+		"ours":      oursSpec("ours", ours),
+		"ours-file": oursSpec("ours-file", ours), // the file path beside the live one (-mode live)
+		"ours-live": oursLiveSpec("ours-live", ours),
+		"gortsplib": {name: "gortsplib", argv: func(port int, m mediaFile) []string {
 			return []string{gortsplib, "-addr", "127.0.0.1:" + strconv.Itoa(port), "-file", m.path, "-fps", fmtFPS(m.fps)}
-		}, ""},
-		"gst": {"gst", func(port int, m mediaFile) []string {
+		}},
+		"gortsplib-live": {name: "gortsplib-live", live: true, argv: func(port int, _ mediaFile) []string {
+			return []string{gortsplib, "-addr", "127.0.0.1:" + strconv.Itoa(port), "-live"}
+		}},
+		"gst": {name: "gst", argv: func(port int, m mediaFile) []string {
 			return []string{"/usr/bin/python3", gstScript, m.path, strconv.Itoa(port), filepath.Base(m.path), fmtFPS(m.fps)}
-		}, ""},
+		}},
 	}
 	if beforeDir != "" {
 		specs["before"] = oursSpec("before", before)
+		specs["before-live"] = oursLiveSpec("before-live", before)
 	}
 	return specs, nil
+}
+
+// oursLiveSpec starts our server from bin for publishing: a root with no
+// media (every path can be published), the limits out of the way,
+// viewers kept through a publisher's hiccup for a minute.
+func oursLiveSpec(name, bin string) serverSpec {
+	sp := oursSpec(name, bin)
+	sp.live = true
+	sp.argv = func(port int, m mediaFile) []string {
+		return []string{bin, "-addr", "127.0.0.1:" + strconv.Itoa(port), "-root", liveRoot(m),
+			"-live-linger", "1m", "-log-level", "error",
+			"-max-sessions", "100000", "-max-conns", "100000", "-max-conns-per-ip", "100000"}
+	}
+	return sp
+}
+
+// liveRoot is an empty folder beside the media's, for a live server's -root.
+func liveRoot(m mediaFile) string {
+	dir := filepath.Join(filepath.Dir(filepath.Dir(m.path)), "live-root")
+	_ = os.MkdirAll(dir, 0o755) // a missing root shows in the server's log
+	return dir
 }
 
 // oursSpec starts our server from the binary bin, with its own metrics
 // endpoint for the pacing-lateness scrape. ours and before are started
 // exactly alike.
 func oursSpec(name, bin string) serverSpec {
-	return serverSpec{name, func(port int, m mediaFile) []string {
+	return serverSpec{name: name, metricsFlag: "-metrics-addr", argv: func(port int, m mediaFile) []string {
 		return []string{bin, "-addr", "127.0.0.1:" + strconv.Itoa(port), "-root", filepath.Dir(m.path),
 			"-fps", fmtFPS(m.fps), "-loop", "-log-level", "error",
 			"-max-sessions", "100000", "-max-conns", "100000", "-max-conns-per-ip", "100000"}
-	}, "-metrics-addr"}
+	}}
 }
 
 func fmtFPS(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
-// start runs the server and waits until it answers DESCRIBE for the media.
-func (sp serverSpec) start(m mediaFile, logDir string) (*server, error) {
+// start runs the server and waits until it answers DESCRIBE for the
+// media; a live server is then published with the publisher pubKind
+// (publisher.go) and waited for until its live path plays.
+func (sp serverSpec) start(m mediaFile, logDir, pubKind string) (*server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -120,25 +156,52 @@ func (sp serverSpec) start(m mediaFile, logDir string) (*server, error) {
 	}
 	s := &server{name: sp.name, cmd: cmd, log: logf, metrics: metrics,
 		url: fmt.Sprintf("rtsp://127.0.0.1:%d/%s", port, filepath.Base(m.path))}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if err := describeOK(s.url); err == nil {
-			return s, nil
-		} else if time.Now().After(deadline) {
-			s.stop()
-			return nil, fmt.Errorf("%s did not come up: %v (log %s)", sp.name, err, logf.Name())
-		}
-		if cmd.ProcessState != nil {
-			return nil, fmt.Errorf("%s exited (log %s)", sp.name, logf.Name())
-		}
-		time.Sleep(200 * time.Millisecond)
+	ready := describeOK
+	if sp.live {
+		s.url = fmt.Sprintf("rtsp://127.0.0.1:%d/%s", port, livePath)
+		ready = answers
 	}
+	deadline := time.Now().Add(30 * time.Second)
+	waitFor := func(what string, ready func(string) error) error {
+		for {
+			if err := ready(s.url); err == nil {
+				return nil
+			} else if time.Now().After(deadline) {
+				s.stop()
+				return fmt.Errorf("%s %s: %v (log %s)", sp.name, what, err, logf.Name())
+			}
+			if cmd.ProcessState != nil {
+				return fmt.Errorf("%s exited (log %s)", sp.name, logf.Name())
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	if err := waitFor("did not come up", ready); err != nil {
+		return nil, err
+	}
+	if !sp.live {
+		return s, nil
+	}
+	if s.pub, err = startPublisher(pubKind, s.url, m, logDir); err != nil {
+		s.stop()
+		return nil, fmt.Errorf("publishing to %s: %w", sp.name, err)
+	}
+	// Readers can play once the first frames are in.
+	if err := waitFor("did not play what was published", describeOK); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 func (s *server) pid() int { return s.cmd.Process.Pid }
 
-// stop ends the server: SIGTERM, then SIGKILL to its process group.
+// stop ends the server (its publisher first): SIGTERM, then SIGKILL to
+// its process group.
 func (s *server) stop() {
+	if s.pub != nil {
+		s.pub.stop()
+		s.pub = nil
+	}
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan struct{})
 	go func() { _ = s.cmd.Wait(); close(done) }()
@@ -165,6 +228,17 @@ func describeOK(url string) error {
 		return fmt.Errorf("DESCRIBE: %d", resp.code)
 	}
 	return nil
+}
+
+// answers says whether an RTSP server is up: OPTIONS gets any answer.
+func answers(url string) error {
+	s, err := dialSession(url, time.Second)
+	if err != nil {
+		return err
+	}
+	defer s.nc.Close()
+	_, err = s.do("OPTIONS", url)
+	return err
 }
 
 func freePort() (int, error) {

@@ -52,6 +52,11 @@ func dialSession(rawURL string, timeout time.Duration) (*rtspSession, error) {
 // do sends one request and reads its response, skipping interleaved
 // media that arrives in between.
 func (s *rtspSession) do(method, target string, headers ...string) (*response, error) {
+	return s.doBody(method, target, "", headers...)
+}
+
+// doBody is do with a body (Content-Length is added when there is one).
+func (s *rtspSession) doBody(method, target, body string, headers ...string) (*response, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.cseq++
@@ -63,7 +68,10 @@ func (s *rtspSession) do(method, target string, headers ...string) (*response, e
 	for _, h := range headers {
 		b.WriteString(h + "\r\n")
 	}
-	b.WriteString("\r\n")
+	if body != "" {
+		fmt.Fprintf(&b, "Content-Length: %d\r\n", len(body))
+	}
+	b.WriteString("\r\n" + body)
 	_ = s.nc.SetDeadline(time.Now().Add(10 * time.Second))
 	defer s.nc.SetDeadline(time.Time{})
 	if _, err := s.nc.Write([]byte(b.String())); err != nil {
@@ -147,9 +155,14 @@ func (s *rtspSession) setup(tcp bool) error {
 	if resp.code != 200 {
 		return fmt.Errorf("SETUP: status %d", resp.code)
 	}
-	s.id, _, _ = strings.Cut(resp.header.Get("Session"), ";")
-	s.id = strings.TrimSpace(s.id)
+	s.id = sessionID(resp.header.Get("Session"))
 	return nil
+}
+
+// sessionID is a Session header's value without its parameters.
+func sessionID(h string) string {
+	id, _, _ := strings.Cut(h, ";")
+	return strings.TrimSpace(id)
 }
 
 func (s *rtspSession) play() error {

@@ -23,6 +23,10 @@ type stepConfig struct {
 
 	// raw sender: started per step with the receivers' ports
 	raw func(ports string) (pid int, stop func(), err error)
+
+	// clock, for a live server published by the bench's own publisher,
+	// names the frames and says when each was sent (added latency).
+	clock *frameClock
 }
 
 // stepResult is what a step measured. Rates are for the whole server:
@@ -55,6 +59,16 @@ type stepResult struct {
 	// each frame (a bucket bound), and the share sent within 2 ms.
 	ServerLateP99 float64 `json:"server_late_p99_ms,omitempty"`
 	ServerWithin2 float64 `json:"server_within_2ms,omitempty"`
+	// Live servers with the bench's publisher: the latency the server
+	// added (publisher's send of a frame's last packet → a checked
+	// reader's receipt of it, latency.go) over the checked readers'
+	// frames identified in the window, and the complete frames that
+	// could not be identified (0 but for frames of identical data).
+	AddedFrames  int64   `json:"added_latency_frames,omitempty"`
+	AddedP50     float64 `json:"added_latency_p50_ms,omitempty"`
+	AddedP99     float64 `json:"added_latency_p99_ms,omitempty"`
+	AddedMax     float64 `json:"added_latency_max_ms,omitempty"`
+	Unidentified int64   `json:"unidentified_frames,omitempty"`
 }
 
 // held says whether the step passed the thresholds: every session set up,
@@ -71,6 +85,9 @@ func runStep(cfg stepConfig) stepResult {
 	checks := make([]*streamCheck, sample)
 	for i := range checks {
 		checks[i] = &streamCheck{}
+		if cfg.clock != nil {
+			checks[i].ids = cfg.clock.ids
+		}
 	}
 	sessions := make([]*rtspSession, cfg.n)
 	var conns []*net.UDPConn // every RTP socket, for the raw sender
@@ -211,6 +228,7 @@ func runStep(cfg stepConfig) stepResult {
 	// Sum up the sampled sessions.
 	var received, lost, bytes int64
 	var late, ttff []time.Duration
+	var sourced []frameArrival
 	for i, c := range checks {
 		var playAt time.Time
 		if sessions[i] != nil {
@@ -223,6 +241,8 @@ func runStep(cfg stepConfig) stepResult {
 		res.Frames += r.frames
 		res.Incomplete += r.incomplete
 		late = append(late, r.lateness...)
+		sourced = append(sourced, r.sourced...)
+		res.Unidentified += r.unknown
 		if r.firstFrame > 0 {
 			ttff = append(ttff, r.firstFrame)
 		}
@@ -249,6 +269,11 @@ func runStep(cfg stepConfig) stepResult {
 	}
 	res.LateP50, res.LateP99, res.LateMax = percentiles(late)
 	res.TTFFP50, _, res.TTFFMax = percentiles(ttff)
+	if cfg.clock != nil {
+		added := cfg.clock.latencies(sourced)
+		res.AddedFrames = int64(len(added))
+		res.AddedP50, res.AddedP99, res.AddedMax = percentiles(added)
+	}
 	return finish(res, &failed, &firstErr)
 }
 
