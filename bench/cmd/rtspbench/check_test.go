@@ -140,3 +140,39 @@ func TestPercentiles(t *testing.T) {
 		t.Errorf("p50 %v p99 %v max %v", p50, p99, mx)
 	}
 }
+
+// TestSampler: the checked sessions are the first ones, or spread evenly
+// over the order of opening; each check has exactly one session.
+func TestSampler(t *testing.T) {
+	for _, tc := range []struct {
+		n, sample int
+		spread    bool
+		want      []int // the sessions checked, in check order
+	}{
+		{10, 3, false, []int{0, 1, 2}},
+		{10, 3, true, []int{0, 3, 6}},
+		{100, 50, true, []int{0, 2, 4, 6, 8}}, // (the first five)
+		{3, 3, true, []int{0, 1, 2}},
+		{7, 10, true, []int{0, 1, 2, 3, 4, 5, 6}}, // sample is min(sample, n) in runStep; stride 1
+	} {
+		f := sampler(tc.n, min(tc.sample, tc.n), tc.spread)
+		var got []int
+		for i := range tc.n {
+			if k := f(i); k >= 0 {
+				if k != len(got) {
+					t.Errorf("n=%d sample=%d spread=%v: session %d has check %d, want %d", tc.n, tc.sample, tc.spread, i, k, len(got))
+				}
+				got = append(got, i)
+			}
+		}
+		if len(got) != min(tc.sample, tc.n) {
+			t.Errorf("n=%d sample=%d spread=%v: %d sessions checked", tc.n, tc.sample, tc.spread, len(got))
+		}
+		for j, w := range tc.want {
+			if j >= len(got) || got[j] != w {
+				t.Errorf("n=%d sample=%d spread=%v: checked %v, want %v…", tc.n, tc.sample, tc.spread, got, tc.want)
+				break
+			}
+		}
+	}
+}

@@ -442,7 +442,7 @@ type ramp struct {
 
 func startRamp(o *options, specs map[string]serverSpec, name string, m mediaFile, work string) (*ramp, error) {
 	r := &ramp{name: name, media: m.label(), fixed: o.fixed,
-		cfg: stepConfig{sample: o.sample, tcp: o.tcp, warmup: o.warmup, window: o.window}}
+		cfg: stepConfig{sample: o.sample, tcp: o.tcp, warmup: o.warmup, window: o.window, spread: o.live}}
 	if method, ok := strings.CutPrefix(name, "raw-"); ok {
 		r.cfg.raw = startRaw(m, method, o.rawPerDst)
 		return r, nil

@@ -14,11 +14,17 @@ import (
 // receiveUDP reads the session's RTP socket in batches (recvmmsg through
 // x/net/ipv4) and hands every datagram to check, until the socket closes.
 // One clock reading per batch: the packets of a batch arrived together.
+// A check that names frames (live mode, our publisher) takes the kernel's
+// receive time of each datagram instead (rxtime.go), where it has one.
 func receiveUDP(conn *net.UDPConn, check *streamCheck) {
 	pc := ipv4.NewPacketConn(conn)
 	msgs := make([]ipv4.Message, 32)
+	stamped := check.ids != nil && enableRxTimestamps(conn) == nil
 	for i := range msgs {
 		msgs[i].Buffers = [][]byte{make([]byte, 2048)}
+		if stamped {
+			msgs[i].OOB = make([]byte, rxOOBSize)
+		}
 	}
 	for {
 		n, err := pc.ReadBatch(msgs, 0)
@@ -27,7 +33,13 @@ func receiveUDP(conn *net.UDPConn, check *streamCheck) {
 		}
 		now := time.Now()
 		for _, m := range msgs[:n] {
-			check.packet(m.Buffers[0][:m.N], now)
+			at := now
+			if stamped {
+				if t, ok := rxTimestamp(m.OOB[:m.NN]); ok {
+					at = t
+				}
+			}
+			check.packet(m.Buffers[0][:m.N], at)
 		}
 	}
 }

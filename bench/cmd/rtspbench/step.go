@@ -13,6 +13,11 @@ type stepConfig struct {
 	url    string // RTSP URL; empty for the raw sender
 	n      int
 	sample int // sessions fully checked; the rest are bound but never read (UDP)
+	// spread: the checked sessions are every (n/sample)th in the order
+	// the sessions are opened instead of the first ones (live mode: a
+	// server that sends a frame to all readers in one pass may reach them
+	// in that order, and the added latency is about the last ones too).
+	spread bool
 	tcp    bool
 	warmup time.Duration
 	window time.Duration
@@ -82,7 +87,14 @@ func runStep(cfg stepConfig) stepResult {
 	sample := min(cfg.sample, cfg.n)
 	rss0, _ := rssBytes(cfg.pid)
 
+	checkOf := sampler(cfg.n, sample, cfg.spread)
 	checks := make([]*streamCheck, sample)
+	sessionOf := make([]int, sample) // checks[k] is on session sessionOf[k]
+	for i := range cfg.n {
+		if k := checkOf(i); k >= 0 {
+			sessionOf[k] = i
+		}
+	}
 	for i := range checks {
 		checks[i] = &streamCheck{}
 		if cfg.clock != nil {
@@ -121,8 +133,8 @@ func runStep(cfg stepConfig) stepResult {
 				break
 			}
 			conns = append(conns, c)
-			if i < sample {
-				go receiveUDP(c, checks[i])
+			if k := checkOf(i); k >= 0 {
+				go receiveUDP(c, checks[k])
 			}
 		}
 		pid, stop, err := cfg.raw(rawPorts(conns))
@@ -141,14 +153,14 @@ func runStep(cfg stepConfig) stepResult {
 			sem <- struct{}{}
 			wg.Go(func() {
 				defer func() { <-sem }()
-				s, err := openSession(cfg, i < sample)
+				s, err := openSession(cfg, checkOf(i) >= 0)
 				if err != nil {
 					fail(err)
 					return
 				}
 				sessions[i] = s
-				if i < sample && !cfg.tcp {
-					go receiveUDP(s.rtp, checks[i])
+				if k := checkOf(i); k >= 0 && !cfg.tcp {
+					go receiveUDP(s.rtp, checks[k])
 				}
 			})
 		}
@@ -171,8 +183,8 @@ func runStep(cfg stepConfig) stepResult {
 				// media: the PLAY reply had to be read first.
 				if cfg.tcp {
 					var check *streamCheck
-					if i < sample {
-						check = checks[i]
+					if k := checkOf(i); k >= 0 {
+						check = checks[k]
 					}
 					go receiveTCP(s, check)
 				}
@@ -229,10 +241,10 @@ func runStep(cfg stepConfig) stepResult {
 	var received, lost, bytes int64
 	var late, ttff []time.Duration
 	var sourced []frameArrival
-	for i, c := range checks {
+	for k, c := range checks {
 		var playAt time.Time
-		if sessions[i] != nil {
-			playAt = sessions[i].playAt
+		if s := sessions[sessionOf[k]]; s != nil {
+			playAt = s.playAt
 		}
 		r := c.result(playAt)
 		received += r.received
@@ -283,6 +295,22 @@ func finish(res stepResult, failed *atomic.Int64, firstErr *atomic.Value) stepRe
 		res.FirstError = e
 	}
 	return res
+}
+
+// sampler maps session i (in the order opened, 0 to n-1) to its check,
+// 0 to sample-1, or -1 for a session that is not checked: the first
+// sample sessions, or with spread every (n/sample)th from the first.
+func sampler(n, sample int, spread bool) func(i int) int {
+	stride := 1
+	if spread && sample > 0 {
+		stride = max(1, n/sample)
+	}
+	return func(i int) int {
+		if i%stride != 0 || i/stride >= sample {
+			return -1
+		}
+		return i / stride
+	}
 }
 
 func openSession(cfg stepConfig, sampled bool) (*rtspSession, error) {
