@@ -21,8 +21,9 @@ import (
 // fakeRecordServer answers a publisher's requests with 200 (SETUP with
 // the server_port of rtp) and keeps what they said.
 type fakeRecordServer struct {
-	ln  net.Listener
-	rtp *net.UDPConn
+	ln   net.Listener
+	rtp  *net.UDPConn
+	done chan struct{} // closed when the publisher's connection is
 
 	mu       sync.Mutex
 	methods  []string
@@ -41,13 +42,14 @@ func newFakeRecordServer(t *testing.T) *fakeRecordServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fakeRecordServer{ln: ln, rtp: rtp}
+	f := &fakeRecordServer{ln: ln, rtp: rtp, done: make(chan struct{})}
 	t.Cleanup(func() { ln.Close(); rtp.Close() })
 	go f.serve()
 	return f
 }
 
 func (f *fakeRecordServer) serve() {
+	defer close(f.done)
 	nc, err := f.ln.Accept()
 	if err != nil {
 		return
@@ -153,6 +155,11 @@ func TestBenchPublisher(t *testing.T) {
 		}
 	}
 	p.stop()
+	select { // the TEARDOWN read
+	case <-f.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the publisher's connection is still open")
+	}
 
 	f.mu.Lock()
 	if got := strings.Join(f.methods, " "); !strings.HasPrefix(got, "ANNOUNCE SETUP RECORD") || !strings.HasSuffix(got, "TEARDOWN") {
