@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/actorstream/actorstream/actors"
+	"github.com/actorstream/actorstream/internal/metrics"
 	"github.com/actorstream/actorstream/internal/rtsp"
 	"github.com/actorstream/actorstream/pipeline"
 	"github.com/actorstream/actorstream/pipeline/codec/rtpjpeg"
@@ -51,9 +52,14 @@ type intake struct {
 	peer              netip.Addr
 	rtcpDest          netip.AddrPort
 
-	recv      receive.ReceiverStats
-	ssrc      uint32 // ours, in Receiver Reports
-	recording atomic.Bool
+	recv receive.ReceiverStats
+	ssrc uint32 // ours, in Receiver Reports
+	// recording: a RECORD's pipeline runs (from Pipeline until its source
+	// ends); recorded: one has run. What the publisher sends on its
+	// connection when none runs is dropped, counted by reason, and logged
+	// once each time recording stops (dropNoted).
+	recording, recorded, dropNoted atomic.Bool
+	metrics                        *metrics.Metrics
 
 	// counters of the pipelines run so far (base) and of the one running
 	check     atomic.Pointer[receive.PayloadCheck]
@@ -78,9 +84,10 @@ func (in *intake) Pipeline() *pipeline.Pipeline {
 	p := pipeline.New()
 	var pkts <-chan *pipeline.Packet
 	if in.packets != nil { // interleaved
-		pkts = pipeline.From(p, "interleavedsource", &receive.InterleavedSource{Frames: in.packets})
+		in.dropQueued()
+		pkts = pipeline.From(p, "interleavedsource", &recordingSource{in, &receive.InterleavedSource{Frames: in.packets}})
 	} else {
-		pkts = pipeline.From(p, "udpsource", &receive.UDPSource{RTPConn: in.rtpConn, RTCPConn: in.rtcpConn, Peer: in.peer})
+		pkts = pipeline.From(p, "udpsource", &recordingSource{in, &receive.UDPSource{RTPConn: in.rtpConn, RTCPConn: in.rtcpConn, Peer: in.peer}})
 	}
 	check := &receive.PayloadCheck{PayloadType: in.pt}
 	in.check.Store(check)
@@ -89,6 +96,8 @@ func (in *intake) Pipeline() *pipeline.Pipeline {
 	frames := pipeline.Then(p, "depacketizer", &receive.Depacketizer{KeepPayloads: true}, ordered)
 	pipeline.To(p, "livesink", &liveSink{in: in}, frames)
 	p.OnEvent(in.event)
+	in.recorded.Store(true)
+	in.dropNoted.Store(false)
 	in.recording.Store(true)
 	return p
 }
@@ -131,7 +140,11 @@ func (in *intake) Progress() actors.IntakeProgress {
 // (its data valid only during the call). It never blocks the reader:
 // while not recording, or when the pipeline is behind, it drops.
 func (in *intake) deliver(channel uint8, data []byte) {
-	if !in.recording.Load() || in.closed.Load() || (channel != in.channels[0] && channel != in.channels[1]) {
+	if in.closed.Load() || (channel != in.channels[0] && channel != in.channels[1]) {
+		return
+	}
+	if !in.recording.Load() {
+		in.dropIdle(1)
 		return
 	}
 	pk := in.pool.Get()
@@ -142,6 +155,7 @@ func (in *intake) deliver(channel uint8, data []byte) {
 	case in.packets <- pk:
 	default:
 		pk.Release()
+		in.metrics.PublishPacketsDropped(metrics.PublishBehind, 1)
 	}
 }
 
@@ -249,4 +263,50 @@ func (s *liveSink) measure(ts uint32) float64 {
 		return 25
 	}
 	return 0
+}
+
+// recordingSource runs a RECORD's source and marks the intake not
+// recording when it ends (PAUSE, TEARDOWN, the pipeline failing): what
+// the publisher sends from then on is dropped and counted until the next
+// RECORD. The actor builds the next pipeline only once this one has
+// ended, so the two never overlap.
+type recordingSource struct {
+	in  *intake
+	src pipeline.Source[*pipeline.Packet]
+}
+
+func (s *recordingSource) Run(ctx context.Context, out chan<- *pipeline.Packet) error {
+	defer s.in.recording.Store(false)
+	return s.src.Run(ctx, out)
+}
+
+// dropIdle counts n packets the publisher sent while no RECORD's pipeline
+// ran, logging the first of each pause (or before the first RECORD): a
+// publisher that goes on sending after PAUSE is misbehaving, or paused by
+// someone else than the one sending.
+func (in *intake) dropIdle(n int) {
+	reason := metrics.PublishPaused
+	if !in.recorded.Load() {
+		reason = metrics.PublishBeforeRecord
+	}
+	in.metrics.PublishPacketsDropped(reason, n)
+	if !in.dropNoted.Swap(true) {
+		in.log.Debug("packets from the publisher dropped: it is not recording", "reason", reason)
+	}
+}
+
+// dropQueued drops what the last pipeline left queued, sent before it
+// stopped: stale by the time a new RECORD starts.
+func (in *intake) dropQueued() {
+	for n := 0; ; n++ {
+		select {
+		case pk := <-in.packets:
+			pk.Release()
+		default:
+			if n > 0 {
+				in.dropIdle(n)
+			}
+			return
+		}
+	}
 }

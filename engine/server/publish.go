@@ -271,6 +271,7 @@ func (c *conn) setupRecord(req *rtsp.Request, transports []rtsp.Transport) *rtsp
 		return statusReply(req, 455, "Method Not Valid in This State: ANNOUNCE the path before SETUP with mode=record")
 	}
 	in := newIntake(c.srv.log.Named("publisher").With("session", an.ref.id, "path", name), &c.srv.live, an.path, an.ref, an.desc)
+	in.metrics = c.srv.cfg.Metrics
 	tr, code := c.openIntake(in, transports)
 	if code != 200 {
 		return statusReply(req, code, "Unsupported Transport: a publisher sends over UDP (client_port) or TCP (interleaved)")

@@ -8,6 +8,7 @@
 // *Metrics, so the server can call them unconditionally and leave the
 // pointer nil when metrics are off. The methods on per-packet or per-frame
 // paths (Sent, Late, ReceiverReport, Reencode, PipelineFallback, LiveFramesSkipped,
+// PublishPacketsDropped,
 // ConnOpened, ConnClosed, SessionState, SessionEnded with a known reason)
 // do not allocate.
 //
@@ -122,6 +123,8 @@ type Metrics struct {
 	authReasons  labelSet
 
 	conns prometheus.Gauge
+
+	publish publishMetrics // publish.go
 }
 
 // New returns a Metrics with every metric registered on a fresh registry,
@@ -226,6 +229,7 @@ func New() *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	m.publish.register(m.reg)
 	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
 		Registry:      m.reg, // adds promhttp_metric_handler_errors_total
 		ErrorHandling: promhttp.ContinueOnError,
