@@ -54,5 +54,9 @@ type IntakeProgress struct {
 	Dropped   uint64    // incomplete frames dropped (a fragment lost)
 	Bad       uint64    // packets that are not RTP JPEG of the announced payload type
 	LastFrame time.Time // arrival of the last complete frame; zero before the first
-	Bye       bool      // the publisher said goodbye on RTCP
+	// LastCaptured is when the publisher says it captured that frame, by
+	// its own clock (its RTCP Sender Reports' NTP↔RTP mapping); zero
+	// before its first Sender Report.
+	LastCaptured time.Time
+	Bye          bool // the publisher said goodbye on RTCP
 }

@@ -15,6 +15,11 @@ type Frame struct {
 	// wire (0 for frames read from files).
 	Seq     uint16
 	RTPTime uint32
+	// Captured is, for a frame received from a sender whose RTCP Sender
+	// Reports map its RTP clock to its wall clock (RFC 3550 §6.4.1), when
+	// the sender says it captured the frame: its clock, not ours. Zero
+	// when unknown (no Sender Report yet, frames read from files).
+	Captured time.Time
 	// Payloads are, for a frame received over RTP and kept so (see
 	// receive.Depacketizer.KeepPayloads), the RFC 2435 payloads it came
 	// in, back to back, each with its RFC 2435 headers; PayloadEnds[i] is
@@ -49,6 +54,6 @@ func NewFramePool(size int) *FramePool {
 // Get returns an empty frame whose Data may have spare capacity from an earlier use.
 func (p *FramePool) Get() *Frame {
 	f := p.list.Get()
-	f.Data, f.Index, f.PTS, f.Seq, f.RTPTime = f.Data[:0], 0, 0, 0, 0
+	f.Data, f.Index, f.PTS, f.Seq, f.RTPTime, f.Captured = f.Data[:0], 0, 0, 0, 0, time.Time{}
 	return f
 }

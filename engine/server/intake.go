@@ -67,6 +67,7 @@ type intake struct {
 	frames    atomic.Uint64
 	dropped   atomic.Uint64
 	lastFrame atomic.Int64 // unix nanoseconds
+	captured  atomic.Int64 // the last frame's capture time by the publisher's clock, unix nanoseconds; 0: unknown
 	closed    atomic.Bool
 }
 
@@ -132,6 +133,9 @@ func (in *intake) Progress() actors.IntakeProgress {
 	}
 	if ns := in.lastFrame.Load(); ns != 0 {
 		pr.LastFrame = time.Unix(0, ns)
+	}
+	if ns := in.captured.Load(); ns != 0 {
+		pr.LastCaptured = time.Unix(0, ns)
 	}
 	return pr
 }
@@ -228,6 +232,15 @@ func (s *liveSink) frame(f *pipeline.Frame) {
 	in := s.in
 	in.frames.Add(1)
 	in.lastFrame.Store(time.Now().UnixNano())
+	// The publisher's SRs map its RTP clock to its wall clock: the frame
+	// carries when it was captured, for whoever wants the true latency
+	// or to line streams up.
+	if t, ok := in.recv.WallClock(f.RTPTime); ok {
+		f.Captured = t
+		in.captured.Store(t.UnixNano())
+	} else {
+		in.captured.Store(0)
+	}
 	fps := in.fps
 	if fps == 0 && !in.paths.opened(in.path) {
 		if fps = s.measure(f.RTPTime); fps == 0 {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/pion/rtcp"
 
 	"github.com/actorstream/actorstream/internal/enginetest"
 	"github.com/actorstream/actorstream/internal/rtsp"
@@ -19,20 +20,7 @@ import (
 // loss): viewers get the first and the third, never the second, and the
 // drop is counted.
 func TestIntakeDropsIncompleteFrame(t *testing.T) {
-	cat, err := newCatalog(t.TempDir(), 0, false, hclog.NewNullLogger())
-	enginetest.Must(t, err)
-	lp := &livePaths{cat: cat, linger: time.Second, log: hclog.NewNullLogger(), paths: map[string]*livePath{}}
-	ref := &sessionRef{id: "1"}
-	path, _, err := lp.claim("live/x", ref)
-	enginetest.Must(t, err)
-	in := newIntake(enginetest.Logger(t), lp, path, ref, rtsp.Announced{PayloadType: 26, FPS: 25})
-	in.packets, in.pool, in.channels = make(chan *pipeline.Packet, 256), pipeline.NewPacketPool(64, 1500), [2]uint8{0, 1}
-
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	p := in.Pipeline()
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
+	in, lp, path := recordingIntake(t)
 
 	rtp := rtpjpeg.NewPacketizer(7, 1000, 1400)
 	buf := make([]byte, 1400)
@@ -94,8 +82,61 @@ func TestIntakeDropsIncompleteFrame(t *testing.T) {
 	if pr := in.Progress(); pr.Frames != 2 || pr.Bad != 0 {
 		t.Fatalf("progress %+v, want 2 frames, 1 dropped, 0 bad", pr)
 	}
-	cancel()
-	<-done
+}
+
+// recordingIntake is an intake on channels 0-1 whose RECORD's pipeline
+// runs until the test ends, publishing to live/x.
+func recordingIntake(t *testing.T) (*intake, *livePaths, *livePath) {
+	cat, err := newCatalog(t.TempDir(), 0, false, hclog.NewNullLogger())
+	enginetest.Must(t, err)
+	lp := &livePaths{cat: cat, linger: time.Second, log: hclog.NewNullLogger(), paths: map[string]*livePath{}}
+	ref := &sessionRef{id: "1"}
+	path, _, err := lp.claim("live/x", ref)
+	enginetest.Must(t, err)
+	in := newIntake(enginetest.Logger(t), lp, path, ref, rtsp.Announced{PayloadType: 26, FPS: 25})
+	in.packets, in.pool, in.channels = make(chan *pipeline.Packet, 256), pipeline.NewPacketPool(64, 1500), [2]uint8{0, 1}
+	ctx, cancel := context.WithCancel(t.Context())
+	p := in.Pipeline()
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return in, lp, path
+}
+
+// TestIntakeCaptureTime: once the publisher's Sender Report maps its RTP
+// clock to its wall clock, each frame says when the publisher captured
+// it (the SR's time plus the frame's RTP distance from it, at 90 kHz);
+// before any SR it says nothing.
+func TestIntakeCaptureTime(t *testing.T) {
+	in, _, _ := recordingIntake(t)
+	rtp := rtpjpeg.NewPacketizer(7, 1000, 1400)
+	buf := make([]byte, 1400)
+	send := func(i int, ts uint32) {
+		var j rtpjpeg.JPEG
+		enginetest.Must(t, rtpjpeg.ParseJPEG(enginetest.JPEG(t, 64, 48, i), &j))
+		rtp.Begin(&j, ts)
+		for n := rtp.Next(buf); n > 0; n = rtp.Next(buf) {
+			in.deliver(0, buf[:n])
+		}
+	}
+	send(0, 50000)
+	waitFor(t, func() bool { return in.Progress().Frames == 1 })
+	if c := in.Progress().LastCaptured; !c.IsZero() {
+		t.Fatalf("capture time %v before any Sender Report", c)
+	}
+	srAt := time.Date(2026, 12, 7, 1, 2, 3, 0, time.UTC)
+	sr, err := rtcp.Marshal([]rtcp.Packet{&rtcp.SenderReport{SSRC: 7, NTPTime: pipeline.NTPTime(srAt), RTPTime: 50000 + 3600}})
+	enginetest.Must(t, err)
+	in.deliver(1, sr)
+	send(1, 50000+3600+9000) // 100 ms after the SR's instant
+	waitFor(t, func() bool { return in.Progress().Frames == 2 })
+	want := srAt.Add(100 * time.Millisecond)
+	if got := in.Progress().LastCaptured; got.Sub(want).Abs() > time.Microsecond {
+		t.Fatalf("capture time %v, want %v", got, want)
+	}
 }
 
 // waitFor polls cond for up to 5 s.
