@@ -57,8 +57,8 @@ func describe(t *testing.T, url string) error {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := gortsplib.Client{}
-	if err := c.Start(u.Scheme, u.Host); err != nil {
+	c := gortsplib.Client{Scheme: u.Scheme, Host: u.Host}
+	if err := c.Start2(); err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
@@ -90,8 +90,8 @@ func TestLiveRelay(t *testing.T) {
 	second.Close()
 
 	u, _ := base.ParseURL(url)
-	reader := &gortsplib.Client{Transport: &udp}
-	if err := reader.Start(u.Scheme, u.Host); err != nil {
+	reader := &gortsplib.Client{Scheme: u.Scheme, Host: u.Host, Transport: &udp}
+	if err := reader.Start2(); err != nil {
 		t.Fatal(err)
 	}
 	defer reader.Close()

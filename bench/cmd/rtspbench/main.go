@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -65,9 +66,10 @@ type options struct {
 	oursDir    string
 	beforeDir  string // checkout the "before" server is built from; "" = none
 	metricsURL string
-	client     string // medium for the client measurement; "" skips it
-	live       bool   // -mode live: ours, gortsplib and before are their live servers
-	publisher  string // live servers' publisher: ours or ffmpeg
+	client     string  // medium for the client measurement; "" skips it
+	live       bool    // -mode live: ours, gortsplib and before are their live servers
+	latencyAt  float64 // live servers: a last step at this fraction of their ramp's held sessions
+	publisher  string  // live servers' publisher: ours or ffmpeg
 
 	// oursName and beforeName are what ours and before are called in
 	// the records: "ours-live" and "before-live" in live mode. The
@@ -91,6 +93,7 @@ func parseFlags() (*options, error) {
 	ramp := flag.String("ramp", "1,50,100,200,400,800,1200", "session counts to ramp through (a server's ramp stops at the first step over a threshold)")
 	fixed := flag.String("fixed", "200,1000", "session counts always measured, for CPU per packet at a fixed load (-mode live default: 100,1000)")
 	mode := flag.String("mode", "file", "file: the servers play the media file; live: ours, gortsplib and before are started as live servers, each published the medium by one -publisher, their sessions reading the live path (ours-file and raw-* stay as in file mode, for comparison)")
+	flag.Float64Var(&o.latencyAt, "latency-at", 0.8, "after the ramp of a live server published by our publisher, one more step at this fraction of the sessions it held, for the added latency at that load (0: none)")
 	flag.StringVar(&o.publisher, "publisher", "ours", "live servers' publisher: ours (in rtspbench: RTSP/UDP, and the added-latency columns) or ffmpeg (-re -stream_loop -1 … -c:v copy -f rtsp, UDP; no latency)")
 	flag.IntVar(&o.sample, "sample", 50, "sessions per step that are fully checked (the rest are bound, never read)")
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "time between the last PLAY and the measurement window")
@@ -128,6 +131,9 @@ func parseFlags() (*options, error) {
 	default:
 		return nil, fmt.Errorf("-mode %q: want file or live", *mode)
 	}
+	if o.latencyAt < 0 || o.latencyAt > 1 {
+		return nil, fmt.Errorf("-latency-at %v: want a fraction from 0 to 1", o.latencyAt)
+	}
 	if o.publisher != "ours" && o.publisher != "ffmpeg" {
 		return nil, fmt.Errorf("-publisher %q: want ours or ffmpeg", o.publisher)
 	}
@@ -158,6 +164,7 @@ func parseFlags() (*options, error) {
 	if o.smoke {
 		o.ramp, o.fixed, o.sample = []int{1, 3}, nil, 3
 		o.warmup, o.window, o.runs = time.Second, 2*time.Second, 1
+		o.latencyAt = 0
 		o.media = []string{"vga420:30"}
 		if !o.live {
 			o.client = "vga420:30"
@@ -359,7 +366,25 @@ func measureServer(o *options, specs map[string]serverSpec, name string, m media
 			return out, err
 		}
 	}
+	if n := latencyStep(o, r, out); n > 0 {
+		rec, err := r.step(n)
+		rec.AtHeld = o.latencyAt
+		printStep(rec)
+		out = append(out, rec)
+		return out, err
+	}
 	return out, nil
+}
+
+// latencyStep is the load of a live server's step for the added latency
+// at -latency-at of what its ramp held (the issue's "at 80 % of our
+// max"); 0 when there is none to measure: no ramp, no latency figure
+// (not our publisher, or not live), or nothing held.
+func latencyStep(o *options, r *ramp, steps []record) int {
+	if o.latencyAt <= 0 || len(o.ramp) == 0 || r.cfg.clock == nil {
+		return 0
+	}
+	return int(math.Round(o.latencyAt * heldSessions(steps)))
 }
 
 // beforePair is ours and before in the order -servers names them, when

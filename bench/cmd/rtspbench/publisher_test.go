@@ -226,3 +226,31 @@ func TestLiveNames(t *testing.T) {
 		t.Error("gst in live mode: no error")
 	}
 }
+
+// TestLatencyStep: after a live server's ramp, the added latency is
+// measured at -latency-at of what it held, only where there is a ramp
+// and a latency figure.
+func TestLatencyStep(t *testing.T) {
+	steps := []record{
+		{stepResult: stepResult{Sessions: 100, Frames: 1}},
+		{stepResult: stepResult{Sessions: 500, Frames: 1}},
+		{stepResult: stepResult{Sessions: 1000, Frames: 1, LateP99: 50}}, // over
+	}
+	live := &ramp{cfg: stepConfig{clock: &frameClock{}}}
+	o := &options{latencyAt: 0.8, ramp: []int{100, 500, 1000}}
+	if n := latencyStep(o, live, steps); n != 400 {
+		t.Errorf("at 0.8 of 500 held: %d, want 400", n)
+	}
+	if n := latencyStep(o, &ramp{}, steps); n != 0 {
+		t.Errorf("no latency figure (file mode, ffmpeg): %d, want 0", n)
+	}
+	if n := latencyStep(&options{latencyAt: 0.8}, live, steps); n != 0 {
+		t.Errorf("no ramp: %d, want 0", n)
+	}
+	if n := latencyStep(&options{latencyAt: 0, ramp: o.ramp}, live, steps); n != 0 {
+		t.Errorf("-latency-at 0: %d, want 0", n)
+	}
+	if n := latencyStep(o, live, steps[2:]); n != 0 {
+		t.Errorf("nothing held: %d, want 0", n)
+	}
+}

@@ -27,7 +27,11 @@ func addedNote(r record) string {
 	if r.AddedFrames == 0 && r.Unidentified == 0 {
 		return ""
 	}
-	note := fmt.Sprintf("  added p50 %.2f p99 %.2f max %.1f ms (%d frames)", r.AddedP50, r.AddedP99, r.AddedMax, r.AddedFrames)
+	note := ""
+	if r.AtHeld > 0 {
+		note = fmt.Sprintf("  [at %.0f %% of held]", 100*r.AtHeld)
+	}
+	note += fmt.Sprintf("  added p50 %.2f p99 %.2f max %.1f ms (%d frames)", r.AddedP50, r.AddedP99, r.AddedMax, r.AddedFrames)
 	if r.Unidentified > 0 {
 		note += fmt.Sprintf(", %d unidentified", r.Unidentified)
 	}

@@ -74,6 +74,9 @@ type stepResult struct {
 	AddedP99     float64 `json:"added_latency_p99_ms,omitempty"`
 	AddedMax     float64 `json:"added_latency_max_ms,omitempty"`
 	Unidentified int64   `json:"unidentified_frames,omitempty"`
+	// AtHeld marks the live step measured after the ramp at this fraction
+	// of the sessions the server held (-latency-at).
+	AtHeld float64 `json:"at_fraction_of_held,omitempty"`
 }
 
 // held says whether the step passed the thresholds: every session set up,
