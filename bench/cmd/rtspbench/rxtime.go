@@ -14,6 +14,9 @@ import (
 // generator's own wait for a core (it runs niced, on a busy machine).
 
 // enableRxTimestamps asks the kernel to stamp every datagram conn gets.
+// (The first socket to ask turns stamping on for the machine a moment
+// later; until then datagrams are stamped when read. A step's sockets are
+// set up seconds before its window.)
 func enableRxTimestamps(conn *net.UDPConn) error {
 	rc, err := conn.SyscallConn()
 	if err != nil {

@@ -25,6 +25,31 @@ func TestRxTimestamp(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tx.Close()
+	msgs := make([]ipv4.Message, 8)
+	for i := range msgs {
+		msgs[i].Buffers = [][]byte{make([]byte, 64)}
+		msgs[i].OOB = make([]byte, rxOOBSize)
+	}
+	pc := ipv4.NewPacketConn(rx)
+	_ = rx.SetReadDeadline(time.Now().Add(5 * time.Second))
+	// The kernel turns receive stamping on for the machine a moment after
+	// the first socket asks (a deferred static key): until then it stamps
+	// datagrams when they are read. Wait for a datagram stamped before.
+	for probed := false; !probed; {
+		if _, err := tx.Write([]byte("probe")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(30 * time.Millisecond)
+		n, err := pc.ReadBatch(msgs, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs[:n] {
+			if ts, ok := rxTimestamp(m.OOB[:m.NN]); ok && time.Since(ts) > 20*time.Millisecond {
+				probed = true
+			}
+		}
+	}
 	var sent []time.Time
 	for range 3 {
 		sent = append(sent, time.Now())
@@ -34,15 +59,9 @@ func TestRxTimestamp(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	time.Sleep(150 * time.Millisecond) // read well after the sends: 150 ms and more
-	msgs := make([]ipv4.Message, 8)
-	for i := range msgs {
-		msgs[i].Buffers = [][]byte{make([]byte, 64)}
-		msgs[i].OOB = make([]byte, rxOOBSize)
-	}
-	_ = rx.SetReadDeadline(time.Now().Add(5 * time.Second))
 	got := 0
 	for got < 3 {
-		n, err := ipv4.NewPacketConn(rx).ReadBatch(msgs, 0)
+		n, err := pc.ReadBatch(msgs, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
