@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pion/rtcp"
 	"golang.org/x/net/ipv4"
 )
 
@@ -45,8 +46,9 @@ const publishMTU = 1400
 // benchPublisher sends the file's frames over RTSP/UDP: ANNOUNCE with
 // one MJPEG track, SETUP mode=record to a port pair of its own, RECORD,
 // then frame n (looping) at start + n/fps, packetized by our RFC 2435
-// packetizer as the raw sender's, with OPTIONS every 15 s to keep the
-// session.
+// packetizer as the raw sender's, an RTCP sender report every 2 s (as a
+// camera or ffmpeg sends: a server may read its NTP↔RTP mapping), and
+// OPTIONS every 15 s to keep the session.
 type benchPublisher struct {
 	s      *rtspSession
 	frames [][][]byte
@@ -76,13 +78,13 @@ func startBenchPublisher(url string, m mediaFile) (*benchPublisher, error) {
 	}
 	// The servers' receiver reports are never read.
 	_ = s.rtcp.SetReadBuffer(4096)
-	dst, err := s.record(publishSDP(m.fps))
+	dst, rtcpDst, err := s.record(publishSDP(m.fps))
 	if err != nil {
 		s.close()
 		return nil, fmt.Errorf("publisher: %w", err)
 	}
 	p := &benchPublisher{s: s, frames: frames, fc: newFrameClock(frames), done: make(chan struct{}), ended: make(chan struct{})}
-	go p.run(dst, m.fps)
+	go p.run(dst, rtcpDst, m.fps)
 	return p, nil
 }
 
@@ -100,47 +102,53 @@ func publishSDP(fps float64) string {
 		"a=control:trackID=0\r\n"
 }
 
-// serverPortRE finds the server's RTP port in a SETUP answer's Transport.
-var serverPortRE = regexp.MustCompile(`(?i)server_port=(\d+)`)
+// serverPortRE finds the server's RTP and RTCP ports in a SETUP answer's
+// Transport (RTCP is RTP's + 1 when not given).
+var serverPortRE = regexp.MustCompile(`(?i)server_port=(\d+)(?:-(\d+))?`)
 
 // record announces sdp and sets up its track for recording over UDP,
-// from the session's socket pair; it returns where to send RTP.
-func (s *rtspSession) record(sdp string) (*net.UDPAddr, error) {
+// from the session's socket pair; it returns where to send RTP and RTCP.
+func (s *rtspSession) record(sdp string) (rtpDst, rtcpDst *net.UDPAddr, err error) {
 	resp, err := s.doBody("ANNOUNCE", s.url, sdp, "Content-Type: application/sdp")
 	if err != nil {
-		return nil, fmt.Errorf("ANNOUNCE: %w", err)
+		return nil, nil, fmt.Errorf("ANNOUNCE: %w", err)
 	}
 	if resp.code != 200 {
-		return nil, fmt.Errorf("ANNOUNCE: status %d", resp.code)
+		return nil, nil, fmt.Errorf("ANNOUNCE: status %d", resp.code)
 	}
 	rtpPort := s.rtp.LocalAddr().(*net.UDPAddr).Port
 	resp, err = s.do("SETUP", s.url+"/trackID=0",
 		fmt.Sprintf("Transport: RTP/AVP;unicast;client_port=%d-%d;mode=record", rtpPort, rtpPort+1))
 	if err != nil {
-		return nil, fmt.Errorf("SETUP: %w", err)
+		return nil, nil, fmt.Errorf("SETUP: %w", err)
 	}
 	if resp.code != 200 {
-		return nil, fmt.Errorf("SETUP: status %d", resp.code)
+		return nil, nil, fmt.Errorf("SETUP: status %d", resp.code)
 	}
 	m := serverPortRE.FindStringSubmatch(resp.header.Get("Transport"))
 	if m == nil {
-		return nil, fmt.Errorf("SETUP: no server_port in %q", resp.header.Get("Transport"))
+		return nil, nil, fmt.Errorf("SETUP: no server_port in %q", resp.header.Get("Transport"))
 	}
 	port, _ := strconv.Atoi(m[1])
+	rtcpPort := port + 1
+	if m[2] != "" {
+		rtcpPort, _ = strconv.Atoi(m[2])
+	}
 	s.id = sessionID(resp.header.Get("Session"))
 	resp, err = s.do("RECORD", s.url, "Range: npt=0.000-")
 	if err != nil {
-		return nil, fmt.Errorf("RECORD: %w", err)
+		return nil, nil, fmt.Errorf("RECORD: %w", err)
 	}
 	if resp.code != 200 {
-		return nil, fmt.Errorf("RECORD: status %d", resp.code)
+		return nil, nil, fmt.Errorf("RECORD: status %d", resp.code)
 	}
-	return &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}, nil
+	lo := net.IPv4(127, 0, 0, 1)
+	return &net.UDPAddr{IP: lo, Port: port}, &net.UDPAddr{IP: lo, Port: rtcpPort}, nil
 }
 
 // run sends until stop: all of a frame's packets but the last in one
 // sendmmsg, then the last (the marker) alone, its time noted just before.
-func (p *benchPublisher) run(dst *net.UDPAddr, fps float64) {
+func (p *benchPublisher) run(dst, rtcpDst *net.UDPAddr, fps float64) {
 	defer close(p.ended)
 	pc := ipv4.NewPacketConn(p.s.rtp)
 	msgs := make([]ipv4.Message, 0, 256)
@@ -151,6 +159,8 @@ func (p *benchPublisher) run(dst *net.UDPAddr, fps float64) {
 	defer timer.Stop()
 	keepalive := time.NewTicker(15 * time.Second)
 	defer keepalive.Stop()
+	var packets, octets uint32 // sent, for the sender reports
+	var lastSR time.Time
 	start := time.Now()
 	for n := 0; ; n++ {
 		due := start.Add(time.Duration(float64(n) * float64(time.Second) / fps))
@@ -183,11 +193,31 @@ func (p *benchPublisher) run(dst *net.UDPAddr, fps float64) {
 			}
 			sent += k
 		}
-		p.fc.sentFrame(n, time.Now())
+		now := time.Now()
+		p.fc.sentFrame(n, now)
 		if _, err := p.s.rtp.WriteToUDP(pkts[len(pkts)-1], dst); err != nil && isClosed(err) {
 			return
 		}
+		for _, b := range pkts {
+			packets, octets = packets+1, octets+uint32(len(b)-12)
+		}
+		if now.Sub(lastSR) >= 2*time.Second {
+			lastSR = now
+			sr := rtcp.SenderReport{SSRC: ssrc, NTPTime: ntpTime(now), RTPTime: ts, PacketCount: packets, OctetCount: octets}
+			if b, err := sr.Marshal(); err == nil {
+				_, _ = p.s.rtcp.WriteToUDP(b, rtcpDst)
+			}
+		}
 	}
+}
+
+// ntpTime is t as a 64-bit NTP timestamp (RFC 3550 §4): seconds since
+// 1900 in the high 32 bits, the fraction in the low.
+func ntpTime(t time.Time) uint64 {
+	const unixToNTP = 2208988800
+	secs := uint64(t.Unix()) + unixToNTP
+	frac := uint64(t.Nanosecond()) << 32 / 1e9
+	return secs<<32 | frac
 }
 
 // stampRTP writes sequence number, timestamp and SSRC into an RTP header.

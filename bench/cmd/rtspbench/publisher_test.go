@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtcp"
+
 	"github.com/actorstream/actorstream/internal/rtsp"
 )
 
@@ -23,6 +25,7 @@ import (
 type fakeRecordServer struct {
 	ln   net.Listener
 	rtp  *net.UDPConn
+	rtcp *net.UDPConn
 	done chan struct{} // closed when the publisher's connection is
 
 	mu       sync.Mutex
@@ -42,8 +45,12 @@ func newFakeRecordServer(t *testing.T) *fakeRecordServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fakeRecordServer{ln: ln, rtp: rtp, done: make(chan struct{})}
-	t.Cleanup(func() { ln.Close(); rtp.Close() })
+	rtcp, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeRecordServer{ln: ln, rtp: rtp, rtcp: rtcp, done: make(chan struct{})}
+	t.Cleanup(func() { ln.Close(); rtp.Close(); rtcp.Close() })
 	go f.serve()
 	return f
 }
@@ -82,8 +89,8 @@ func (f *fakeRecordServer) serve() {
 			f.sdp = body
 		case "SETUP":
 			f.setupURL, f.setupTr = url, h.Get("Transport")
-			port := f.rtp.LocalAddr().(*net.UDPAddr).Port
-			extra = fmt.Sprintf("Transport: %s;server_port=%d-%d\r\nSession: 4711;timeout=60\r\n", f.setupTr, port, port+1)
+			extra = fmt.Sprintf("Transport: %s;server_port=%d-%d\r\nSession: 4711;timeout=60\r\n", f.setupTr,
+				f.rtp.LocalAddr().(*net.UDPAddr).Port, f.rtcp.LocalAddr().(*net.UDPAddr).Port)
 		}
 		f.mu.Unlock()
 		fmt.Fprintf(nc, "RTSP/1.0 200 OK\r\nCSeq: %s\r\n%s\r\n", h.Get("Cseq"), extra)
@@ -153,6 +160,29 @@ func TestBenchPublisher(t *testing.T) {
 			frames = append(frames, cur)
 			cur = frame{hash: fnvOffset, seqOK: true}
 		}
+	}
+	// A sender report came to the RTCP port: the stream's SSRC, one of
+	// its frames' timestamps, sent now, counting what was sent.
+	srBuf := make([]byte, 1500)
+	_ = f.rtcp.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, err := f.rtcp.Read(srBuf)
+	if err != nil {
+		t.Fatalf("no sender report: %v", err)
+	}
+	pkts, err := rtcp.Unmarshal(srBuf[:n])
+	if err != nil || len(pkts) != 1 {
+		t.Fatalf("RTCP: %v %v", pkts, err)
+	}
+	sr, ok := pkts[0].(*rtcp.SenderReport)
+	if !ok {
+		t.Fatalf("RTCP %T, want a sender report", pkts[0])
+	}
+	if sr.SSRC != frames[0].ssrc || (sr.RTPTime-frames[0].ts)%1800 != 0 || sr.PacketCount == 0 || sr.OctetCount == 0 {
+		t.Errorf("sender report %+v: want SSRC %x, a frame's timestamp, counts", sr, frames[0].ssrc)
+	}
+	ntpNow := ntpTime(time.Now())
+	if d := int64(ntpNow-sr.NTPTime) >> 32; d < 0 || d > 5 {
+		t.Errorf("sender report's NTP time %d s from now", d)
 	}
 	p.stop()
 	select { // the TEARDOWN read
