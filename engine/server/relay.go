@@ -216,6 +216,7 @@ func (r *relay) run(ctx context.Context, gen int, ref *sessionRef, p *livePath) 
 		r.failure = err
 		r.notify()
 		r.mu.Unlock()
+		r.srv.cfg.Metrics.RelayReconnect(r.name)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -248,11 +249,15 @@ func (b *backoff) after(lasted time.Duration) time.Duration {
 	return d
 }
 
-// setState logs at info when the relay's state changes, not per attempt.
+// setState logs at info when the relay's state changes, not per attempt,
+// and says in actorstream_relay_upstream_up whether frames flow.
 func (r *relay) setState(state, msg string, args ...any) {
 	r.mu.Lock()
 	changed := r.state != state
 	r.state = state
+	if changed { // under the lock: the gauge changes in the states' order
+		r.srv.cfg.Metrics.RelayUp(r.name, state == "pulling")
+	}
 	r.mu.Unlock()
 	if changed {
 		r.log.Info(msg, args...)
@@ -456,6 +461,11 @@ func (s *Server) startRelays() error {
 	}
 	s.media.relays = s.relays
 	s.live.relayed = s.relays
+	names := make([]string, 0, len(s.relays))
+	for name := range s.relays {
+		names = append(names, name)
+	}
+	s.cfg.Metrics.RelaySources(names)
 	return nil
 }
 

@@ -125,6 +125,7 @@ type Metrics struct {
 	conns prometheus.Gauge
 
 	publish publishMetrics // publish.go
+	relay   relayMetrics   // relay.go
 }
 
 // New returns a Metrics with every metric registered on a fresh registry,
@@ -230,6 +231,7 @@ func New() *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	m.publish.register(m.reg)
+	m.relay.register(m.reg)
 	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
 		Registry:      m.reg, // adds promhttp_metric_handler_errors_total
 		ErrorHandling: promhttp.ContinueOnError,
