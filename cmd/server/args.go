@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -92,6 +94,8 @@ func parseArgs(args []string, out io.Writer) (options, error) {
 	})
 	var sourceFile string
 	fs.StringVar(&sourceFile, "source-file", "", "relay the sources listed in FILE, a PATH=URL per line (# comments): keeps camera passwords out of the process list")
+	var sourceCA string
+	fs.StringVar(&sourceCA, "source-ca", "", "trust the certificates in this PEM file for rtsps:// sources, besides the system's (a camera's self-signed certificate)")
 	fs.StringVar(&o.srcTransport, "source-transport", "tcp", "how relayed upstreams send media: tcp (interleaved: crosses NATs and firewalls, loses nothing), udp or auto")
 	fs.StringVar(&o.srcDialect, "source-dialect", "rfc", "RTSP dialect of relayed upstreams: rfc, lab or auto")
 	fs.DurationVar(&o.srcLinger, "source-linger", 10*time.Second, "keep pulling a relayed upstream this long after its last viewer left")
@@ -137,6 +141,15 @@ func parseArgs(args []string, out io.Writer) (options, error) {
 			return o, err
 		}
 		o.sources = append(o.sources, srcs...)
+	}
+	if sourceCA != "" {
+		tc, err := trustFile(sourceCA)
+		if err != nil {
+			return o, fmt.Errorf("-source-ca: %w", err)
+		}
+		for i := range o.sources {
+			o.sources[i].TLS = tc
+		}
 	}
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
@@ -203,4 +216,21 @@ func readSources(name string) ([]server.Source, error) {
 		srcs = append(srcs, src)
 	}
 	return srcs, nil
+}
+
+// trustFile is a TLS client configuration trusting the system's
+// certificates and those of the PEM file name.
+func trustFile(name string) (*tls.Config, error) {
+	pem, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool() // no system pool here: the file alone
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s: no PEM certificate in it", name)
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/x509"
 	"errors"
 	"flag"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/actorstream/actorstream/engine/server"
+	"github.com/actorstream/actorstream/internal/testcert"
 )
 
 func TestParseArgs(t *testing.T) {
@@ -103,5 +105,30 @@ func TestSourceFile(t *testing.T) {
 	}
 	if _, err := parseArgs([]string{"-source-file", filepath.Join(dir, "missing")}, io.Discard); err == nil {
 		t.Fatal("a missing -source-file accepted")
+	}
+}
+
+// TestSourceCA: -source-ca makes every source trust the file's
+// certificates (a self-signed camera's), besides the system's; a file
+// without one is refused.
+func TestSourceCA(t *testing.T) {
+	pair := testcert.New(t)
+	o, err := parseArgs([]string{"-source", "cam=rtsps://127.0.0.1:8322/x", "-source-ca", pair.CertFile, "-source", "yard=rtsp://cam2/live"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range o.sources {
+		if src.TLS == nil || src.TLS.RootCAs == nil {
+			t.Fatalf("source %s trusts no -source-ca", src.Path)
+		}
+		if _, err := pair.Cert.Leaf.Verify(x509.VerifyOptions{Roots: src.TLS.RootCAs}); err != nil {
+			t.Fatalf("source %s does not trust the certificate of -source-ca: %v", src.Path, err)
+		}
+	}
+	if _, err := parseArgs([]string{"-source", "cam=rtsps://h/x", "-source-ca", pair.KeyFile}, io.Discard); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
+		t.Fatalf("a key file as -source-ca: %v", err)
+	}
+	if _, err := parseArgs([]string{"-source-ca", filepath.Join(t.TempDir(), "missing")}, io.Discard); err == nil {
+		t.Fatal("a missing -source-ca accepted")
 	}
 }

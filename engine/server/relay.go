@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/url"
@@ -45,6 +46,9 @@ import (
 type Source struct {
 	Path string // served as rtsp://host/<Path>
 	URL  string // the upstream: rtsp://[user:pw@]host[:port]/stream (rtsps:// too)
+	// TLS configures an rtsps:// upstream: which certificates it is
+	// trusted by (RootCAs; nil: the system's), as client.Config.TLS.
+	TLS *tls.Config
 }
 
 // Backoff between attempts to reach the upstream.
@@ -73,6 +77,7 @@ type relay struct {
 	srv  *Server
 	name string
 	url  string       // with its credentials: for the client only
+	tls  *tls.Config  // for an rtsps:// upstream
 	log  hclog.Logger // names the upstream redacted
 
 	mu       sync.Mutex
@@ -100,7 +105,7 @@ func newRelay(s *Server, src Source) (*relay, error) {
 		return nil, fmt.Errorf("source %s: the upstream must be an rtsp:// or rtsps:// URL", name)
 	}
 	return &relay{
-		srv: s, name: name, url: src.URL,
+		srv: s, name: name, url: src.URL, tls: src.TLS,
 		log:     s.log.Named("relay").With("path", name, "upstream", u.Redacted()),
 		changed: make(chan struct{}), kick: make(chan struct{}, 1),
 	}, nil
@@ -173,6 +178,10 @@ func why(err error) string {
 		return "it answered " + se.Error()
 	case errors.Is(err, errUpstreamEnded):
 		return "it ended the stream"
+	case errors.As(err, new(*tls.CertificateVerificationError)):
+		// A self-signed camera: the server's operator has to say it
+		// trusts it (the server command's -source-ca).
+		return "its TLS certificate is not trusted"
 	}
 	return "cannot reach it"
 }
@@ -300,7 +309,7 @@ func (r *relay) pull(ctx context.Context, ref *sessionRef, p *livePath) error {
 	cfg := r.srv.cfg
 	sink := &relaySink{r: r, ref: ref, path: p}
 	c, err := client.Dial(ctx, client.Config{
-		URL: r.url, Transport: cfg.SourceTransport, Dialect: cfg.SourceDialect,
+		URL: r.url, TLS: r.tls, Transport: cfg.SourceTransport, Dialect: cfg.SourceDialect,
 		Pipeline: sink.pipeline, Output: sink.output, Log: r.log.Named("client"),
 	})
 	if err != nil {
