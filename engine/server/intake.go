@@ -88,6 +88,7 @@ func (in *intake) Pipeline() *pipeline.Pipeline {
 		in.dropQueued()
 		pkts = pipeline.From(p, "interleavedsource", &recordingSource{in, &receive.InterleavedSource{Frames: in.packets}})
 	} else {
+		in.dropStaleUDP()
 		pkts = pipeline.From(p, "udpsource", &recordingSource{in, &receive.UDPSource{RTPConn: in.rtpConn, RTCPConn: in.rtcpConn, Peer: in.peer}})
 	}
 	check := &receive.PayloadCheck{PayloadType: in.pt}
@@ -321,5 +322,36 @@ func (in *intake) dropQueued() {
 			}
 			return
 		}
+	}
+}
+
+// dropStaleUDP drops the datagrams the publisher sent to its ports while
+// no pipeline read them (before RECORD, while paused): the kernel kept
+// them, and the new RECORD's pipeline would take them for new ones.
+// Those from other hosts, which UDPSource would have dropped, are not
+// counted.
+func (in *intake) dropStaleUDP() {
+	buf := make([]byte, 1500) // a datagram longer is truncated: it is dropped anyway
+	n := 0
+	for _, c := range [...]*net.UDPConn{in.rtpConn, in.rtcpConn} {
+		// A deadline already passed would fail a read before it looks at
+		// the socket; one a little ahead reads what is queued at once,
+		// and bounds the drain for a publisher that does not stop.
+		if c == nil || c.SetReadDeadline(time.Now().Add(2*time.Millisecond)) != nil {
+			continue
+		}
+		for {
+			_, from, err := c.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				break // the deadline: nothing more queued
+			}
+			if from.Addr().Unmap() == in.peer.Unmap() {
+				n++
+			}
+		}
+		_ = c.SetReadDeadline(time.Time{})
+	}
+	if n > 0 {
+		in.dropIdle(n)
 	}
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/actorstream/actorstream/internal/enginetest"
 	"github.com/actorstream/actorstream/internal/metrics"
+	"github.com/actorstream/actorstream/internal/rtsp"
 	"github.com/actorstream/actorstream/pipeline/codec/rtpjpeg"
 )
 
@@ -18,7 +20,7 @@ import (
 // per pause; after RECORD again its frames reach viewers.
 func TestPublisherPacketsDroppedWhileNotRecording(t *testing.T) {
 	m := metrics.New()
-	logs := &lockedBuffer{}
+	logs := &enginetest.SyncBuffer{}
 	ts := startServer(t, Config{Metrics: m, Log: hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Debug})})
 	series := func(reason string) string {
 		return `actorstream_publish_packets_dropped_total{reason="` + reason + `"}`
@@ -64,4 +66,44 @@ func TestPublisherPacketsDroppedWhileNotRecording(t *testing.T) {
 	go pub.sendFrames(20, 50, 64, 48)
 	_, col := watchPath(t, ts, "live/cam1")
 	col.WaitFrames(t, 3, 5*time.Second)
+}
+
+// TestPublisherUDPDatagramsDroppedBeforeRecord: over UDP, what a
+// publisher sent to its server ports before RECORD waits in the kernel;
+// RECORD drops and counts it rather than take it for new media.
+func TestPublisherUDPDatagramsDroppedBeforeRecord(t *testing.T) {
+	m := metrics.New()
+	ts := startServer(t, Config{Metrics: m})
+	c := dial(t, ts.addr)
+	if resp := c.announce(ts.url("live/cam1"), "application/sdp", jpegSDP); resp.StatusCode != 200 {
+		t.Fatalf("ANNOUNCE: %d", resp.StatusCode)
+	}
+	resp := c.do("SETUP", ts.url("live/cam1")+"/streamid=0", "Transport: RTP/AVP;unicast;client_port=40000-40001;mode=record")
+	if resp.StatusCode != 200 {
+		t.Fatalf("SETUP: %d", resp.StatusCode)
+	}
+	trs, err := rtsp.ParseTransports(resp.Header.Get("Transport"))
+	enginetest.Must(t, err)
+	session, _, _ := strings.Cut(resp.Header.Get("Session"), ";")
+	uc, err := net.DialUDP("udp", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: trs[0].ServerPort[0]})
+	enginetest.Must(t, err)
+	defer uc.Close()
+	rtp := rtpjpeg.NewPacketizer(0x1234, 100, 1400)
+	buf := make([]byte, 1400)
+	var j rtpjpeg.JPEG
+	enginetest.Must(t, rtpjpeg.ParseJPEG(enginetest.JPEG(t, 64, 48, 0), &j))
+	rtp.Begin(&j, 0)
+	sent := 0
+	for n := rtp.Next(buf); n > 0; n = rtp.Next(buf) {
+		_, err := uc.Write(buf[:n])
+		enginetest.Must(t, err)
+		sent++
+	}
+	time.Sleep(50 * time.Millisecond) // on loopback, queued long before
+	if resp := c.do("RECORD", ts.url("live/cam1"), "Session: "+session); resp.StatusCode != 200 {
+		t.Fatalf("RECORD: %d", resp.StatusCode)
+	}
+	if v := scrapeValue(t, m, `actorstream_publish_packets_dropped_total{reason="before_record"}`); v != float64(sent) {
+		t.Fatalf("dropped before RECORD: %v, want the %d datagrams sent", v, sent)
+	}
 }

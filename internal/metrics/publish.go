@@ -25,7 +25,7 @@ type publishMetrics struct {
 func (p *publishMetrics) register(reg *prometheus.Registry) {
 	dropped := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: Namespace, Name: "publish_packets_dropped_total",
-		Help: "Packets a publisher sent (TCP interleaved) that the server dropped unread, by reason: before_record (before its first RECORD), paused (while paused), pipeline_behind (its receiving pipeline's queue was full).",
+		Help: "Packets a publisher sent that the server dropped unread, by reason: before_record (before its first RECORD), paused (while paused), pipeline_behind (its receiving pipeline's queue was full).",
 	}, []string{"reason"})
 	for i, r := range publishDropReasons {
 		p.dropped[i] = dropped.WithLabelValues(r)

@@ -14,7 +14,7 @@ func TestPublishPacketsDropped(t *testing.T) {
 	m.PublishPacketsDropped(PublishBehind, 0) // nothing dropped: nothing counted
 	m.PublishPacketsDropped("made up", 2)
 	want := `
-# HELP actorstream_publish_packets_dropped_total Packets a publisher sent (TCP interleaved) that the server dropped unread, by reason: before_record (before its first RECORD), paused (while paused), pipeline_behind (its receiving pipeline's queue was full).
+# HELP actorstream_publish_packets_dropped_total Packets a publisher sent that the server dropped unread, by reason: before_record (before its first RECORD), paused (while paused), pipeline_behind (its receiving pipeline's queue was full).
 # TYPE actorstream_publish_packets_dropped_total counter
 actorstream_publish_packets_dropped_total{reason="before_record"} 1
 actorstream_publish_packets_dropped_total{reason="other"} 2
