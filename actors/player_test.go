@@ -1,16 +1,12 @@
 package actors
 
 import (
-	"bytes"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorstream/actorstream/internal/rtsp"
 	"github.com/actorstream/actorstream/pipeline/stages/receive"
@@ -19,16 +15,8 @@ import (
 // scriptedServer answers the player's requests through its hooks, the way
 // a server on the other end of the connection would.
 type scriptedServer struct {
-	t      *testing.T
-	sys    *actor.ActorSystem
-	player *actor.PID
-	answer func(req *rtsp.Request) *rtsp.Response // nil: stay silent
-
-	mu       sync.Mutex
-	requests []*rtsp.Request
-	raw      [][]byte
-	received []rtsp.Transport
-	done     chan error
+	*wireServer
+	received []rtsp.Transport // under mu
 }
 
 const sdpBody = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=clip\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\na=control:*\r\na=range:npt=0-12.5\r\n" +
@@ -56,26 +44,9 @@ func rfcAnswer(req *rtsp.Request) *rtsp.Response {
 }
 
 func startPlayer(t *testing.T, cfg PlayerConfig, answer func(*rtsp.Request) *rtsp.Response) *scriptedServer {
-	s := &scriptedServer{t: t, sys: actor.NewActorSystem(), answer: answer, done: make(chan error, 1)}
+	s := &scriptedServer{wireServer: newWireServer(t, answer)}
 	cfg.Hooks = PlayerHooks{
-		Send: func(b []byte) {
-			s.mu.Lock()
-			s.raw = append(s.raw, b)
-			s.mu.Unlock()
-			msg, err := rtsp.NewReader(bytes.NewReader(b)).ReadMessage()
-			if err != nil {
-				t.Errorf("player sent unparseable bytes %q: %v", b, err)
-				return
-			}
-			req := msg.(*rtsp.Request)
-			s.mu.Lock()
-			s.requests = append(s.requests, req)
-			s.mu.Unlock()
-			if resp := s.answer(req); resp != nil {
-				// Like a connection's reader goroutine: a message, later.
-				go s.sys.Root.Send(s.player, &ServerResponse{Response: resp})
-			}
-		},
+		Send: s.send,
 		Receive: func(tr rtsp.Transport, lab bool, info MediaInfo) {
 			s.mu.Lock()
 			s.received = append(s.received, tr)
@@ -83,31 +54,8 @@ func startPlayer(t *testing.T, cfg PlayerConfig, answer func(*rtsp.Request) *rts
 		},
 		Done: func(err error) { s.done <- err },
 	}
-	s.player = s.sys.Root.Spawn(actor.PropsFromProducer(NewPlayer(cfg)))
-	t.Cleanup(func() { _ = s.sys.Root.StopFuture(s.player).Wait() })
+	s.spawn(NewPlayer(cfg))
 	return s
-}
-
-func (s *scriptedServer) cmd(msg func(chan<- error) any) error {
-	r := make(chan error, 1)
-	s.sys.Root.Send(s.player, msg(r))
-	select {
-	case err := <-r:
-		return err
-	case <-time.After(10 * time.Second):
-		s.t.Fatal("no answer from the player")
-		return nil
-	}
-}
-
-func (s *scriptedServer) methods() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []string
-	for _, r := range s.requests {
-		out = append(out, r.Method)
-	}
-	return out
 }
 
 func setupCmd(r chan<- error) any    { return &SetupCmd{Reply: r} }
@@ -275,7 +223,7 @@ func TestPlayerPublishesStatus(t *testing.T) {
 	info := MediaInfo{Control: "rtsp://127.0.0.1:8554/clip.mjpeg/trackID=0", PayloadType: 26, FPS: 20, Duration: 12500 * time.Millisecond}
 	check("after SETUP", PlayerStatus{State: Ready, Dialect: DialectRFC, Transport: TransportUDP, Info: info})
 	// Media is flowing, so the UDP check finds nothing to fall back from.
-	s.sys.Root.Send(s.player, &MediaArrived{Packets: 3})
+	s.tell(&MediaArrived{Packets: 3})
 	if err := s.cmd(playCmd); err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +279,7 @@ func TestPlayerEndsAfterSilence(t *testing.T) {
 	if err := s.cmd(setupCmd); err != nil {
 		t.Fatal(err)
 	}
-	s.sys.Root.Send(s.player, &MediaArrived{Packets: 1})
+	s.tell(&MediaArrived{Packets: 1})
 	if err := s.cmd(playCmd); err != nil {
 		t.Fatal(err)
 	}

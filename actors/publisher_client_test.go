@@ -1,7 +1,6 @@
 package actors
 
 import (
-	"bytes"
 	"errors"
 	"net/url"
 	"strings"
@@ -10,25 +9,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
-
 	"github.com/actorstream/actorstream/internal/rtsp"
 )
 
 // recordingServer answers a publisher's requests through its hooks, as a
 // server in record mode on the other end of the connection would.
 type recordingServer struct {
-	t      *testing.T
-	sys    *actor.ActorSystem
-	pub    *actor.PID
-	status atomic.Pointer[PublishClientStatus]
-	answer func(req *rtsp.Request) *rtsp.Response // nil: stay silent
-
-	mu       sync.Mutex
-	requests []*rtsp.Request
-	started  []rtsp.Transport
-	stops    int
-	done     chan error
+	*wireServer
+	status  atomic.Pointer[PublishClientStatus]
+	started []rtsp.Transport // under mu
+	stops   int              // under mu
 }
 
 // recordAnswer is a well-behaved server that records.
@@ -58,7 +48,7 @@ func refuse(method string, code int, reason string) func(*rtsp.Request) *rtsp.Re
 }
 
 func startPublisher(t *testing.T, cfg PublishClientConfig, answer func(*rtsp.Request) *rtsp.Response) *recordingServer {
-	s := &recordingServer{t: t, sys: actor.NewActorSystem(), answer: answer, done: make(chan error, 1)}
+	s := &recordingServer{wireServer: newWireServer(t, answer)}
 	if cfg.URL == nil {
 		cfg.URL, _ = url.Parse("rtsp://127.0.0.1:8554/live/cam")
 	}
@@ -67,20 +57,7 @@ func startPublisher(t *testing.T, cfg PublishClientConfig, answer func(*rtsp.Req
 	}
 	cfg.Status = &s.status
 	cfg.Hooks = PublishClientHooks{
-		Send: func(b []byte) {
-			msg, err := rtsp.NewReader(bytes.NewReader(b)).ReadMessage()
-			if err != nil {
-				t.Errorf("publisher sent unparseable bytes %q: %v", b, err)
-				return
-			}
-			req := msg.(*rtsp.Request)
-			s.mu.Lock()
-			s.requests = append(s.requests, req)
-			s.mu.Unlock()
-			if resp := s.answer(req); resp != nil {
-				go s.sys.Root.Send(s.pub, &ServerResponse{Response: resp})
-			}
-		},
+		Send: s.send,
 		Start: func(tr rtsp.Transport) {
 			s.mu.Lock()
 			s.started = append(s.started, tr)
@@ -93,58 +70,11 @@ func startPublisher(t *testing.T, cfg PublishClientConfig, answer func(*rtsp.Req
 		},
 		Done: func(err error) { s.done <- err },
 	}
-	s.pub = s.sys.Root.Spawn(actor.PropsFromProducer(NewPublishClient(cfg)))
-	t.Cleanup(func() { _ = s.sys.Root.StopFuture(s.pub).Wait() })
+	s.spawn(NewPublishClient(cfg))
 	return s
 }
 
-func (s *recordingServer) cmd(msg func(chan<- error) any) error {
-	r := make(chan error, 1)
-	s.sys.Root.Send(s.pub, msg(r))
-	select {
-	case err := <-r:
-		return err
-	case <-time.After(10 * time.Second):
-		s.t.Fatal("no answer from the publisher")
-		return nil
-	}
-}
-
-func (s *recordingServer) tell(msg any) { s.sys.Root.Send(s.pub, msg) }
-
-func (s *recordingServer) methods() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []string
-	for _, r := range s.requests {
-		out = append(out, r.Method)
-	}
-	return out
-}
-
-func (s *recordingServer) request(method string) *rtsp.Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, r := range s.requests {
-		if r.Method == method {
-			return r
-		}
-	}
-	s.t.Fatalf("no %s among %v", method, s.requests)
-	return nil
-}
-
 func (s *recordingServer) state() State { return s.status.Load().State }
-
-func (s *recordingServer) waitDone() error {
-	select {
-	case err := <-s.done:
-		return err
-	case <-time.After(10 * time.Second):
-		s.t.Fatal("the session did not end")
-		return nil
-	}
-}
 
 func recordCmd(r chan<- error) any { return &RecordCmd{Reply: r} }
 
