@@ -23,6 +23,7 @@ type Batch struct {
 
 	buf  []byte
 	pool *FreeList[Batch]
+	kept interface{ Release() } // see Keep
 }
 
 // Reset empties the batch, keeping its memory.
@@ -32,6 +33,20 @@ func (b *Batch) Reset() {
 	b.Payloads = b.Payloads[:0]
 	b.buf = b.buf[:0]
 	b.PTS, b.Index, b.Timestamp = 0, 0, 0
+	if b.kept != nil {
+		b.kept.Release()
+		b.kept = nil
+	}
+}
+
+// Keep makes the batch hold r, what its shared payloads belong to (a
+// pipeline.SharedFrame), until the batch is released or reset: r's
+// Release is called then. A batch keeps one thing at most.
+func (b *Batch) Keep(r interface{ Release() }) {
+	if b.kept != nil {
+		b.kept.Release()
+	}
+	b.kept = r
 }
 
 // Slot returns a zeroed-length buffer of capacity n at the end of the

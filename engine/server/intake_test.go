@@ -48,6 +48,9 @@ func TestIntakeDropsIncompleteFrame(t *testing.T) {
 	lp.mu.Unlock()
 	got, stop := live.subscribe()
 	defer stop()
+	// The RTSP viewers' feed: the publisher's payloads.
+	feed := pipeline.NewFeedChannel(8)
+	defer live.feed.Subscribe(feed)()
 	second := packets(1)
 	for i, pk := range second {
 		if i != len(second)/2 {
@@ -63,20 +66,25 @@ func TestIntakeDropsIncompleteFrame(t *testing.T) {
 		if !enginetest.SamePixels(t, f.Data, frames[2]) {
 			t.Fatal("viewers got another frame than the third (the second is incomplete)")
 		}
-		// The publisher's RFC 2435 payloads come with it, as sent.
-		if len(f.PayloadEnds) != len(third) {
-			t.Fatalf("the frame keeps %d payloads, it came in %d packets", len(f.PayloadEnds), len(third))
-		}
-		start := 0
-		for i, pk := range third {
-			if got := f.Payloads[start:f.PayloadEnds[i]]; !bytes.Equal(got, pk[12:]) {
-				t.Fatalf("payload %d differs from what the publisher sent", i)
-			}
-			start = f.PayloadEnds[i]
-		}
 		f.Release()
 	case <-time.After(5 * time.Second):
 		t.Fatal("viewers got nothing")
+	}
+	select {
+	case sf := <-feed.C:
+		// The RTSP viewers get the publisher's RFC 2435 payloads, as
+		// sent: only their RTP headers will be new.
+		if sf.Packets() != len(third) {
+			t.Fatalf("the frame keeps %d payloads, it came in %d packets", sf.Packets(), len(third))
+		}
+		for i, pk := range third {
+			if !bytes.Equal(sf.Payload(i), pk[12:]) {
+				t.Fatalf("payload %d differs from what the publisher sent", i)
+			}
+		}
+		sf.Release()
+	case <-time.After(5 * time.Second):
+		t.Fatal("the feed got nothing")
 	}
 	waitFor(t, func() bool { return in.Progress().Dropped == 1 })
 	if pr := in.Progress(); pr.Frames != 2 || pr.Bad != 0 {

@@ -19,6 +19,16 @@ import (
 // calls Publish per frame, or ends a pipeline with it as a sink.
 type Live struct {
 	fps float64
+	// feed carries each frame's RFC 2435 payloads to the RTSP viewers
+	// (send.FeedSource), made once per frame: the publisher's own when
+	// they fit the server's MTU, else packetized once here.
+	feed   *pipeline.Feed
+	shared *pipeline.SharedFramePool
+	mtu    atomic.Int32 // the serving server's (0: 1400)
+
+	packMu sync.Mutex // the packetizer and its buffer
+	pack   *rtpjpeg.Packetizer
+	packet []byte
 
 	mu     sync.Mutex
 	subs   map[chan *pipeline.Frame]struct{}
@@ -35,21 +45,27 @@ func NewLive(fps float64) *Live {
 	if fps <= 0 {
 		fps = 25
 	}
-	return &Live{fps: fps, subs: make(map[chan *pipeline.Frame]struct{}), pool: pipeline.NewFramePool(64)}
+	return &Live{fps: fps, subs: make(map[chan *pipeline.Frame]struct{}), pool: pipeline.NewFramePool(64),
+		feed: pipeline.NewFeed(), shared: pipeline.NewSharedFramePool(8)}
 }
+
+// setMTU is the MTU of the server that serves the stream: no payload it
+// forwards is bigger.
+func (l *Live) setMTU(mtu int) { l.mtu.Store(int32(mtu)) }
 
 // FPS is the announced frame rate.
 func (l *Live) FPS() float64 { return l.fps }
 
-// Publish gives every viewer a copy of jpeg, re-encoded first if RFC 2435
-// cannot carry it (once, whatever the number of viewers). A viewer that is
-// behind misses the frame rather than holding the others up. Publish does
-// not keep jpeg.
+// Publish gives every viewer jpeg, re-encoded first if RFC 2435 cannot
+// carry it, and packetized once for all RTSP viewers (whatever their
+// number). A viewer that is behind misses the frame rather than holding
+// the others up. Publish does not keep jpeg.
 func (l *Live) Publish(jpeg []byte) error { return l.publish(jpeg, nil, nil) }
 
 // publishFrame is Publish for a frame received over RTP: its RFC 2435
-// payloads (Frame.Payloads) go to every viewer with the JPEG, for a
-// fan-out that forwards them as they are. It does not keep f.
+// payloads (Frame.Payloads) go to the RTSP viewers as they are, with new
+// RTP headers only, unless one is bigger than the server's MTU allows
+// (then the frame is packetized again, once). It does not keep f.
 func (l *Live) publishFrame(f *pipeline.Frame) error {
 	return l.publish(f.Data, f.Payloads, f.PayloadEnds)
 }
@@ -70,6 +86,9 @@ func (l *Live) publish(jpeg, payloads []byte, ends []int) error {
 		}
 		payloads, ends = nil, nil // not the frame sent any more
 	}
+	if l.feed.Subscribers() > 0 {
+		l.feed.Publish(l.share(&j, payloads, ends))
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.ended {
@@ -80,8 +99,6 @@ func (l *Live) publish(jpeg, payloads []byte, ends []int) error {
 	for sub := range l.subs {
 		f := l.pool.Get()
 		f.Data = append(f.Data, jpeg...)
-		f.Payloads = append(f.Payloads, payloads...)
-		f.PayloadEnds = append(f.PayloadEnds, ends...)
 		// The frame's number in the stream: a subscriber sees from
 		// the gaps which frames it missed (the recorder counts them).
 		f.Index = int(l.frames - 1)
@@ -93,6 +110,50 @@ func (l *Live) publish(jpeg, payloads []byte, ends []int) error {
 	}
 	return nil
 }
+
+// share makes the frame's shared RTP payloads for the feed: payloads as
+// the publisher sent them when every one fits the MTU (copied once into
+// the shared frame, as the publisher's frame is not ours to keep), else
+// j packetized once.
+func (l *Live) share(j *rtpjpeg.JPEG, payloads []byte, ends []int) *pipeline.SharedFrame {
+	mtu := int(l.mtu.Load())
+	if mtu == 0 {
+		mtu = 1400
+	}
+	sf := l.shared.Get()
+	if fits(ends, mtu-rtpHeaderLen) {
+		sf.Payloads = append(sf.Payloads, payloads...)
+		sf.Ends = append(sf.Ends, ends...)
+		return sf
+	}
+	l.packMu.Lock()
+	defer l.packMu.Unlock()
+	if l.pack == nil || l.pack.MTU() != mtu {
+		l.pack, l.packet = rtpjpeg.NewPacketizer(0, 0, mtu), make([]byte, mtu)
+	}
+	l.pack.Begin(j, 0)
+	for n := l.pack.Next(l.packet); n > 0; n = l.pack.Next(l.packet) {
+		sf.Payloads = append(sf.Payloads, l.packet[rtpHeaderLen:n]...)
+		sf.Ends = append(sf.Ends, len(sf.Payloads))
+	}
+	return sf
+}
+
+// fits reports whether every payload ending at ends is at most
+// limit bytes (and there is at least one).
+func fits(ends []int, limit int) bool {
+	start := 0
+	for _, end := range ends {
+		if end-start > limit || end <= start {
+			return false
+		}
+		start = end
+	}
+	return len(ends) > 0
+}
+
+// rtpHeaderLen is the size of the RTP headers the server writes.
+const rtpHeaderLen = 12
 
 // Run publishes every frame of in: a Live is a pipeline sink.
 func (l *Live) Run(ctx context.Context, in <-chan *pipeline.Frame) error {
@@ -128,6 +189,7 @@ func (l *Live) end() {
 		return
 	}
 	l.ended = true
+	l.feed.End()
 	for sub := range l.subs {
 		delete(l.subs, sub)
 		close(sub)
@@ -136,11 +198,12 @@ func (l *Live) end() {
 
 // viewers is the number of subscriptions of viewers: RTSP sessions
 // playing the stream and HTTP viewers, not the recorder (a relay keeps
-// its upstream while there are viewers).
+// its upstream while there are viewers). RTSP viewers are the feed's
+// streams.
 func (l *Live) viewers() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return max(len(l.subs)-l.aside, 0)
+	return max(len(l.subs)-l.aside, 0) + l.feed.Streams()
 }
 
 // subscribeAside is subscribe for a subscriber that is not a viewer (the
@@ -229,9 +292,13 @@ func (s *liveSource) Run(ctx context.Context, out chan<- *pipeline.Frame) error 
 type liveLoss struct {
 	metrics  *metrics.Metrics
 	logger   hclog.Logger
-	behind   atomic.Uint64
+	missed   atomic.Uint64 // frames the viewer was behind for
 	backedUp atomic.Uint64
+	logged   atomic.Bool
 }
+
+// behind counts n frames the viewer's pipeline was behind for.
+func (l *liveLoss) behind(n int) { l.skipped(metrics.LiveViewerBehind, n) }
 
 func (l *liveLoss) skipped(reason string, n int) {
 	if l == nil || n <= 0 {
@@ -240,17 +307,17 @@ func (l *liveLoss) skipped(reason string, n int) {
 	if reason == metrics.LiveConnBackedUp {
 		l.backedUp.Add(uint64(n))
 	} else {
-		l.behind.Add(uint64(n))
+		l.missed.Add(uint64(n))
 	}
 	l.metrics.LiveFramesSkipped(reason, n)
 }
 
-// log logs what the viewer missed, if anything.
+// log logs what the viewer missed, if anything, once.
 func (l *liveLoss) log() {
-	if l == nil || l.logger == nil {
+	if l == nil || l.logger == nil || l.logged.Swap(true) {
 		return
 	}
-	behind, backedUp := l.behind.Load(), l.backedUp.Load()
+	behind, backedUp := l.missed.Load(), l.backedUp.Load()
 	if behind+backedUp > 0 {
 		l.logger.Info("live viewer missed frames", metrics.LiveViewerBehind, behind, metrics.LiveConnBackedUp, backedUp)
 	}

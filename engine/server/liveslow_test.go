@@ -173,7 +173,7 @@ func TestLiveViewerBehindCounted(t *testing.T) {
 	if want <= 0 || received == 0 {
 		t.Fatalf("received %d of %d frames: the viewer was not behind", received, published)
 	}
-	if got := loss.behind.Load(); got != uint64(want) {
+	if got := loss.missed.Load(); got != uint64(want) {
 		t.Errorf("viewer_behind = %d, want %d", got, want)
 	}
 	if got := liveSkipped(t, m, metrics.LiveViewerBehind); got != float64(want) {

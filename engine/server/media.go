@@ -160,6 +160,7 @@ type catalog struct {
 	// MaxInMemory, lowered by tests to play a small file from disk.
 	inMemory int64
 	log      hclog.Logger
+	mtu      int // the server's: a live stream's payloads fit it
 
 	// onLive, when set, hears of every live stream the catalog starts
 	// serving (the recorder, see Config.RecordDir).
@@ -342,6 +343,7 @@ func (c *catalog) publish(name string, l *Live) error {
 	if c.lives == nil {
 		return ErrServerClosed
 	}
+	l.setMTU(c.mtu)
 	c.lives[name] = &Media{Name: name, Format: mjpeg.FormatRaw, FPS: l.FPS(), live: l}
 	if c.onLive != nil {
 		c.onLive(name, l)
@@ -357,6 +359,7 @@ func (c *catalog) publishLive(name string, l *Live) (*Media, bool) {
 	if c.lives == nil || c.lives[name] != nil {
 		return nil, false
 	}
+	l.setMTU(c.mtu)
 	m := &Media{Name: name, Format: mjpeg.FormatRaw, FPS: l.FPS(), live: l}
 	c.lives[name] = m
 	if c.onLive != nil {

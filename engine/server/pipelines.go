@@ -122,9 +122,13 @@ func (pc *PlayContext) logEvent(e pipeline.Event) {
 	}
 }
 
-// SharedPackets adds a PacketSource to p and returns its batches when the
-// media's RTP packets can be shared: a file held in memory (MaxInMemory)
-// played in the RFC dialect. The file was then read, split, conformed and
+// SharedPackets adds a source of shared packets to p and returns its
+// batches when the media's RTP packets can be shared. A live stream
+// played in the RFC dialect: a FeedSource, the frames' payloads made once
+// by the Live (the publisher's own, forwarded) behind the session's own
+// headers; stepped by the Scheduler, all the stream's viewers on a shard
+// are sent in one pass per frame. A file held in memory (MaxInMemory)
+// played in the RFC dialect: a PacketSource, as follows. The file was then read, split, conformed and
 // packetized once for all sessions, and each session's PacketSource
 // writes its own 12-byte headers. On goroutines its batches are split
 // (pipeline.Batch.Payloads: the payloads are the shared packets' own
@@ -133,11 +137,28 @@ func (pc *PlayContext) logEvent(e pipeline.Event) {
 // buffers instead (PacketSource.UseStepPool says why). Otherwise
 // SharedPackets adds nothing and returns nil: use Frames and Packets.
 func (pc *PlayContext) SharedPackets(p *pipeline.Pipeline) <-chan *pipeline.Batch {
+	if src := pc.feedSource(); src != nil {
+		return pipeline.From(p, "feedsource", src)
+	}
 	src := pc.packetSource()
 	if src == nil {
 		return nil
 	}
 	return pipeline.From(p, "packetsource", src)
+}
+
+// feedSource is the session's FeedSource of a live stream, or nil for a
+// file or the lab dialect (whose packets are whole JPEGs).
+func (pc *PlayContext) feedSource() *send.FeedSource {
+	live := pc.Media.live
+	if pc.Lab || live == nil {
+		return nil
+	}
+	pc.live = pc.s.newLiveLoss()
+	return &send.FeedSource{
+		Source: live.feed, RTP: pc.s.rtp, BaseTime: pc.BaseTime, StartIndex: pc.StartIndex, FPS: pc.Media.FPS,
+		Position: pc.Position, OnSkip: pc.live.behind,
+	}
 }
 
 // packetSource is the session's PacketSource over the media's shared
@@ -190,7 +211,7 @@ func (pc *PlayContext) Frames(p *pipeline.Pipeline) <-chan *pipeline.Frame {
 		})
 	}
 	if m.live != nil {
-		pc.live = &liveLoss{metrics: pc.s.metrics, logger: pc.s.log}
+		pc.live = pc.s.newLiveLoss()
 	}
 	frames := m.storedFrames(p, pc.StartIndex, pc.live)
 	if pc.Lab || m.live != nil {
@@ -216,10 +237,15 @@ func (pc *PlayContext) Packets(p *pipeline.Pipeline, frames <-chan *pipeline.Fra
 	}, frames)
 }
 
-// Send adds the Pacer and the session's transport sink to p.
+// Send adds the Pacer and the session's transport sink to p; a live
+// stream's batches go to the sink as they come (their publisher paced
+// them).
 func (pc *PlayContext) Send(p *pipeline.Pipeline, batches <-chan *pipeline.Batch) {
 	s := pc.s
-	paced := pipeline.Then(p, "pacer", pc.pacer(), batches)
+	paced := batches
+	if pc.Media.live == nil {
+		paced = pipeline.Then(p, "pacer", pc.pacer(), batches)
+	}
 	if s.tcp != nil {
 		pipeline.To(p, "interleavedsink", &send.InterleavedSink{
 			Conn: s.tcp, Channel: s.channels[0], RTCPChannel: s.channels[1],

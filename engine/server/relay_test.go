@@ -138,10 +138,11 @@ func TestRelayOnDemand(t *testing.T) {
 	// rebuilt JPEG and the RFC 2435 payloads it came in.
 	m, err := rs.srv.Probe("cams/door")
 	enginetest.Must(t, err)
-	frames, unsub := m.Live().subscribe()
+	feed := pipeline.NewFeedChannel(4)
+	unsub := m.Live().feed.Subscribe(feed)
 	select {
-	case f := <-frames:
-		if len(f.Payloads) == 0 || len(f.PayloadEnds) == 0 {
+	case f := <-feed.C:
+		if f.Packets() == 0 {
 			t.Errorf("a relayed frame without its RFC 2435 payloads")
 		}
 		f.Release()
@@ -149,6 +150,7 @@ func TestRelayOnDemand(t *testing.T) {
 		t.Fatal("no relayed frame")
 	}
 	unsub()
+	feed.Drain()
 	c.Close()
 	c2.Close()
 	left := time.Now()

@@ -214,6 +214,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	cat.mtu = cfg.MTU
 	// Every pipeline a factory builds runs on its session's executor.
 	cfg.Pipeline = runOnExecutors(cfg.Pipeline)
 	sys := actors.NewSystem(cfg.Log.Named("actor"))

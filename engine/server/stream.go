@@ -55,7 +55,20 @@ type stream struct {
 	tcp      send.InterleavedWriter
 	channels [2]uint8
 
+	// loss counts what the PLAY being played of a live path misses;
+	// logged when the next PLAY starts or the session ends (its pipeline
+	// may run on the Scheduler, which has no end of its own to log at).
+	loss *liveLoss
+
 	closed atomic.Bool
+}
+
+// newLiveLoss starts counting what a PLAY of a live path misses, once
+// what the previous PLAY missed is logged.
+func (s *stream) newLiveLoss() *liveLoss {
+	s.loss.log()
+	s.loss = &liveLoss{metrics: s.metrics, logger: s.log}
+	return s.loss
 }
 
 func newStream(m *Media, lab bool, mtu int, factory PipelineFactory, log hclog.Logger) *stream {
@@ -113,6 +126,7 @@ func (s *stream) Close() {
 	if s.closed.Swap(true) {
 		return
 	}
+	s.loss.log()
 	s.goodbye()
 	if s.shared != nil {
 		if s.peer != nil {

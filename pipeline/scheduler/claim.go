@@ -10,7 +10,9 @@ import (
 // Claim implements pipeline.Executor: it takes a pipeline's paced
 // segment — a source that is a pipeline.PacedSource, read only by a stage
 // that is a pipeline.Pacing, read only by a sink that is a
-// pipeline.PacedSink — and plays it on the next shard, round robin.
+// pipeline.PacedSink — and plays it on the next shard, round robin; or
+// its fed segment — a pipeline.FedSource read only by a PacedSink — and
+// sends it with the shard's other streams of the same feed (fed.go).
 // Without one, it returns a *pipeline.FallbackError naming the stage in
 // the way (a channel stage on either side of the pacer, a sink that
 // cannot be stepped...).
@@ -34,6 +36,11 @@ func (e shardExecutor) Claim(stages []pipeline.Element) (*pipeline.Claim, error)
 
 // claim claims the paced segment of stages for shard n (-1: round robin).
 func (s *Scheduler) claim(stages []pipeline.Element, n int) (*pipeline.Claim, error) {
+	if src, sink, ok, err := fedSegment(stages); ok {
+		return s.claimFed(src, sink, n), nil
+	} else if err != nil {
+		return nil, err
+	}
 	src, pacer, sink, err := segment(stages)
 	if err != nil {
 		return nil, err

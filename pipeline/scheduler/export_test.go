@@ -26,3 +26,19 @@ func Stepper(src pipeline.PacedSource, pacing pipeline.Pacing, sink pipeline.Pac
 		sh.mu.Unlock()
 	}
 }
+
+// FedPass returns a function that sends frame f to every src → sink pair
+// in one pass, exactly as a shard's goroutine does when the feed
+// delivers f (holding a reference for the pass): for allocation tests.
+func FedPass(srcs []pipeline.FedSource, sinks []pipeline.PacedSink) func(f *pipeline.SharedFrame) {
+	ctx := context.Background()
+	sh := &shard{wake: make(chan struct{}, 1), batches: pipeline.NewBatchPool(2)}
+	g := &fedGroup{sh: sh}
+	for i := range srcs {
+		g.members = append(g.members, &fedStream{ctx: ctx, srcCtx: ctx, sinkCtx: ctx, src: srcs[i], sink: sinks[i], done: make(chan struct{})})
+	}
+	return func(f *pipeline.SharedFrame) {
+		f.Hold()
+		sh.pass(g, f, false, time.Now())
+	}
+}

@@ -44,8 +44,12 @@ type Scheduler struct {
 type shard struct {
 	mu      sync.Mutex
 	heap    []heapEntry
+	ready   []*fedGroup // groups with a frame to send or an end (see fed.go)
 	wake    chan struct{}
 	batches *pipeline.BatchPool // the shard's step buffers (see StepPoolUser)
+
+	groupsMu sync.Mutex
+	groups   map[*pipeline.Feed]*fedGroup // the shard's fed streams by feed
 }
 
 // heapEntry keeps a stream's deadline beside its pointer, so that sifting
@@ -197,6 +201,14 @@ func (sh *shard) run(stop <-chan struct{}) {
 	defer timer.Stop()
 	for {
 		sh.mu.Lock()
+		if len(sh.ready) > 0 {
+			// A live frame goes out as soon as it comes: its viewers
+			// wait for nothing else.
+			g, f, ended := sh.takeReady()
+			sh.mu.Unlock()
+			sh.pass(g, f, ended, time.Now())
+			continue
+		}
 		var wait time.Duration = time.Hour
 		var ps *pacedStream
 		now := time.Now()

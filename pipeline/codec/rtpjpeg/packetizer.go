@@ -190,3 +190,21 @@ func (p *Packetizer) Restamp(pkt []byte, timestamp uint32) {
 	binary.BigEndian.PutUint32(pkt[8:], p.ssrc)
 	p.seq++
 }
+
+// Header writes into dst (at least 12 bytes) the RTP header of this
+// stream's next packet: version 2, payload type 26, the marker bit when
+// the packet ends its frame, this Packetizer's SSRC and next sequence
+// number, and the given timestamp. It is Restamp for a payload that came
+// without an RTP header of ours: a live stream's payloads, as its
+// publisher packetized them, forwarded to each viewer unchanged.
+func (p *Packetizer) Header(dst []byte, timestamp uint32, marker bool) {
+	dst[0] = 2 << 6
+	dst[1] = PayloadType
+	if marker {
+		dst[1] |= 0x80
+	}
+	binary.BigEndian.PutUint16(dst[2:], p.seq)
+	binary.BigEndian.PutUint32(dst[4:], timestamp)
+	binary.BigEndian.PutUint32(dst[8:], p.ssrc)
+	p.seq++
+}
