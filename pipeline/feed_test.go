@@ -10,7 +10,7 @@ import "testing"
 func TestFeedSharesOneFrame(t *testing.T) {
 	feed := NewFeed()
 	pool := NewSharedFramePool(4)
-	a, b := NewFeedChannel(1), NewFeedChannel(2)
+	a, b := NewFeedChannel(1), NewFeedChannel(3)
 	cancelA := feed.Subscribe(a)
 	feed.Subscribe(b)
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -60,17 +61,19 @@ func (l *Live) FPS() float64 { return l.fps }
 // carry it, and packetized once for all RTSP viewers (whatever their
 // number). A viewer that is behind misses the frame rather than holding
 // the others up. Publish does not keep jpeg.
-func (l *Live) Publish(jpeg []byte) error { return l.publish(jpeg, nil, nil) }
+func (l *Live) Publish(jpeg []byte) error { return l.publish(jpeg, nil, nil, time.Time{}) }
 
 // publishFrame is Publish for a frame received over RTP: its RFC 2435
 // payloads (Frame.Payloads) go to the RTSP viewers as they are, with new
 // RTP headers only, unless one is bigger than the server's MTU allows
 // (then the frame is packetized again, once). It does not keep f.
 func (l *Live) publishFrame(f *pipeline.Frame) error {
-	return l.publish(f.Data, f.Payloads, f.PayloadEnds)
+	return l.publish(f.Data, f.Payloads, f.PayloadEnds, f.Captured)
 }
 
-func (l *Live) publish(jpeg, payloads []byte, ends []int) error {
+// publish publishes a frame; captured is when the publisher captured it
+// (zero: unknown), which the frame subscribers get (the recorder).
+func (l *Live) publish(jpeg, payloads []byte, ends []int, captured time.Time) error {
 	var j rtpjpeg.JPEG
 	if err := rtpjpeg.ParseJPEG(jpeg, &j); err != nil {
 		if !errors.Is(err, rtpjpeg.ErrNotCarriable) {
@@ -99,6 +102,7 @@ func (l *Live) publish(jpeg, payloads []byte, ends []int) error {
 	for sub := range l.subs {
 		f := l.pool.Get()
 		f.Data = append(f.Data, jpeg...)
+		f.Captured = captured
 		// The frame's number in the stream: a subscriber sees from
 		// the gaps which frames it missed (the recorder counts them).
 		f.Index = int(l.frames - 1)
