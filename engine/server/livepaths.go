@@ -20,6 +20,9 @@ type livePaths struct {
 	log      hclog.Logger
 	// relayed are the paths relays hold (relay.go): never published.
 	relayed map[string]*relay
+	// pulled, in a cluster, reports the paths relayed from their owner on
+	// another server (directory.go): never published here either.
+	pulled func(name string) bool
 	// sourceGone, when set, hears that a path's source went, its
 	// linger starting (the recorder finishes its file then).
 	sourceGone func(*Live)
@@ -56,6 +59,9 @@ var (
 func (lp *livePaths) claim(name string, ref *sessionRef) (p *livePath, evicted *sessionRef, err error) {
 	if lp.relayed[name] != nil {
 		return nil, nil, &actors.StatusError{Code: 403, Reason: "Forbidden: the path is relayed from an upstream (-source) and cannot be published over"}
+	}
+	if lp.pulled != nil && lp.pulled(name) {
+		return nil, nil, &actors.StatusError{Code: 403, Reason: "Forbidden: the path is published on another server of the cluster"}
 	}
 	lp.mu.Lock()
 	defer lp.mu.Unlock()

@@ -168,6 +168,13 @@ type catalog struct {
 	// relays are the relayed paths (relay.go), set before serving: a
 	// relayed path plays its upstream, before any file of that name.
 	relays map[string]*relay
+	// In a cluster (Config.Directory, directory.go): pulled serves the
+	// paths relayed from their owner on another server, elsewhere the
+	// paths this server does not have, and onGone hears that a live
+	// stream is no longer served (onLive that one is).
+	pulled    func(name string) (m *Media, ok bool, err error)
+	elsewhere func(name string) (*Media, error)
+	onGone    func(name string)
 
 	mu    sync.Mutex
 	files map[string]*Media
@@ -208,6 +215,11 @@ func (c *catalog) open(name string) (*Media, error) {
 	if r := c.relays[name]; r != nil {
 		return r.open()
 	}
+	if c.pulled != nil {
+		if m, ok, err := c.pulled(name); ok {
+			return m, err
+		}
+	}
 	c.mu.Lock()
 	live := c.lives[name]
 	c.mu.Unlock()
@@ -216,6 +228,9 @@ func (c *catalog) open(name string) (*Media, error) {
 	}
 	st, err := c.root.Stat(name)
 	if err != nil || !st.Mode().IsRegular() {
+		if err != nil && c.elsewhere != nil {
+			return c.elsewhere(name)
+		}
 		return nil, ErrNoMedia
 	}
 	c.mu.Lock()
@@ -374,6 +389,9 @@ func (c *catalog) unpublish(name string, m *Media) {
 	defer c.mu.Unlock()
 	if c.lives[name] == m {
 		delete(c.lives, name)
+		if c.onGone != nil {
+			c.onGone(name)
+		}
 	}
 }
 

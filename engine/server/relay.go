@@ -79,6 +79,9 @@ type relay struct {
 	url  string       // with its credentials: for the client only
 	tls  *tls.Config  // for an rtsps:// upstream
 	log  hclog.Logger // names the upstream redacted
+	// transport and dialect reach the upstream: the -source-* flags', or
+	// fixed for a pull between servers of a cluster (directory.go).
+	transport, dialect string
 
 	mu       sync.Mutex
 	closed   bool
@@ -105,7 +108,7 @@ func newRelay(s *Server, src Source) (*relay, error) {
 		return nil, fmt.Errorf("source %s: the upstream must be an rtsp:// or rtsps:// URL", name)
 	}
 	return &relay{
-		srv: s, name: name, url: src.URL, tls: src.TLS,
+		srv: s, name: name, url: src.URL, tls: src.TLS, transport: s.cfg.SourceTransport, dialect: s.cfg.SourceDialect,
 		log:     s.log.Named("relay").With("path", name, "upstream", u.Redacted()),
 		changed: make(chan struct{}), kick: make(chan struct{}, 1),
 	}, nil
@@ -306,10 +309,9 @@ func (r *relay) watch(ctx context.Context, gen int, p *livePath) {
 
 // pull plays the upstream once, until it ends or ctx does.
 func (r *relay) pull(ctx context.Context, ref *sessionRef, p *livePath) error {
-	cfg := r.srv.cfg
 	sink := &relaySink{r: r, ref: ref, path: p}
 	c, err := client.Dial(ctx, client.Config{
-		URL: r.url, TLS: r.tls, Transport: cfg.SourceTransport, Dialect: cfg.SourceDialect,
+		URL: r.url, TLS: r.tls, Transport: r.transport, Dialect: r.dialect,
 		Pipeline: sink.pipeline, Output: sink.output, Log: r.log.Named("client"),
 	})
 	if err != nil {

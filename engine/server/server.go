@@ -79,6 +79,10 @@ type Config struct {
 	SourceLinger    time.Duration
 	SourceTransport string
 	SourceDialect   string
+	// Directory, when set, makes the server one of a group (a cluster,
+	// engine/cluster): a path it does not have is pulled from the server
+	// that has it, and the paths it publishes are announced (directory.go).
+	Directory Directory
 	// Pipeline builds each PLAY's media pipeline; default DefaultPipeline.
 	// The server runs what it builds on its shared Scheduler where it can
 	// (see PipelineFactory).
@@ -182,6 +186,7 @@ type Server struct {
 	live      livePaths // published paths
 	rec       *recorder // nil unless RecordDir is set
 	relays    map[string]*relay
+	pulls     pulls          // from other servers of a cluster (directory.go)
 	relayWG   sync.WaitGroup // running pulls
 }
 
@@ -236,6 +241,7 @@ func New(cfg Config) (*Server, error) {
 		cat.onLive = s.rec.record
 		s.live.sourceGone = s.rec.sourceGone
 	}
+	s.originates()
 	return s, nil
 }
 
@@ -442,6 +448,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		ln.Close()
 	}
 	s.mu.Unlock()
+	s.closePulls()
 	relaysErr := s.stopRelays(ctx)
 
 	var refs []*sessionRef

@@ -1,0 +1,190 @@
+package server
+
+import (
+	"context"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/actorstream/actorstream/actors"
+)
+
+// A server in a group of servers (engine/cluster) serves every path of the
+// group: a path it does not have itself (no file, no publisher, no
+// -source) it pulls from the server that has it — the path's origin, or
+// owner — and fans it out to its own viewers. The pull is a relay added at
+// run time (relay.go: on demand, kept for the linger, reconnecting with
+// backoff), so N viewers on one server cost the owner one stream.
+//
+// Config.Directory is the hook: the server asks it who owns a path it
+// does not have, and tells it which paths it originates (see Serving).
+
+// Directory knows which server of a group originates each path.
+type Directory interface {
+	// Owner is the URL of the server that originates name
+	// (rtsp://host:port/name), or "" when no other server does.
+	Owner(ctx context.Context, name string) (string, error)
+	// Serving says that this server now originates name (on) or no longer
+	// does. It is called with the server's locks held: it must not block.
+	Serving(name string, on bool)
+}
+
+// ownerWait bounds how long a request waits for the directory's answer.
+const ownerWait = 3 * time.Second
+
+// pulls are the paths this server relays from their owners in its group.
+// m is read without a lock (isPulled runs under livePaths' and the
+// catalog's locks); mu orders the changes to it.
+type pulls struct {
+	mu     sync.Mutex
+	closed bool
+	m      sync.Map // name → *relay
+}
+
+func (p *pulls) get(name string) *relay {
+	if r, ok := p.m.Load(name); ok {
+		return r.(*relay)
+	}
+	return nil
+}
+
+// fromPull serves name when this server relays it from its owner (ok):
+// the running pull, or, when idle, a pull from wherever the path is now
+// (it may have moved since).
+func (s *Server) fromPull(name string) (m *Media, ok bool, err error) {
+	r := s.pulls.get(name)
+	if r == nil {
+		return nil, false, nil
+	}
+	if !r.running() {
+		m, err = s.elsewhere(name)
+		return m, true, err
+	}
+	m, err = r.open()
+	return m, true, err
+}
+
+// isPulled reports whether name is relayed from its owner, pulled now or
+// not: it is not this server's own path then.
+func (s *Server) isPulled(name string) bool { return s.pulls.get(name) != nil }
+
+// elsewhere serves name, which this server does not have, from its owner
+// in the group: ErrNoMedia when no server has it.
+func (s *Server) elsewhere(name string) (*Media, error) {
+	ctx, cancel := context.WithTimeout(s.media.ctx, ownerWait)
+	defer cancel()
+	owner, err := s.cfg.Directory.Owner(ctx, name)
+	if err != nil {
+		s.log.Warn("cannot ask the cluster who has the path", "path", name, "error", err)
+		return nil, &UpstreamError{Path: name, Why: "Service Unavailable: the cluster cannot say now which server has this path"}
+	}
+	r, err := s.pullFrom(name, owner)
+	if err != nil {
+		return nil, err
+	}
+	return r.open()
+}
+
+// pullFrom is the relay of name from owner, made or replacing an idle one
+// from an owner the path has left; ErrNoMedia when owner is "" (no server
+// has the path).
+func (s *Server) pullFrom(name, owner string) (*relay, error) {
+	s.pulls.mu.Lock()
+	defer s.pulls.mu.Unlock()
+	old := s.pulls.get(name)
+	if old != nil && old.url == owner {
+		return old, nil
+	}
+	if old != nil && old.running() {
+		// Another request found the path moved too and started pulling.
+		return old, nil
+	}
+	if owner == "" {
+		s.pulls.m.Delete(name)
+		return nil, ErrNoMedia
+	}
+	u, err := url.Parse(owner)
+	if err != nil || u.Host == "" {
+		s.log.Warn("the cluster gave an unusable owner URL", "path", name, "owner", owner)
+		return nil, ErrNoMedia
+	}
+	if s.pulls.closed {
+		return nil, ErrNoMedia
+	}
+	r, err := newRelay(s, Source{Path: name, URL: owner})
+	if err != nil {
+		return nil, err
+	}
+	// Between servers of a group: interleaved on the RTSP connection (no
+	// frame lost, a dead owner seen at once), in the standard dialect,
+	// whatever the -source-* flags say for cameras.
+	r.transport, r.dialect = actors.TransportTCP, actors.DialectRFC
+	r.log = r.log.With("from", "cluster")
+	s.pulls.m.Store(name, r)
+	s.log.Info("pulling a path from its owner in the cluster", "path", name, "owner", u.Redacted())
+	return r, nil
+}
+
+// closePulls ends every pull (Shutdown); relayWG waits for them.
+func (s *Server) closePulls() {
+	s.pulls.mu.Lock()
+	defer s.pulls.mu.Unlock()
+	s.pulls.closed = true
+	s.pulls.m.Range(func(_, r any) bool {
+		r.(*relay).close()
+		return true
+	})
+}
+
+// running reports whether r's pull runs now (or lingers).
+func (r *relay) running() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cancel != nil
+}
+
+// originates hooks the catalog to Config.Directory: a live path this
+// server starts serving is its own unless it is relayed (a configured
+// -source is announced by the server's owner, see Server.Origins; a pull
+// from another server is that server's path).
+func (s *Server) originates() {
+	dir := s.cfg.Directory
+	if dir == nil {
+		return
+	}
+	own := func(name string) bool { return s.relays[name] == nil && !s.isPulled(name) }
+	onLive := s.media.onLive
+	s.media.onLive = func(name string, l *Live) {
+		if onLive != nil {
+			onLive(name, l)
+		}
+		if own(name) {
+			dir.Serving(name, true)
+		}
+	}
+	s.media.onGone = func(name string) {
+		if own(name) {
+			dir.Serving(name, false)
+		}
+	}
+	s.media.pulled = s.fromPull
+	s.media.elsewhere = s.elsewhere
+	s.live.pulled = s.isPulled
+}
+
+// Origins lists the paths this server originates at start-up, for its
+// group's directory: the configured relay sources, then the files under
+// the root (as Paths lists them, at most MaxPaths). Live paths published
+// later are announced to Config.Directory as they come and go.
+func (s *Server) Origins() []string {
+	var names []string
+	for name := range s.relays {
+		names = append(names, name)
+	}
+	for _, p := range s.Paths() {
+		if !p.Live {
+			names = append(names, p.Name)
+		}
+	}
+	return names
+}

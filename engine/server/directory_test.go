@@ -1,0 +1,189 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/actorstream/actorstream/internal/enginetest"
+)
+
+// fakeDirectory stands for a cluster: owners says who has a path, and it
+// records what the server announces.
+type fakeDirectory struct {
+	mu      sync.Mutex
+	owners  map[string]string
+	fail    error
+	asked   []string
+	serving map[string]bool
+}
+
+func (d *fakeDirectory) Owner(ctx context.Context, name string) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.asked = append(d.asked, name)
+	return d.owners[name], d.fail
+}
+
+func (d *fakeDirectory) Serving(name string, on bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.serving == nil {
+		d.serving = make(map[string]bool)
+	}
+	d.serving[name] = on
+}
+
+func (d *fakeDirectory) set(name, owner string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.owners == nil {
+		d.owners = make(map[string]string)
+	}
+	d.owners[name] = owner
+}
+
+func (d *fakeDirectory) announced(name string) (on, ok bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	on, ok = d.serving[name]
+	return on, ok
+}
+
+// TestDirectoryEdgePull: a path the server does not have is pulled from
+// the owner the directory names, once for all its viewers, and served as
+// the owner's frames; a path no server has is 404, a directory that
+// cannot answer 503.
+func TestDirectoryEdgePull(t *testing.T) {
+	t.Cleanup(leakCheck(t)) // runs last, after the servers' shutdown
+	up := startUpstream(t, Config{})
+	dir := &fakeDirectory{}
+	dir.set("live/cam", up.url("", "clip.mjpeg"))
+	edge := startServer(t, Config{Directory: dir, SourceLinger: 200 * time.Millisecond})
+
+	var cols []*enginetest.Collector
+	for range 3 {
+		c, col := viewer(t, edge.url("live/cam"))
+		defer c.Close()
+		cols = append(cols, col)
+	}
+	clip := enginetest.FileFrames(t, edge.dir+"/clip.mjpeg")
+	for i, col := range cols {
+		col.WaitFrames(t, 10, 10*time.Second)
+		f := col.All()[0]
+		if !slices.ContainsFunc(clip, func(src []byte) bool { return enginetest.SamePixels(t, f, src) }) {
+			t.Fatalf("viewer %d got a frame that is not the owner's", i)
+		}
+	}
+	if n := up.sessions(); n != 1 {
+		t.Fatalf("the owner has %d sessions for 3 viewers on the edge, want 1", n)
+	}
+	// The pulled path is the owner's, not the edge's.
+	if _, ok := dir.announced("live/cam"); ok {
+		t.Fatal("the edge announced a path it pulls as its own")
+	}
+
+	// A path no server has.
+	conn := dial(t, edge.addr)
+	if resp := conn.do("DESCRIBE", edge.url("live/none")); resp.StatusCode != 404 {
+		t.Fatalf("DESCRIBE of a path no server has: %d, want 404", resp.StatusCode)
+	}
+	// A directory that cannot answer.
+	dir.mu.Lock()
+	dir.fail = errors.New("no members")
+	dir.mu.Unlock()
+	if resp := conn.do("DESCRIBE", edge.url("live/other")); resp.StatusCode != 503 {
+		t.Fatalf("DESCRIBE while the directory fails: %d, want 503", resp.StatusCode)
+	}
+}
+
+// TestDirectoryPathMoved: an idle pull is looked up again, so a path that
+// moved to another owner is pulled from there; one gone from every server
+// is 404.
+func TestDirectoryPathMoved(t *testing.T) {
+	first := startUpstream(t, Config{})
+	second := startUpstream(t, Config{})
+	dir := &fakeDirectory{}
+	dir.set("cam", first.url("", "clip.mjpeg"))
+	edge := startServer(t, Config{Directory: dir, SourceLinger: 100 * time.Millisecond, LiveLinger: -1})
+
+	c, col := viewer(t, edge.url("cam"))
+	col.WaitFrames(t, 5, 10*time.Second)
+	c.Close()
+	eventually(t, 5*time.Second, "the pull from the first owner did not end after its viewer left", func() bool {
+		return first.sessions() == 0 && !edge.srv.pulls.get("cam").running()
+	})
+
+	dir.set("cam", second.url("", "clip.mjpeg"))
+	c, col = viewer(t, edge.url("cam"))
+	col.WaitFrames(t, 5, 10*time.Second)
+	if first.sessions() != 0 || second.sessions() != 1 {
+		t.Fatalf("sessions: first owner %d, second %d; want 0 and 1", first.sessions(), second.sessions())
+	}
+	c.Close()
+	eventually(t, 5*time.Second, "the pull from the second owner did not end after its viewer left", func() bool {
+		return second.sessions() == 0 && !edge.srv.pulls.get("cam").running()
+	})
+	dir.set("cam", "")
+	conn := dial(t, edge.addr)
+	if resp := conn.do("DESCRIBE", edge.url("cam")); resp.StatusCode != 404 {
+		t.Fatalf("DESCRIBE of a path gone from every server: %d, want 404", resp.StatusCode)
+	}
+}
+
+// TestDirectoryServing: the server announces the live paths it
+// originates as they come and go, and lists its files and sources as
+// Origins; a path it pulls cannot be published over.
+func TestDirectoryServing(t *testing.T) {
+	up := startUpstream(t, Config{})
+	dir := &fakeDirectory{}
+	dir.set("pulled", up.url("", "clip.mjpeg"))
+	srv := startServer(t, Config{Directory: dir, LiveLinger: -1,
+		Sources: []Source{{Path: "cams/door", URL: up.url("", "clip.mjpeg")}}})
+
+	origins := srv.srv.Origins()
+	for _, want := range []string{"cams/door", "clip.mjpeg"} {
+		if !slices.Contains(origins, want) {
+			t.Fatalf("Origins() = %q, without %q", origins, want)
+		}
+	}
+	if slices.Contains(origins, "pulled") {
+		t.Fatalf("Origins() = %q lists a path of another server", origins)
+	}
+
+	l := NewLive(25)
+	enginetest.Must(t, srv.srv.Publish("app/stream", l))
+	if on, ok := dir.announced("app/stream"); !ok || !on {
+		t.Fatal("a path the application publishes was not announced")
+	}
+
+	// A path published over RTSP: announced at its first frame, withdrawn
+	// when it ends.
+	pub := startPublisher(t, srv, "live/cam")
+	pub.sendFrames(0, 3, 64, 48)
+	eventually(t, 5*time.Second, "the published path was not announced", func() bool {
+		on, _ := dir.announced("live/cam")
+		return on
+	})
+	pub.c.nc.Close()
+	eventually(t, 5*time.Second, "the path that ended was not withdrawn", func() bool {
+		on, ok := dir.announced("live/cam")
+		return ok && !on
+	})
+
+	// A pulled path is not announced, and cannot be published over.
+	c, col := viewer(t, srv.url("pulled"))
+	defer c.Close()
+	col.WaitFrames(t, 3, 10*time.Second)
+	if _, ok := dir.announced("pulled"); ok {
+		t.Fatal("a pulled path was announced")
+	}
+	conn := dial(t, srv.addr)
+	resp := conn.announce(srv.url("pulled"), "application/sdp", jpegSDP)
+	if resp.StatusCode != 403 {
+		t.Fatalf("ANNOUNCE over a pulled path: %d, want 403", resp.StatusCode)
+	}
+}
