@@ -43,6 +43,7 @@ type options struct {
 	srcTransport     string
 	srcDialect       string
 	srcLinger        time.Duration
+	cluster          clusterOptions // -cluster-listen, -cluster-seeds, -public-url (cluster.go)
 	addrSet, rootSet bool
 }
 
@@ -99,6 +100,7 @@ func parseArgs(args []string, out io.Writer) (options, error) {
 	fs.StringVar(&o.srcTransport, "source-transport", "tcp", "how relayed upstreams send media: tcp (interleaved: crosses NATs and firewalls, loses nothing), udp or auto")
 	fs.StringVar(&o.srcDialect, "source-dialect", "rfc", "RTSP dialect of relayed upstreams: rfc, lab or auto")
 	fs.DurationVar(&o.srcLinger, "source-linger", 10*time.Second, "keep pulling a relayed upstream this long after its last viewer left")
+	o.cluster.flags(fs)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "usage: server [flags] [PORT]\n"+
 			"       server passwd [-realm R] [-paths a,b/**] FILE USER\n"+
@@ -171,6 +173,9 @@ func parseArgs(args []string, out io.Writer) (options, error) {
 		if !o.rootSet {
 			o.root = "." // Server.py served the folder it was started in
 		}
+	}
+	if err := o.cluster.check(o.addr); err != nil {
+		return o, err
 	}
 	if o.root == "" {
 		if o.rootSet {

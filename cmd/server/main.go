@@ -127,13 +127,23 @@ func run(o options) error {
 		log.Info("authentication required", "users", u.Len(), "realm", o.realm)
 	}
 
+	node, err := o.cluster.join(log)
+	if err != nil {
+		return err
+	}
+	var dir server.Directory // nil unless in a cluster (not a nil *cluster.Node)
+	if node != nil {
+		dir = node
+		defer leave(node, log)
+	}
+
 	srv, err := server.New(server.Config{
 		TLS: tlsConfig, Metrics: met, Auth: authn,
 		Addr: o.addr, Root: mediaDir, FPS: o.fps, MTU: o.mtu, Loop: o.loop,
 		SessionTimeout: o.timeout, IdleTimeout: o.idle, LiveTimeout: o.liveTimeout, LiveTakeover: o.liveTakeover, LiveLinger: liveLinger(o.liveLinger), MaxConns: o.maxConns, MaxConnsPerIP: o.perIP, MaxSessions: o.maxSess,
 		RecordDir: o.recordDir, RecordSegment: o.recordSeg,
 		Sources: o.sources, SourceTransport: o.srcTransport, SourceDialect: o.srcDialect, SourceLinger: liveLinger(o.srcLinger),
-		Log: log,
+		Directory: dir, Log: log,
 	})
 	if err != nil {
 		return err
@@ -149,6 +159,9 @@ func run(o options) error {
 	ln, err := srv.Listen()
 	if err != nil {
 		return err
+	}
+	if node != nil {
+		node.Announce(srv.Origins()...) // the files, the demo clip, the sources
 	}
 	printURLs(os.Stdout, hosturl.URLs("rtsp", ln.Addr(), file), file, o.demo)
 	for _, src := range o.sources {

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/actorstream/actorstream/engine/cluster"
+)
+
+// clusterOptions are the flags that make the server a node of a cluster
+// (engine/cluster): -cluster-listen HOST:PORT -cluster-seeds
+// HOST:PORT,... -public-url rtsp://HOST:PORT.
+type clusterOptions struct {
+	listen, seeds, publicURL string
+}
+
+func (c *clusterOptions) flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.listen, "cluster-listen", "", "join a cluster: HOST:PORT this node's membership endpoint listens on (the others' -cluster-seeds name it), its cluster messages on PORT+1; HOST is the address the other nodes reach this one at (off by default)")
+	fs.StringVar(&c.seeds, "cluster-seeds", "", "the other nodes' -cluster-listen addresses, HOST:PORT,HOST:PORT,... (with -cluster-listen)")
+	fs.StringVar(&c.publicURL, "public-url", "", "rtsp://HOST:PORT the other nodes reach this server's RTSP at (with -cluster-listen; default: the -cluster-listen HOST and the RTSP port)")
+}
+
+// check validates the flags, filling in the default public URL from
+// -cluster-listen's host and the RTSP address addr's port.
+func (c *clusterOptions) check(addr string) error {
+	if c.listen == "" {
+		if c.seeds != "" || c.publicURL != "" {
+			return errors.New("-cluster-seeds and -public-url need -cluster-listen HOST:PORT (the address this node joins the cluster at)")
+		}
+		return nil
+	}
+	host, _, err := net.SplitHostPort(c.listen)
+	if err != nil || host == "" {
+		return fmt.Errorf("-cluster-listen %q: want HOST:PORT, HOST the address the other nodes reach this one at", c.listen)
+	}
+	if c.publicURL == "" {
+		_, port, err := net.SplitHostPort(addr)
+		if err != nil || port == "" || port == "0" {
+			return fmt.Errorf("-public-url: give rtsp://HOST:PORT, the address the other nodes reach this server's RTSP at (the RTSP address %q has no fixed port)", addr)
+		}
+		c.publicURL = "rtsp://" + net.JoinHostPort(host, port)
+	}
+	if u, err := url.Parse(c.publicURL); err != nil || (u.Scheme != "rtsp" && u.Scheme != "rtsps") || u.Host == "" {
+		return fmt.Errorf("-public-url %q: want rtsp://HOST:PORT", c.publicURL)
+	}
+	return nil
+}
+
+// join starts the node, when -cluster-listen is given (else nil).
+func (c *clusterOptions) join(log hclog.Logger) (*cluster.Node, error) {
+	if c.listen == "" {
+		return nil, nil
+	}
+	var seeds []string
+	for _, s := range strings.Split(c.seeds, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			seeds = append(seeds, s)
+		}
+	}
+	n, err := cluster.Start(cluster.Config{Listen: c.listen, Seeds: seeds, PublicURL: c.publicURL, Log: log.Named("cluster")})
+	if err != nil {
+		return nil, fmt.Errorf("joining the cluster: %w", err)
+	}
+	fmt.Printf("cluster node %s at %s, seeds %s; other nodes pull this server's paths from %s\n", n.ID(), c.listen, strings.Join(seeds, ","), c.publicURL)
+	return n, nil
+}
+
+// leave leaves the cluster, after the server has shut down.
+func leave(n *cluster.Node, log hclog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := n.Stop(ctx); err != nil {
+		log.Warn("leaving the cluster", "error", err)
+	}
+}

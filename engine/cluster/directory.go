@@ -1,0 +1,208 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/cluster"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/actorstream/actorstream/engine/cluster/ownerpb"
+	"github.com/actorstream/actorstream/engine/server"
+)
+
+// A Node is the server's Directory (engine/server/directory.go): Owner
+// asks the path's grain, Serving has the announcer claim or release it.
+var _ server.Directory = (*Node)(nil)
+
+// Owner is the URL the path name is pulled from, on the node that
+// originates it; "" when no node does, or this one does (the server has
+// it then, and must not pull it from itself).
+func (n *Node) Owner(ctx context.Context, name string) (string, error) {
+	o, err := n.ask(ctx, name, &ownerpb.Whois{})
+	if err != nil || o.Member == "" || o.Member == n.ID() {
+		return "", err
+	}
+	return o.Url, nil
+}
+
+// Serving records that this node originates name (on) or no longer does;
+// the announcer tells the grain soon after. It does not block.
+func (n *Node) Serving(name string, on bool) { n.announcer.set(name, on) }
+
+// Announce claims names at once, for the paths a server has at start-up
+// (Server.Origins: its files and sources).
+func (n *Node) Announce(names ...string) {
+	for _, name := range names {
+		n.announcer.set(name, true)
+	}
+}
+
+// urlOf is name's URL on this node's server.
+func (n *Node) urlOf(name string) string {
+	u := *n.public
+	u.Path = "/" + name
+	return u.String()
+}
+
+// ask sends msg to name's grain and returns its answer, retrying while
+// the cluster cannot place the grain (a member list changing) until ctx
+// ends.
+func (n *Node) ask(ctx context.Context, name string, msg proto.Message) (*ownerpb.Owner, error) {
+	const (
+		callWait = 2 * time.Second
+		retry    = 50 * time.Millisecond
+	)
+	for {
+		wait := callWait
+		if d, ok := ctx.Deadline(); ok {
+			wait = min(wait, time.Until(d))
+		}
+		if wait <= 0 {
+			return nil, fmt.Errorf("path %s: no answer from the cluster: %w", name, context.DeadlineExceeded)
+		}
+		// Request, not RequestFuture: the latter keeps the first cluster's
+		// call options in a package variable, the wrong root context for
+		// every other node in the process.
+		resp, err := n.cluster.Request(name, ownerKindName, msg, cluster.WithTimeout(wait))
+		if o, ok := resp.(*ownerpb.Owner); ok && err == nil {
+			return o, nil
+		}
+		if err == nil {
+			err = fmt.Errorf("unexpected answer %T", resp)
+		}
+		t := time.NewTimer(retry)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("path %s: no answer from the cluster (%v): %w", name, err, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// announcer tells the grains which paths this node originates: Serving
+// is called under the server's locks, so it only notes the path, and one
+// goroutine claims and releases in the background. It tells each path's
+// latest state (a path that came and went before it got to it is
+// released once), and tells them all again when the member list changes.
+type announcer struct {
+	n      *Node
+	mu     sync.Mutex
+	owned  map[string]bool     // the paths this node originates
+	dirty  map[string]struct{} // to tell their grains
+	kick   chan struct{}
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (a *announcer) start(n *Node) {
+	a.n = n
+	a.kick = make(chan struct{}, 1)
+	a.ctx, a.cancel = context.WithCancel(context.Background())
+	a.done = make(chan struct{})
+	go a.run()
+}
+
+func (a *announcer) set(name string, on bool) {
+	a.mu.Lock()
+	if a.owned == nil {
+		a.owned, a.dirty = make(map[string]bool), make(map[string]struct{})
+	}
+	if on {
+		a.owned[name] = true
+	} else {
+		delete(a.owned, name)
+	}
+	a.dirty[name] = struct{}{}
+	a.mu.Unlock()
+	a.wake()
+}
+
+// all marks every owned path to be claimed again.
+func (a *announcer) all() {
+	a.mu.Lock()
+	for name := range a.owned {
+		a.dirty[name] = struct{}{}
+	}
+	a.mu.Unlock()
+	a.wake()
+}
+
+func (a *announcer) wake() {
+	if a.kick == nil {
+		return // not started: start runs it
+	}
+	select {
+	case a.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (a *announcer) stop() {
+	if a.cancel == nil {
+		return
+	}
+	a.cancel()
+	<-a.done
+}
+
+func (a *announcer) run() {
+	defer close(a.done)
+	for {
+		a.mu.Lock()
+		var name string
+		for name = range a.dirty {
+			break
+		}
+		on := a.owned[name]
+		if name != "" {
+			delete(a.dirty, name)
+		}
+		a.mu.Unlock()
+		if name == "" {
+			select {
+			case <-a.ctx.Done():
+				return
+			case <-a.kick:
+			}
+			continue
+		}
+		a.tell(name, on)
+	}
+}
+
+// tell claims or releases name, logging what a node should know: its path
+// is another node's.
+func (a *announcer) tell(name string, on bool) {
+	n := a.n
+	ctx, cancel := context.WithTimeout(a.ctx, 10*time.Second)
+	defer cancel()
+	var msg proto.Message = &ownerpb.Release{Member: n.ID()}
+	if on {
+		msg = &ownerpb.Claim{Member: n.ID(), Url: n.urlOf(name)}
+	}
+	o, err := n.ask(ctx, name, msg)
+	switch {
+	case errors.Is(err, context.Canceled) && a.ctx.Err() != nil:
+	case err != nil:
+		n.log.Warn("cannot tell the cluster about a path: retrying", "path", name, "serving", on, "error", err)
+		a.mu.Lock()
+		a.dirty[name] = struct{}{}
+		a.mu.Unlock()
+		a.wake()
+	case on && o.Member != n.ID():
+		owner := o.Url
+		if u, err := url.Parse(o.Url); err == nil {
+			owner = u.Redacted()
+		}
+		n.log.Warn("this server has a path another node of the cluster already serves: the cluster's viewers get the other node's", "path", name, "owner", owner)
+	default:
+		n.log.Debug("told the cluster", "path", name, "serving", on)
+	}
+}

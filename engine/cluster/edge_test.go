@@ -1,0 +1,109 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"image/jpeg"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/actorstream/actorstream/actors"
+	"github.com/actorstream/actorstream/engine/client"
+	"github.com/actorstream/actorstream/engine/server"
+	"github.com/actorstream/actorstream/internal/enginetest"
+)
+
+// watch plays url with our client over TCP, collecting its frames.
+func watch(t *testing.T, url string) *enginetest.Collector {
+	t.Helper()
+	col := enginetest.NewCollector()
+	c := enginetest.DialClient(t, client.Config{URL: url, Transport: actors.TransportTCP, Output: col.Output, IdleEnd: time.Minute})
+	enginetest.Must(t, c.Setup())
+	enginetest.Must(t, c.Play())
+	t.Cleanup(func() { c.Close() })
+	return col
+}
+
+// publish feeds l distinct JPEGs at 25 frames a second until ctx ends.
+func publish(ctx context.Context, t *testing.T, l *server.Live, wg *sync.WaitGroup) {
+	frames := make([][]byte, 25)
+	for i := range frames {
+		frames[i] = enginetest.JPEG(t, 64, 48, i)
+	}
+	wg.Go(func() {
+		tick := time.NewTicker(40 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			if err := l.Publish(frames[i%len(frames)]); err != nil {
+				t.Errorf("publish: %v", err)
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	})
+}
+
+// checkFrames waits for n frames and checks that each decodes as a JPEG.
+func checkFrames(t *testing.T, who string, col *enginetest.Collector, n int) {
+	t.Helper()
+	col.WaitFrames(t, n, 10*time.Second)
+	for i, f := range col.All()[:n] {
+		if _, err := jpeg.Decode(bytes.NewReader(f)); err != nil {
+			t.Fatalf("%s: frame %d does not decode: %v", who, i, err)
+		}
+	}
+}
+
+// TestEdgePull: a path published on A plays on B and C, which pull it
+// from A once each whatever their number of viewers: A has 2 sessions
+// (one per edge) for 3 viewers on B and 2 on C. A file on A (claimed at
+// start-up) plays on C too.
+func TestEdgePull(t *testing.T) {
+	skipUnderRace(t)
+	leakCheck(t)
+	nodes := newNodes(t, 3, server.Config{SourceLinger: time.Second}, enginetest.MediaDir(t))
+	a, b, c := nodes[0], nodes[1], nodes[2]
+	all := ids(nodes)
+	for _, nd := range nodes {
+		nd.waitMembers(t, all, 10*time.Second)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	l := server.NewLive(25)
+	enginetest.Must(t, a.srv.Publish("live/cam", l))
+	publish(ctx, t, l, &wg)
+	waitOwner(t, nodes, "live/cam", a.url("live/cam"))
+
+	var cols []*enginetest.Collector
+	for range 3 {
+		cols = append(cols, watch(t, b.url("live/cam")))
+	}
+	for range 2 {
+		cols = append(cols, watch(t, c.url("live/cam")))
+	}
+	for i, col := range cols {
+		checkFrames(t, "viewer "+string(rune('1'+i)), col, 10)
+	}
+	if n := a.srv.Sessions(); n != 2 {
+		t.Fatalf("A has %d sessions for 5 viewers on B and C, want 2 (one per edge)", n)
+	}
+	if n := b.srv.Sessions(); n != 3 {
+		t.Fatalf("B has %d sessions, want its 3 viewers'", n)
+	}
+
+	// A's file, from C.
+	waitOwner(t, nodes, "clip.mjpeg", a.url("clip.mjpeg"))
+	checkFrames(t, "file viewer", watch(t, c.url("clip.mjpeg")), 5)
+
+	cancel()
+	wg.Wait()
+	stopAll(nodes)
+}

@@ -1,0 +1,288 @@
+// Package cluster makes several actorstream servers one service, on
+// protoactor-go's cluster: the servers are members (membership.go: the
+// automanaged provider, a static list of seed addresses polled over HTTP),
+// each path has one owner recorded by a grain placed by rendezvous hashing
+// (owner.go), and a server asked for a path it does not have pulls it from
+// its owner (directory.go, the engine/server Directory hook).
+//
+// The cluster has its own actor system: its shutdown (protoactor's
+// Cluster.Shutdown stops the whole system) leaves the server's sessions to
+// the server.
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
+	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
+	"github.com/asynkron/protoactor-go/eventstream"
+	"github.com/asynkron/protoactor-go/remote"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/actorstream/actorstream/internal/logbridge"
+)
+
+// Config configures a Node.
+type Config struct {
+	// Listen is HOST:PORT of this node's membership endpoint, which the
+	// other nodes' Seeds name; the node's cluster messages use HOST:PORT+1
+	// (ActorAddr). HOST must be an address the other nodes reach this one
+	// at: it is what the node tells them.
+	Listen string
+	// Seeds are the other nodes' Listen addresses (this node's own is
+	// added). A node missing from every list is not seen by the others.
+	Seeds []string
+	// PublicURL is this node's RTSP server as the other nodes reach it,
+	// rtsp://HOST:PORT: they pull its paths from there.
+	PublicURL string
+	// Name is the cluster's: nodes of another name are not members.
+	// Default "actorstream".
+	Name string
+	// Refresh is how often the seeds are polled, and so how soon a node
+	// that stopped leaves the others' member lists. Default 1 s.
+	Refresh time.Duration
+	Log     hclog.Logger
+
+	// Listener, when set, is the membership endpoint already bound (Listen
+	// is then ignored); ActorAddr, when set, the cluster messages'
+	// address (HOST:0 for any free port). For tests and embedding.
+	Listener  net.Listener
+	ActorAddr string
+}
+
+// Node is one member of the cluster.
+type Node struct {
+	cfg     Config
+	log     hclog.Logger
+	public  *url.URL
+	system  *actor.ActorSystem
+	cluster *cluster.Cluster
+	health  net.Listener
+	sub     *eventstream.Subscription // the topology
+
+	mu      sync.Mutex
+	members []Member // as the last topology said, sorted by ID
+	left    map[string]bool
+	changed chan struct{}
+
+	announcer
+}
+
+// Member is a node as the member list knows it.
+type Member struct {
+	ID      string // the node's actor system's id, new at each start
+	Address string // HOST:PORT of its cluster messages
+}
+
+// Start joins the cluster: it starts the node's actor system, its cluster
+// messages' server and its membership endpoint, and begins polling the
+// seeds. protoactor's member start takes about a second.
+func Start(cfg Config) (n *Node, err error) {
+	if cfg.Name == "" {
+		cfg.Name = "actorstream"
+	}
+	if cfg.Refresh <= 0 {
+		cfg.Refresh = time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = hclog.NewNullLogger()
+	}
+	pub, err := url.Parse(cfg.PublicURL)
+	if err != nil || (pub.Scheme != "rtsp" && pub.Scheme != "rtsps") || pub.Host == "" || (pub.Path != "" && pub.Path != "/") {
+		return nil, fmt.Errorf("public URL %q: want rtsp://HOST:PORT, the address the other nodes reach this server's RTSP at", cfg.PublicURL)
+	}
+	pub.Path = ""
+	health := cfg.Listener
+	if health == nil {
+		if err := reachable("cluster listen address", cfg.Listen); err != nil {
+			return nil, err
+		}
+		if health, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return nil, fmt.Errorf("cluster listen address: %w", err)
+		}
+	}
+	listen := health.Addr().String()
+	actorAddr := cfg.ActorAddr
+	if actorAddr == "" {
+		host, port, _ := net.SplitHostPort(listen)
+		p, _ := strconv.Atoi(port)
+		actorAddr = net.JoinHostPort(host, strconv.Itoa(p+1))
+	}
+	aHost, aPort, err := splitHostPort(actorAddr)
+	if err != nil {
+		health.Close()
+		return nil, fmt.Errorf("cluster messages' address: %w", err)
+	}
+	seeds := []string{listen}
+	for _, s := range cfg.Seeds {
+		if err := reachable("cluster seed", s); err != nil {
+			health.Close()
+			return nil, err
+		}
+		if !slices.Contains(seeds, s) {
+			seeds = append(seeds, s)
+		}
+	}
+
+	n = &Node{cfg: cfg, log: cfg.Log, public: pub, health: health, changed: make(chan struct{}), left: make(map[string]bool)}
+	h := logbridge.Demote(logbridge.New(cfg.Log.Named("protoactor")), demoted...)
+	n.system = actor.NewActorSystem(
+		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(h) }),
+		actor.WithDeadLetterRequestLogging(false),
+	)
+	provider := newMembership(n, health, cfg.Refresh, seeds)
+	ccfg := cluster.Configure(cfg.Name, provider, disthash.New(), remote.Configure(aHost, aPort),
+		cluster.WithKinds(ownerKind(n)))
+	n.cluster = cluster.New(n.system, ccfg)
+	n.sub = n.system.EventStream.Subscribe(n.onEvent)
+	// protoactor panics when a member cannot start (its listen fails).
+	defer func() {
+		if p := recover(); p != nil {
+			health.Close()
+			n.system.Shutdown()
+			n, err = nil, fmt.Errorf("cluster member: %v", p)
+		}
+	}()
+	n.cluster.StartMember()
+	n.announcer.start(n)
+	n.log.Info("joined the cluster", "id", n.ID(), "listen", listen, "messages", n.system.Address(),
+		"seeds", cfg.Seeds, "public_url", pub.String())
+	return n, nil
+}
+
+// demoted are protoactor's log lines that say nothing wrong at their
+// level: routine start-up and shutdown, every topology, a seed not up yet
+// or a member gone (the member list and our own lines say what matters),
+// and a grain call retried after its grain stopped (an ownerless grain
+// stops after answering).
+var demoted = []string{
+	"actor system started", "Starting gossip", "Started Cluster Gossip", "Started Cluster PubSub",
+	"creating member strategy", "Started EndpointWriter. connecting", "Started EndpointWatcher",
+	"EndpointWriter connected", "Starting Proto.Actor cluster member", "Starting remote with address",
+	"Started EndpointManager", "Started Activator", "Started EndpointReader", "Starting Proto.Actor server",
+	"Started partition manager", "Started partition placement actor", "Placement actor started",
+	"Got member", "onClusterTopology", "Updated ClusterTopology", "member joined",
+	"Got gossip request from unknown member", "Bad connection to the node health status", "Failure reaching nodes",
+	"Blocking members due to gracefully leaving", "EndpointWriter lost connection",
+	"EndpointWriter got DisconnectRequest form remote", "EndpointWriter closing client connection",
+	"EndpointReader stream closed", "EndpointReader is closing", "EndpointReader failed to read",
+	"[DeadLetter]", "cluster.RequestFuture failed",
+	"Automanaged server stopping..!", "Shutting down gossip", "Shut down gossip", "Stopped PartitionManager",
+	"Stopped EndpointManager", "Stopped Proto.Actor server", "Stopped Proto.Actor cluster",
+	"Placement actor stopping", "Placement actor stopped",
+}
+
+// reachable checks that addr is HOST:PORT with a HOST others can reach.
+func reachable(what, addr string) error {
+	host, _, err := splitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%s %q: %w", what, addr, err)
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		return fmt.Errorf("%s %q: give the address the other nodes reach this one at, not %q", what, addr, host)
+	}
+	return nil
+}
+
+func splitHostPort(addr string) (string, int, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, errors.New("want HOST:PORT")
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 0 || p > 65535 {
+		return "", 0, errors.New("want HOST:PORT with a port 0..65535")
+	}
+	return host, p, nil
+}
+
+// ID is this node's member id.
+func (n *Node) ID() string { return n.system.ID }
+
+// Members are the members this node sees now, itself included.
+func (n *Node) Members() []Member {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return slices.Clone(n.members)
+}
+
+// hasLeft reports whether the member id has left the cluster. (Not "is
+// not a member": a node that just joined may claim a path before this
+// one's member list has it. A member id is new at each start, so one that
+// left never comes back.)
+func (n *Node) hasLeft(id string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.left[id]
+}
+
+// Changed is closed at the next change of the member list.
+func (n *Node) Changed() <-chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.changed
+}
+
+// onEvent keeps the member list (it runs on protoactor's goroutine that
+// publishes the topology: it must not block).
+func (n *Node) onEvent(evt any) {
+	t, ok := evt.(*cluster.ClusterTopology)
+	if !ok {
+		return
+	}
+	members := make([]Member, 0, len(t.Members))
+	for _, m := range t.Members {
+		members = append(members, Member{ID: m.Id, Address: m.Address()})
+	}
+	slices.SortFunc(members, func(a, b Member) int {
+		switch {
+		case a.ID < b.ID:
+			return -1
+		case a.ID > b.ID:
+			return 1
+		}
+		return 0
+	})
+	n.mu.Lock()
+	n.members = members
+	for _, m := range t.Left {
+		n.left[m.Id] = true
+	}
+	close(n.changed)
+	n.changed = make(chan struct{})
+	n.mu.Unlock()
+	n.log.Info("cluster members changed", "members", len(members), "joined", len(t.Joined), "left", len(t.Left))
+	// Grains on members that left are gone, and a member that joined
+	// takes over some paths' grains: every node tells its paths again.
+	n.announcer.all()
+}
+
+// Stop leaves the cluster: the other nodes see this one leave their
+// member lists within their Refresh. protoactor's graceful leave takes
+// about 2 s.
+func (n *Node) Stop(ctx context.Context) error {
+	n.announcer.stop()
+	n.system.EventStream.Unsubscribe(n.sub)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		n.cluster.Shutdown(true)
+	}()
+	select {
+	case <-done:
+		n.log.Info("left the cluster")
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("leaving the cluster: %w", ctx.Err())
+	}
+}

@@ -1,0 +1,6 @@
+//go:build !race
+
+package cluster
+
+// raceEnabled: built with -race (see skipUnderRace).
+const raceEnabled = false

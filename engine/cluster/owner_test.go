@@ -1,0 +1,80 @@
+package cluster
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/actorstream/actorstream/engine/server"
+)
+
+// owner asks nd who owns name, failing the test if the cluster cannot say.
+func (nd *node) owner(t *testing.T, name string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	u, err := nd.n.Owner(ctx, name)
+	if err != nil {
+		t.Fatalf("Owner(%q): %v", name, err)
+	}
+	return u
+}
+
+// waitOwner waits until every node but the owner says name is at want
+// ("": nobody's).
+func waitOwner(t *testing.T, nodes []*node, name, want string) {
+	t.Helper()
+	for _, nd := range nodes {
+		if want != "" && want == nd.url(name) {
+			continue // the owner itself answers "": it has the path
+		}
+		eventually(t, 10*time.Second, "node "+nd.n.ID()+" never said "+name+" is at "+want, func() bool { return nd.owner(t, name) == want })
+	}
+}
+
+// TestPathOwner: a path has one owner, the first node that claims it,
+// whichever node is asked; the owner itself is told nobody else has it
+// (so that it never pulls from itself); a second node claiming it waits
+// in line and takes over when the owner releases it or leaves; files are
+// claimed at start-up.
+func TestPathOwner(t *testing.T) {
+	skipUnderRace(t)
+	leakCheck(t)
+	nodes := newNodes(t, 3, server.Config{})
+	a, b, c := nodes[0], nodes[1], nodes[2]
+	all := ids(nodes)
+	for _, nd := range nodes {
+		nd.waitMembers(t, all, 10*time.Second)
+	}
+
+	if got := b.owner(t, "live/none"); got != "" {
+		t.Fatalf("owner of a path no node has: %q, want none", got)
+	}
+	a.n.Serving("live/cam", true)
+	waitOwner(t, nodes, "live/cam", a.url("live/cam"))
+	if got := a.owner(t, "live/cam"); got != "" {
+		t.Fatalf("the owner is told its own path is at %q, want none", got)
+	}
+	// B and C have it too: A stays the owner, they wait in line.
+	b.n.Serving("live/cam", true)
+	c.n.Serving("live/cam", true)
+	waitOwner(t, nodes, "live/cam", a.url("live/cam"))
+	a.n.Serving("live/cam", false)
+	// The next in line (B or C, whichever claim came first) takes over.
+	var next, last *node
+	eventually(t, 10*time.Second, "no node took the path over from its owner", func() bool {
+		switch a.owner(t, "live/cam") {
+		case b.url("live/cam"):
+			next, last = b, c
+		case c.url("live/cam"):
+			next, last = c, b
+		}
+		return next != nil
+	})
+	// The owner leaving the cluster hands the path on as well.
+	next.stop()
+	waitOwner(t, []*node{a}, "live/cam", last.url("live/cam"))
+	last.n.Serving("live/cam", false)
+	waitOwner(t, []*node{a, last}, "live/cam", "")
+	stopAll(nodes)
+}
