@@ -89,31 +89,60 @@ func (n *Node) ask(ctx context.Context, name string, msg proto.Message) (*ownerp
 // is called under the server's locks, so it only notes the path, and one
 // goroutine claims and releases in the background. It tells each path's
 // latest state (a path that came and went before it got to it is
-// released once), and tells them all again when the member list changes.
+// released once).
+//
+// A grain's state is lost when its member leaves, or when the member list
+// changes and rendezvous hashing places it elsewhere: the member it was on
+// stops it when that member sees the change, which may be after this node
+// saw it and claimed again. So the announcer claims every path again at
+// each change of the member list, again once the members have had time to
+// see the same list (settle), and every Reannounce in any case.
 type announcer struct {
-	n      *Node
-	mu     sync.Mutex
-	owned  map[string]bool     // the paths this node originates
-	dirty  map[string]struct{} // to tell their grains
-	kick   chan struct{}
-	ctx    context.Context
-	cancel context.CancelFunc
-	done   chan struct{}
+	n       *Node
+	mu      sync.Mutex
+	owned   map[string]bool     // the paths this node originates
+	dirty   map[string]struct{} // to tell their grains
+	settle  *time.Timer
+	kick    chan struct{}
+	started bool // run runs (stop waits for it)
+	ctx     context.Context
+	cancel  context.CancelFunc
+	done    chan struct{}
 }
 
-func (a *announcer) start(n *Node) {
+// init readies the announcer before the node joins (the first member
+// lists come while it joins); start runs it once the node has joined.
+func (a *announcer) init(n *Node) {
 	a.n = n
+	a.owned, a.dirty = make(map[string]bool), make(map[string]struct{})
 	a.kick = make(chan struct{}, 1)
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.done = make(chan struct{})
+}
+
+func (a *announcer) start() {
+	a.started = true
 	go a.run()
+}
+
+// changed is the member list's changing: every path is claimed again now
+// and after settle.
+func (a *announcer) changed(settle time.Duration) {
+	a.all()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.ctx.Err() != nil {
+		return
+	}
+	if a.settle == nil {
+		a.settle = time.AfterFunc(settle, a.all)
+	} else {
+		a.settle.Reset(settle)
+	}
 }
 
 func (a *announcer) set(name string, on bool) {
 	a.mu.Lock()
-	if a.owned == nil {
-		a.owned, a.dirty = make(map[string]bool), make(map[string]struct{})
-	}
 	if on {
 		a.owned[name] = true
 	} else {
@@ -135,9 +164,6 @@ func (a *announcer) all() {
 }
 
 func (a *announcer) wake() {
-	if a.kick == nil {
-		return // not started: start runs it
-	}
 	select {
 	case a.kick <- struct{}{}:
 	default:
@@ -145,15 +171,21 @@ func (a *announcer) wake() {
 }
 
 func (a *announcer) stop() {
-	if a.cancel == nil {
-		return
-	}
+	a.mu.Lock()
 	a.cancel()
-	<-a.done
+	if a.settle != nil {
+		a.settle.Stop()
+	}
+	a.mu.Unlock()
+	if a.started {
+		<-a.done
+	}
 }
 
 func (a *announcer) run() {
 	defer close(a.done)
+	every := time.NewTicker(a.n.cfg.Reannounce)
+	defer every.Stop()
 	for {
 		a.mu.Lock()
 		var name string
@@ -170,6 +202,8 @@ func (a *announcer) run() {
 			case <-a.ctx.Done():
 				return
 			case <-a.kick:
+			case <-every.C:
+				a.all()
 			}
 			continue
 		}

@@ -51,7 +51,10 @@ type Config struct {
 	// Refresh is how often the seeds are polled, and so how soon a node
 	// that stopped leaves the others' member lists. Default 1 s.
 	Refresh time.Duration
-	Log     hclog.Logger
+	// Reannounce is how often the node claims all its paths again, in
+	// case a grain lost its state unseen (see announcer). Default 30 s.
+	Reannounce time.Duration
+	Log        hclog.Logger
 
 	// Listener, when set, is the membership endpoint already bound (Listen
 	// is then ignored); ActorAddr, when set, the cluster messages'
@@ -93,6 +96,9 @@ func Start(cfg Config) (n *Node, err error) {
 	}
 	if cfg.Refresh <= 0 {
 		cfg.Refresh = time.Second
+	}
+	if cfg.Reannounce <= 0 {
+		cfg.Reannounce = 30 * time.Second
 	}
 	if cfg.Log == nil {
 		cfg.Log = hclog.NewNullLogger()
@@ -144,17 +150,19 @@ func Start(cfg Config) (n *Node, err error) {
 	ccfg := cluster.Configure(cfg.Name, provider, disthash.New(), remote.Configure(aHost, aPort),
 		cluster.WithKinds(ownerKind(n)))
 	n.cluster = cluster.New(n.system, ccfg)
+	n.announcer.init(n)
 	n.sub = n.system.EventStream.Subscribe(n.onEvent)
 	// protoactor panics when a member cannot start (its listen fails).
 	defer func() {
 		if p := recover(); p != nil {
 			health.Close()
+			n.announcer.stop()
 			n.system.Shutdown()
 			n, err = nil, fmt.Errorf("cluster member: %v", p)
 		}
 	}()
 	n.cluster.StartMember()
-	n.announcer.start(n)
+	n.announcer.start()
 	n.log.Info("joined the cluster", "id", n.ID(), "listen", listen, "messages", n.system.Address(),
 		"seeds", cfg.Seeds, "public_url", pub.String())
 	return n, nil
@@ -263,8 +271,9 @@ func (n *Node) onEvent(evt any) {
 	n.mu.Unlock()
 	n.log.Info("cluster members changed", "members", len(members), "joined", len(t.Joined), "left", len(t.Left))
 	// Grains on members that left are gone, and a member that joined
-	// takes over some paths' grains: every node tells its paths again.
-	n.announcer.all()
+	// takes over some paths' grains: every node tells its paths again,
+	// now and once every member has polled the others (3 Refresh).
+	n.announcer.changed(3 * n.cfg.Refresh)
 }
 
 // Stop leaves the cluster: the other nodes see this one leave their

@@ -33,8 +33,13 @@ func ownerKind(n *Node) *cluster.Kind {
 func (g *ownerGrain) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *ownerpb.Claim:
-		g.drop(m.Member)
-		g.claims = append(g.claims, &ownerpb.Owner{Member: m.Member, Url: m.Url})
+		// A node claiming again (nodes do on every change of the member
+		// list) keeps its place in line.
+		if i := slices.IndexFunc(g.claims, func(o *ownerpb.Owner) bool { return o.Member == m.Member }); i >= 0 {
+			g.claims[i].Url = m.Url
+		} else {
+			g.claims = append(g.claims, &ownerpb.Owner{Member: m.Member, Url: m.Url})
+		}
 		g.answer(ctx)
 	case *ownerpb.Release:
 		g.drop(m.Member)
