@@ -274,5 +274,8 @@ func (pc *PlayContext) udpSink() *send.UDPSink {
 	if s.rtcpConn != nil && s.rtcpDest.IsValid() {
 		sink.RTCPConn, sink.RTCPDest = s.rtcpConn, s.rtcpDest
 	}
+	if s.shared != nil {
+		sink.Gather = s.shared.gather
+	}
 	return sink
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/actorstream/actorstream/internal/metrics"
 	"github.com/actorstream/actorstream/internal/udpport"
+	"github.com/actorstream/actorstream/pipeline/stages/send"
 )
 
 // sharedPorts are the server's RTP/RTCP port pairs for one local address,
@@ -32,6 +33,9 @@ type sharedPorts struct {
 type sharedPair struct {
 	rtp, rtcp *net.UDPConn
 	shard     int // the Scheduler shard that paces its sessions
+	// gather sends the batches of the live viewers on rtp together, in
+	// the shard's pass over each frame (used by that shard only).
+	gather *send.UDPGatherer
 
 	mu     sync.Mutex
 	bySSRC map[uint32]*rtcpPeer         // our media SSRC → session
@@ -60,7 +64,7 @@ func newSharedPorts(local netip.Addr, n int) (*sharedPorts, error) {
 			sp.close()
 			return nil, err
 		}
-		p := &sharedPair{rtp: rtp, rtcp: rtcpConn, shard: i,
+		p := &sharedPair{rtp: rtp, rtcp: rtcpConn, shard: i, gather: &send.UDPGatherer{Conn: rtp},
 			bySSRC: map[uint32]*rtcpPeer{}, byAddr: map[netip.AddrPort]*rtcpPeer{}, byIP: map[netip.Addr][]*rtcpPeer{},
 			done: make(chan struct{})}
 		go p.readRTCP()

@@ -30,8 +30,9 @@ type fedGroup struct {
 
 	// Guarded by mu, which a pass holds throughout: a stream that leaves
 	// waits for the pass sending its batch.
-	mu      sync.Mutex
-	members []*fedStream
+	mu       sync.Mutex
+	members  []*fedStream
+	gathered []*fedStream // of the pass: sent through a gatherer not flushed yet
 }
 
 // fedStream is one stream of a group.
@@ -95,20 +96,25 @@ func (sh *shard) takeReady() (g *fedGroup, f *pipeline.SharedFrame, ended bool) 
 }
 
 // pass sends frame f (when not nil) to every stream of g, then ends them
-// all if the feed ended.
+// all if the feed ended. Sinks that gather (pipeline.GatheringSink: the
+// viewers on one UDP socket) are sent together, a system call per many.
 func (sh *shard) pass(g *fedGroup, f *pipeline.SharedFrame, ended bool, now time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if f != nil {
+		g.gathered = g.gathered[:0]
+		var gather pipeline.Gatherer
 		for i := 0; i < len(g.members); {
 			m := g.members[i]
-			if stage, err := sh.sendFed(m, f, now); err != nil {
+			stage, err := sh.sendFed(g, m, f, now, &gather)
+			if err != nil {
 				m.end(err, stage)
 				g.removeLocked(i)
 				continue
 			}
 			i++
 		}
+		g.flush(gather, now)
 		f.Release()
 	}
 	if ended {
@@ -120,8 +126,10 @@ func (sh *shard) pass(g *fedGroup, f *pipeline.SharedFrame, ended bool, now time
 	}
 }
 
-// sendFed makes m's batch of f in the shard's buffers and sends it.
-func (sh *shard) sendFed(m *fedStream, f *pipeline.SharedFrame, now time.Time) (stage string, err error) {
+// sendFed makes m's batch of f in the shard's buffers and sends it, or
+// hands it to its sink's gatherer (*gather, flushed first when it is
+// another one's).
+func (sh *shard) sendFed(g *fedGroup, m *fedStream, f *pipeline.SharedFrame, now time.Time, gather *pipeline.Gatherer) (stage string, err error) {
 	b, err := m.src.Batch(m.srcCtx, f, sh.batches)
 	if err != nil {
 		return m.srcName, err
@@ -129,12 +137,49 @@ func (sh *shard) sendFed(m *fedStream, f *pipeline.SharedFrame, now time.Time) (
 	if b == nil {
 		return "", nil
 	}
+	if gs, ok := m.sink.(pipeline.GatheringSink); ok {
+		if gt := gs.Gatherer(); gt != nil {
+			if gt != *gather {
+				g.flush(*gather, now)
+				*gather = gt
+			}
+			if gt.Gather(m.sinkCtx, m.sink, b, now) {
+				g.gathered = append(g.gathered, m)
+				return "", nil
+			}
+		}
+	}
 	err = m.sink.SendBatch(m.sinkCtx, b, now)
 	b.Release()
 	if err != nil {
 		return m.sinkName, err
 	}
 	return "", nil
+}
+
+// flush sends what gather holds; a failure (its socket closed) ends the
+// streams gathered. The caller holds g.mu.
+func (g *fedGroup) flush(gather pipeline.Gatherer, now time.Time) {
+	if gather == nil {
+		return
+	}
+	err := gather.Flush(now)
+	gathered := g.gathered
+	g.gathered = g.gathered[:0]
+	if err == nil {
+		clear(gathered)
+		return
+	}
+	for _, m := range gathered {
+		for i, other := range g.members {
+			if other == m {
+				m.end(err, m.sinkName)
+				g.removeLocked(i)
+				break
+			}
+		}
+	}
+	clear(gathered)
 }
 
 // removeLocked removes member i (order does not matter); the caller

@@ -95,7 +95,7 @@ func TestFeedSourceKeepsTheFrameUntilSent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.Release() // the feed's reference: the batch still holds one
+	f.Release()                                   // the feed's reference: the batch still holds one
 	other := sharedFrame(pool, []byte("PAYLOAD")) // would reuse f, were it free
 	if !bytes.Equal(b.Payloads[0], []byte("payload")) {
 		t.Fatalf("the batch's payload became %q", b.Payloads[0])

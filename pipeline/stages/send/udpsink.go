@@ -42,6 +42,10 @@ type UDPSink struct {
 	// NoGSO sends one datagram per system call even where the kernel
 	// could segment a frame itself (UDP GSO, Linux only).
 	NoGSO bool
+	// Gather, when set, is the UDPGatherer of Conn: an executor that
+	// sends many sinks' batches at once (the Scheduler's pass over a
+	// live path's viewers) sends this sink's with theirs through it.
+	Gather *UDPGatherer
 
 	stats  sinkCounters // beside the fields every batch reads, not after gso's iovecs
 	lastSR time.Time
@@ -61,6 +65,13 @@ func (s *UDPSink) SendBatch(ctx context.Context, b *pipeline.Batch, now time.Tim
 	if err := s.send(ctx, b); err != nil {
 		return err
 	}
+	s.reportIfDue(ctx, now)
+	return nil
+}
+
+// reportIfDue sends a Sender Report when one is due at now (the first
+// right away: receivers map RTP time to wall-clock time from it).
+func (s *UDPSink) reportIfDue(ctx context.Context, now time.Time) {
 	interval := s.SRInterval
 	if interval <= 0 {
 		interval = DefaultSRInterval
@@ -69,7 +80,6 @@ func (s *UDPSink) SendBatch(ctx context.Context, b *pipeline.Batch, now time.Tim
 		s.sendSR(ctx)
 		s.lastSR = now
 	}
-	return nil
 }
 
 // Run sends batches until in closes.
@@ -117,24 +127,13 @@ func (s *UDPSink) Run(ctx context.Context, in <-chan *pipeline.Batch) error {
 func (s *UDPSink) send(ctx context.Context, b *pipeline.Batch) error {
 	now := time.Now()
 	sent, bytes := 0, 0
-	defer func() {
-		if sent > 0 {
-			s.stats.sent(sent, bytes)
-			if s.OnSent != nil {
-				s.OnSent(sent, bytes)
-			}
-		}
-	}()
+	defer func() { s.count(sent, bytes) }()
 	for i := 0; i < len(b.Packets); {
 		n := gsoRun(b, i)
 		if n > 1 && !s.NoGSO {
 			err := s.gso.send(s.Conn, s.Dest, b, i, n)
 			if err == nil {
-				runBytes := 0
-				for k := i; k < i+n; k++ {
-					runBytes += b.Len(k)
-				}
-				s.Sent.SentRun(b.Packets[i+n-1], n, runBytes-n*rtpHeaderLen, b.Timestamp, now)
+				runBytes := s.sentRun(b, i, n, now)
 				sent, bytes = sent+n, bytes+runBytes
 				i += n
 				continue
@@ -142,38 +141,74 @@ func (s *UDPSink) send(ctx context.Context, b *pipeline.Batch) error {
 			if errors.Is(err, net.ErrClosed) {
 				return err
 			}
-			// A refused GSO send (errNoGSO) is no error of the stream.
-			// Anything else, such as ECONNREFUSED left by an ICMP error
-			// about an earlier datagram, is a warning; either way
-			// nothing of the run went out, so it goes again packet by
-			// packet.
-			if !errors.Is(err, errNoGSO) {
-				pipeline.Report(ctx, pipeline.Event{Kind: pipeline.Warning, Err: err})
-			}
+			s.gsoRefused(ctx, err)
 		}
-		for k := i; k < i+n; k++ {
-			pkt := b.Packet(k, s.whole)
-			if b.Split() {
-				s.whole = pkt // keep the grown buffer for the next packet
-			}
-			_, err := s.Conn.WriteToUDPAddrPort(pkt, s.Dest)
-			if err != nil {
-				if errors.Is(err, net.ErrClosed) {
-					return err
-				}
-				// ICMP port unreachable (ECONNREFUSED) and friends: the
-				// client may be gone or not yet listening. The session
-				// timeout, not a send error, decides when it is gone.
-				s.stats.dropped.Add(1)
-				pipeline.ReportDrop(ctx, 1, err)
-				continue
-			}
-			s.Sent.SentHeader(b.Packets[k], len(pkt), b.Timestamp, now)
-			sent, bytes = sent+1, bytes+len(pkt)
+		k, kBytes, err := s.sendEach(ctx, b, i, n, now)
+		sent, bytes = sent+k, bytes+kBytes
+		if err != nil {
+			return err
 		}
 		i += n
 	}
 	return nil
+}
+
+// count adds what one batch sent to the sink's counters.
+func (s *UDPSink) count(sent, bytes int) {
+	if sent > 0 {
+		s.stats.sent(sent, bytes)
+		if s.OnSent != nil {
+			s.OnSent(sent, bytes)
+		}
+	}
+}
+
+// sentRun notes that b's packets from..from+n went out in one GSO send
+// at now, for the Sender Reports, and returns their bytes.
+func (s *UDPSink) sentRun(b *pipeline.Batch, from, n int, now time.Time) int {
+	runBytes := 0
+	for k := from; k < from+n; k++ {
+		runBytes += b.Len(k)
+	}
+	s.Sent.SentRun(b.Packets[from+n-1], n, runBytes-n*rtpHeaderLen, b.Timestamp, now)
+	return runBytes
+}
+
+// gsoRefused notes a GSO send that sent nothing. A refused GSO send
+// (errNoGSO) is no error of the stream. Anything else, such as
+// ECONNREFUSED left by an ICMP error about an earlier datagram, is a
+// warning; either way the run goes again packet by packet.
+func (s *UDPSink) gsoRefused(ctx context.Context, err error) {
+	if !errors.Is(err, errNoGSO) {
+		pipeline.Report(ctx, pipeline.Event{Kind: pipeline.Warning, Err: err})
+	}
+}
+
+// sendEach sends b's packets from..from+n one datagram at a time and
+// returns how many went out and their bytes; an error is the socket's
+// end (closed).
+func (s *UDPSink) sendEach(ctx context.Context, b *pipeline.Batch, from, n int, now time.Time) (sent, bytes int, err error) {
+	for k := from; k < from+n; k++ {
+		pkt := b.Packet(k, s.whole)
+		if b.Split() {
+			s.whole = pkt // keep the grown buffer for the next packet
+		}
+		_, err := s.Conn.WriteToUDPAddrPort(pkt, s.Dest)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return sent, bytes, err
+			}
+			// ICMP port unreachable (ECONNREFUSED) and friends: the
+			// client may be gone or not yet listening. The session
+			// timeout, not a send error, decides when it is gone.
+			s.stats.dropped.Add(1)
+			pipeline.ReportDrop(ctx, 1, err)
+			continue
+		}
+		s.Sent.SentHeader(b.Packets[k], len(pkt), b.Timestamp, now)
+		sent, bytes = sent+1, bytes+len(pkt)
+	}
+	return sent, bytes, nil
 }
 
 // GSO limits: the kernel refuses more than UDP_MAX_SEGMENTS segments per

@@ -36,6 +36,7 @@ type udpGSO struct {
 	msg   unix.Msghdr
 	cmsg  gsoCmsg
 	errno syscall.Errno // result of the last sendmsg
+	iovs  int           // iovecs of the prepared message
 	// iov comes last: a send touches only its first few entries, so the
 	// fields above stay on the cache lines every send reads anyway.
 	iov [2 * gsoMaxSegments]unix.Iovec // a header and a payload per packet when split
@@ -56,6 +57,22 @@ type gsoCmsg struct {
 // other send errors (ECONNREFUSED...) as the kernel gave them; with an
 // error, nothing was sent.
 func (g *udpGSO) send(conn *net.UDPConn, dest netip.AddrPort, b *pipeline.Batch, from, n int) error {
+	if err := g.prepare(conn, dest, b, from, n); err != nil {
+		return err
+	}
+	g.errno = 0
+	err := g.rc.Write(g.write)
+	g.done()
+	if err != nil {
+		return err // the socket is closed (or no longer pollable)
+	}
+	return g.result(conn, dest)
+}
+
+// prepare builds the message that sends b's packets from..from+n to dest
+// (see send) without sending it: send sends it, or a UDPGatherer with
+// other sinks' messages in one sendmmsg. done must follow the send.
+func (g *udpGSO) prepare(conn *net.UDPConn, dest netip.AddrPort, b *pipeline.Batch, from, n int) error {
 	if g.off || !g.ready(conn, dest) {
 		return errNoGSO
 	}
@@ -67,13 +84,20 @@ func (g *udpGSO) send(conn *net.UDPConn, dest netip.AddrPort, b *pipeline.Batch,
 		}
 	}
 	g.msg.SetIovlen(iovs)
+	g.iovs = iovs
 	g.cmsg.size = uint16(b.Len(from))
-	g.errno = 0
-	err := g.rc.Write(g.write)
-	clear(g.iov[:iovs]) // keep no pointers into the released batch
-	if err != nil {
-		return err // the socket is closed (or no longer pollable)
-	}
+	return nil
+}
+
+// done forgets the prepared message's iovecs: no pointers into the
+// released batch are kept.
+func (g *udpGSO) done() {
+	clear(g.iov[:g.iovs])
+	g.iovs = 0
+}
+
+// result is the error of the send whose errno is g.errno (see send).
+func (g *udpGSO) result(conn *net.UDPConn, dest netip.AddrPort) error {
 	switch g.errno {
 	case 0:
 		return nil

@@ -14,3 +14,8 @@ import (
 type udpGSO struct{}
 
 func (*udpGSO) send(*net.UDPConn, netip.AddrPort, *pipeline.Batch, int, int) error { return errNoGSO }
+
+func (*udpGSO) prepare(*net.UDPConn, netip.AddrPort, *pipeline.Batch, int, int) error {
+	return errNoGSO
+}
+func (*udpGSO) done() {}

@@ -1,0 +1,14 @@
+//go:build !linux
+
+package send
+
+import "net"
+
+// udpMMsg: sendmmsg with UDP GSO is Linux only; elsewhere each sink
+// sends its own batches.
+type udpMMsg struct{}
+
+func (*udpMMsg) usable() bool                 { return false }
+func (*udpMMsg) add(int, *udpGSO)             {}
+func (*udpMMsg) send(*net.UDPConn, int) error { return nil }
+func (*udpMMsg) result(int, *UDPSink) error   { return errNoGSO }
