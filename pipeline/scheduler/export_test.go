@@ -32,7 +32,7 @@ func Stepper(src pipeline.PacedSource, pacing pipeline.Pacing, sink pipeline.Pac
 // delivers f (holding a reference for the pass): for allocation tests.
 func FedPass(srcs []pipeline.FedSource, sinks []pipeline.PacedSink) func(f *pipeline.SharedFrame) {
 	ctx := context.Background()
-	sh := &shard{wake: make(chan struct{}, 1), batches: pipeline.NewBatchPool(2)}
+	sh := &shard{wake: make(chan struct{}, 1), batches: pipeline.NewBatchPool(2), fedBatches: pipeline.NewBatchPool(fedBatchesIdle)}
 	g := &fedGroup{sh: sh}
 	for i := range srcs {
 		g.members = append(g.members, &fedStream{ctx: ctx, srcCtx: ctx, sinkCtx: ctx, src: srcs[i], sink: sinks[i], done: make(chan struct{})})

@@ -17,6 +17,11 @@ import (
 // wake-up per frame per shard, whatever the number of viewers, and the
 // frame's payloads shared by all of them.
 
+// fedBatchesIdle is how many batches a shard keeps for its fed streams:
+// as many as a gatherer holds before it sends them (64 for
+// send.UDPGatherer), and more, so that a pass allocates none.
+const fedBatchesIdle = 256
+
 // fedGroup is one shard's streams of one feed: the feed's subscriber.
 type fedGroup struct {
 	sh     *shard
@@ -130,7 +135,7 @@ func (sh *shard) pass(g *fedGroup, f *pipeline.SharedFrame, ended bool, now time
 // hands it to its sink's gatherer (*gather, flushed first when it is
 // another one's).
 func (sh *shard) sendFed(g *fedGroup, m *fedStream, f *pipeline.SharedFrame, now time.Time, gather *pipeline.Gatherer) (stage string, err error) {
-	b, err := m.src.Batch(m.srcCtx, f, sh.batches)
+	b, err := m.src.Batch(m.srcCtx, f, sh.fedBatches)
 	if err != nil {
 		return m.srcName, err
 	}

@@ -136,15 +136,49 @@ func TestFedStreamFailsAlone(t *testing.T) {
 	}
 }
 
+// gatheringFed is a fakeFed whose batches a fakeGatherer holds until the
+// end of the pass, as send.UDPGatherer does.
+type gatheringFed struct {
+	*fakeFed
+	g *fakeGatherer
+}
+
+func (f gatheringFed) Gatherer() pipeline.Gatherer { return f.g }
+
+type fakeGatherer struct {
+	held    []*pipeline.Batch
+	flushes int
+}
+
+func (g *fakeGatherer) Gather(_ context.Context, _ pipeline.PacedSink, b *pipeline.Batch, _ time.Time) bool {
+	g.held = append(g.held, b)
+	return true
+}
+
+func (g *fakeGatherer) Flush(time.Time) error {
+	for _, b := range g.held {
+		b.Release()
+	}
+	g.held = g.held[:0]
+	g.flushes++
+	return nil
+}
+
 // TestFedPassAllocatesNothing: a pass of a frame to 100 streams
-// allocates nothing, whatever the number of streams.
+// allocates nothing, whatever the number of streams, also when their
+// sinks' gatherer holds every batch until the end of the pass (flushed
+// once per pass).
 func TestFedPassAllocatesNothing(t *testing.T) {
 	feed := pipeline.NewFeed()
 	var srcs []pipeline.FedSource
 	var sinks []pipeline.PacedSink
-	for range 100 {
+	gather := &fakeGatherer{held: make([]*pipeline.Batch, 0, 100)}
+	for i := range 100 {
 		f := &fakeFed{feed: feed, frames: make([]int, 0, 1024), nows: make([]time.Time, 0, 1024)}
 		srcs, sinks = append(srcs, f), append(sinks, f)
+		if i%2 == 0 {
+			sinks[i] = gatheringFed{f, gather}
+		}
 	}
 	pass := scheduler.FedPass(srcs, sinks)
 	pool := pipeline.NewSharedFramePool(4)
@@ -153,5 +187,8 @@ func TestFedPassAllocatesNothing(t *testing.T) {
 	pass(f)
 	if n := testing.AllocsPerRun(200, func() { pass(f) }); n != 0 {
 		t.Fatalf("%v allocations per pass", n)
+	}
+	if gather.flushes != 202 || len(gather.held) != 0 {
+		t.Fatalf("%d flushes in 202 passes, %d batches left unsent", gather.flushes, len(gather.held))
 	}
 }

@@ -47,6 +47,9 @@ type shard struct {
 	ready   []*fedGroup // groups with a frame to send or an end (see fed.go)
 	wake    chan struct{}
 	batches *pipeline.BatchPool // the shard's step buffers (see StepPoolUser)
+	// fedBatches are the fed streams' batches: a pass holds many at once
+	// until its gatherer sends them (pipeline.Gatherer).
+	fedBatches *pipeline.BatchPool
 
 	groupsMu sync.Mutex
 	groups   map[*pipeline.Feed]*fedGroup // the shard's fed streams by feed
@@ -87,7 +90,7 @@ type pacedStream struct {
 func New(shards int) *Scheduler {
 	s := &Scheduler{stop: make(chan struct{})}
 	for range max(1, shards) {
-		sh := &shard{wake: make(chan struct{}, 1), batches: pipeline.NewBatchPool(2)}
+		sh := &shard{wake: make(chan struct{}, 1), batches: pipeline.NewBatchPool(2), fedBatches: pipeline.NewBatchPool(fedBatchesIdle)}
 		s.shards = append(s.shards, sh)
 		s.wg.Go(func() { sh.run(s.stop) })
 	}
