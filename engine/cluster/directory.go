@@ -22,13 +22,25 @@ var _ server.Directory = (*Node)(nil)
 // Owner is the URL the path name is pulled from, on the node that
 // originates it; "" when no node does, or this one does (the server has
 // it then, and must not pull it from itself).
+//
+// Right after the member list changed, "no node" is not an answer: the
+// path's grain may have moved and be waiting for its nodes to claim it
+// again (see announcer), so Owner says ErrSettling instead.
 func (n *Node) Owner(ctx context.Context, name string) (string, error) {
 	o, err := n.ask(ctx, name, &ownerpb.Whois{})
-	if err != nil || o.Member == "" || o.Member == n.ID() {
+	switch {
+	case err != nil:
 		return "", err
+	case o.Member == "" && n.settling():
+		return "", ErrSettling
+	case o.Member == "" || o.Member == n.ID():
+		return "", nil
 	}
 	return o.Url, nil
 }
+
+// ErrSettling: the member list has just changed; ask again in a moment.
+var ErrSettling = errors.New("the cluster's members have just changed: which node has the path is not known yet")
 
 // Serving records that this node originates name (on) or no longer does;
 // the announcer tells the grain soon after. It does not block.

@@ -107,3 +107,39 @@ func TestEdgePull(t *testing.T) {
 	wg.Wait()
 	stopAll(nodes)
 }
+
+// TestEdgeFailover: a path published on A and on C (C next in line) is
+// pulled by B from A; when A leaves the cluster, B pulls it from C and its
+// viewers go on watching.
+func TestEdgeFailover(t *testing.T) {
+	skipUnderRace(t)
+	leakCheck(t)
+	nodes := newNodes(t, 3, server.Config{})
+	a, b, c := nodes[0], nodes[1], nodes[2]
+	all := ids(nodes)
+	for _, nd := range nodes {
+		nd.waitMembers(t, all, 10*time.Second)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	la, lc := server.NewLive(25), server.NewLive(25)
+	enginetest.Must(t, a.srv.Publish("live/cam", la))
+	publish(ctx, t, la, &wg)
+	waitOwner(t, nodes, "live/cam", a.url("live/cam"))
+	enginetest.Must(t, c.srv.Publish("live/cam", lc))
+	publish(ctx, t, lc, &wg)
+
+	col := watch(t, b.url("live/cam"))
+	checkFrames(t, "B's viewer", col, 5)
+	a.stop()
+	n := col.Count()
+	checkFrames(t, "B's viewer after A left", col, n+10)
+	if s := c.srv.Sessions(); s != 1 {
+		t.Fatalf("C has %d sessions after A left, want 1 (B's pull)", s)
+	}
+	cancel()
+	wg.Wait()
+	stopAll(nodes)
+}

@@ -76,6 +76,7 @@ type Node struct {
 	mu      sync.Mutex
 	members []Member // as the last topology said, sorted by ID
 	left    map[string]bool
+	movedAt time.Time // of the last change of the member list
 	changed chan struct{}
 
 	announcer
@@ -234,6 +235,18 @@ func (n *Node) hasLeft(id string) bool {
 	return n.left[id]
 }
 
+// settle is how long after a change of the member list the paths'
+// grains may still be waiting for their nodes' claims: every member has
+// polled the others by then, and claimed again.
+func (n *Node) settle() time.Duration { return 3 * n.cfg.Refresh }
+
+// settling reports whether the member list changed within settle.
+func (n *Node) settling() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return time.Since(n.movedAt) < n.settle()
+}
+
 // Changed is closed at the next change of the member list.
 func (n *Node) Changed() <-chan struct{} {
 	n.mu.Lock()
@@ -263,6 +276,7 @@ func (n *Node) onEvent(evt any) {
 	})
 	n.mu.Lock()
 	n.members = members
+	n.movedAt = time.Now()
 	for _, m := range t.Left {
 		n.left[m.Id] = true
 	}
@@ -272,8 +286,8 @@ func (n *Node) onEvent(evt any) {
 	n.log.Info("cluster members changed", "members", len(members), "joined", len(t.Joined), "left", len(t.Left))
 	// Grains on members that left are gone, and a member that joined
 	// takes over some paths' grains: every node tells its paths again,
-	// now and once every member has polled the others (3 Refresh).
-	n.announcer.changed(3 * n.cfg.Refresh)
+	// now and once every member has polled the others (settle).
+	n.announcer.changed(n.settle())
 }
 
 // Stop leaves the cluster: the other nodes see this one leave their

@@ -75,7 +75,7 @@ func (s *Server) elsewhere(name string) (*Media, error) {
 	defer cancel()
 	owner, err := s.cfg.Directory.Owner(ctx, name)
 	if err != nil {
-		s.log.Warn("cannot ask the cluster who has the path", "path", name, "error", err)
+		s.log.Info("cannot ask the cluster who has the path", "path", name, "error", err)
 		return nil, &UpstreamError{Path: name, Why: "Service Unavailable: the cluster cannot say now which server has this path"}
 	}
 	r, err := s.pullFrom(name, owner)
@@ -120,9 +120,53 @@ func (s *Server) pullFrom(name, owner string) (*relay, error) {
 	// whatever the -source-* flags say for cameras.
 	r.transport, r.dialect = actors.TransportTCP, actors.DialectRFC
 	r.log = r.log.With("from", "cluster")
+	r.lost = func() { s.ownerLost(r) }
 	s.pulls.m.Store(name, r)
 	s.log.Info("pulling a path from its owner in the cluster", "path", name, "owner", u.Redacted())
 	return r, nil
+}
+
+// ownerLost is what a pull does when an attempt at its owner failed: it
+// asks the directory where the path is now. The same owner (a node
+// restarting, a network hiccup) or no answer: it retries as a relay does.
+// Another owner (the path was published again elsewhere, or its owner
+// left and the next node that has it took over): the pull ends and a new
+// one from the new owner takes the path over, its viewers continuing
+// after the gap (within the live linger). No owner (the path ended for
+// good): the pull ends, and the path's viewers see the end of the stream
+// after the live linger, as a published path's do.
+func (s *Server) ownerLost(r *relay) {
+	ctx, cancel := context.WithTimeout(s.media.ctx, ownerWait)
+	owner, err := s.cfg.Directory.Owner(ctx, r.name)
+	cancel()
+	if err != nil || owner == r.url {
+		return
+	}
+	s.pulls.mu.Lock()
+	if s.pulls.get(r.name) == r {
+		s.pulls.m.Delete(r.name)
+	}
+	s.pulls.mu.Unlock()
+	r.close() // its run releases the path: the viewers wait the linger
+	if owner == "" {
+		r.log.Info("the path ended on its owner: pull ended")
+		return
+	}
+	u, _ := url.Parse(owner)
+	r.log.Info("the path moved to another node: pulling it from there", "owner", u.Redacted())
+	next, err := s.pullFrom(r.name, owner)
+	if err != nil {
+		return
+	}
+	// Started now, not at the next viewer's request: the viewers are
+	// already there. (This runs on r's pull, counted in relayWG.)
+	s.relayWG.Add(1)
+	go func() {
+		defer s.relayWG.Done()
+		if _, err := next.open(); err != nil {
+			next.log.Info("the new owner cannot be played now: its viewers' stream ends after the linger", "error", err)
+		}
+	}()
 }
 
 // closePulls ends every pull (Shutdown); relayWG waits for them.

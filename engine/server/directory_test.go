@@ -187,3 +187,56 @@ func TestDirectoryServing(t *testing.T) {
 		t.Fatalf("ANNOUNCE over a pulled path: %d, want 403", resp.StatusCode)
 	}
 }
+
+// TestDirectoryOwnerMoved: when the owner a path is pulled from goes and
+// the directory names another, the edge pulls it from the new owner at
+// once, and its viewers go on watching.
+func TestDirectoryOwnerMoved(t *testing.T) {
+	t.Cleanup(leakCheck(t))
+	first := startUpstream(t, Config{})
+	second := startUpstream(t, Config{})
+	dir := &fakeDirectory{}
+	dir.set("cam", first.url("", "clip.mjpeg"))
+	edge := startServer(t, Config{Directory: dir})
+
+	c, col := viewer(t, edge.url("cam"))
+	defer c.Close()
+	col.WaitFrames(t, 5, 10*time.Second)
+	dir.set("cam", second.url("", "clip.mjpeg"))
+	first.stop()
+	n := col.Count()
+	col.WaitFrames(t, n+10, 10*time.Second)
+	if s := second.sessions(); s != 1 {
+		t.Fatalf("the new owner has %d sessions, want 1 (the edge's pull)", s)
+	}
+	select {
+	case <-c.Done():
+		t.Fatal("the viewer's stream ended when the path moved")
+	default:
+	}
+}
+
+// TestDirectoryOwnerGone: when the path ends on its owner and no server
+// has it any more, the edge stops pulling and its viewers see the end of
+// the stream after the live linger, as a published path's viewers do.
+func TestDirectoryOwnerGone(t *testing.T) {
+	t.Cleanup(leakCheck(t))
+	up := startUpstream(t, Config{})
+	dir := &fakeDirectory{}
+	dir.set("cam", up.url("", "clip.mjpeg"))
+	edge := startServer(t, Config{Directory: dir, LiveLinger: 200 * time.Millisecond})
+
+	c, col := viewer(t, edge.url("cam"))
+	defer c.Close()
+	col.WaitFrames(t, 5, 10*time.Second)
+	dir.set("cam", "")
+	up.stop()
+	select {
+	case <-c.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the viewer's stream did not end after its path ended on every server")
+	}
+	if edge.srv.isPulled("cam") {
+		t.Fatal("the edge still counts the ended path as pulled")
+	}
+}

@@ -82,6 +82,9 @@ type relay struct {
 	// transport and dialect reach the upstream: the -source-* flags', or
 	// fixed for a pull between servers of a cluster (directory.go).
 	transport, dialect string
+	// lost, when set, hears that an attempt failed (a pull from another
+	// node of a cluster: the path may have moved or ended, directory.go).
+	lost func()
 
 	mu       sync.Mutex
 	closed   bool
@@ -216,6 +219,9 @@ func (r *relay) run(ctx context.Context, gen int, ref *sessionRef, p *livePath) 
 	for {
 		began := time.Now()
 		err := r.pull(ctx, ref, p)
+		if ctx.Err() == nil && r.lost != nil {
+			r.lost() // a pull from a cluster's node: it may end the pull (directory.go)
+		}
 		if ctx.Err() != nil {
 			break
 		}
