@@ -69,8 +69,13 @@ func (c *clusterOptions) join(log hclog.Logger) (*cluster.Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("joining the cluster: %w", err)
 	}
-	fmt.Printf("cluster node %s at %s, seeds %s; other nodes pull this server's paths from %s\n", n.ID(), c.listen, strings.Join(seeds, ","), c.publicURL)
 	return n, nil
+}
+
+// printJoined says which cluster the server joined (after its URLs: the
+// first rtsp:// URL printed is where it serves).
+func (c *clusterOptions) printJoined(n *cluster.Node) {
+	fmt.Printf("cluster node %s at %s, seeds %s; the other nodes pull this server's paths from %s\n", n.ID(), c.listen, c.seeds, c.publicURL)
 }
 
 // leave leaves the cluster, after the server has shut down.

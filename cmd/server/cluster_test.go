@@ -2,8 +2,11 @@ package main
 
 import (
 	"io"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // TestClusterFlags: -cluster-listen joins a cluster, its public URL by
@@ -34,6 +37,48 @@ func TestClusterFlags(t *testing.T) {
 		_, err := parseArgs(tc.args, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: %v, want an error saying %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+// TestClusterOfTwoProcesses: two server processes joined by the cluster
+// flags; a file on the first plays from the second (pulled from the
+// first), a path neither has is 404, and both leave on SIGINT. (Each
+// process is one member: this runs under the race detector too, the
+// binary being built without it.)
+func TestClusterOfTwoProcesses(t *testing.T) {
+	rtspA, rtspB, clA, clB := freePort(t), freePort(t), freePort(t), freePort(t)
+	a, _ := start(t, "-root", clipDir(t), "-addr", "127.0.0.1:"+rtspA, "-log-level", "warn",
+		"-cluster-listen", "127.0.0.1:"+clA, "-cluster-seeds", "127.0.0.1:"+clB)
+	b, _ := start(t, "-root", t.TempDir(), "-addr", "127.0.0.1:"+rtspB, "-log-level", "warn",
+		"-cluster-listen", "127.0.0.1:"+clB, "-cluster-seeds", "127.0.0.1:"+clA)
+	url := "rtsp://127.0.0.1:" + rtspB + "/clip.mjpeg"
+	var got string
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		// 404 or 503 until the nodes see each other and A's file is claimed.
+		if got = describe(t, url); got == "RTSP/1.0 200 OK" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("DESCRIBE of A's file on B: %q after 20 s", got)
+		}
+	}
+	if got := describe(t, "rtsp://127.0.0.1:"+rtspB+"/none.mjpeg"); got != "RTSP/1.0 404 Not Found" {
+		t.Fatalf("DESCRIBE of a path neither has: %q", got)
+	}
+	for _, cmd := range []*exec.Cmd{b, a} {
+		if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("exit after SIGINT: %v, want status 0", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatal("no exit within 15 s of SIGINT")
 		}
 	}
 }

@@ -164,6 +164,9 @@ func run(o options) error {
 		node.Announce(srv.Origins()...) // the files, the demo clip, the sources
 	}
 	printURLs(os.Stdout, hosturl.URLs("rtsp", ln.Addr(), file), file, o.demo)
+	if node != nil {
+		o.cluster.printJoined(node)
+	}
 	for _, src := range o.sources {
 		u, _ := url.Parse(src.URL) // parseSource checked it
 		fmt.Printf("relaying %s (pulled while watched) at %s\n", u.Redacted(), strings.Join(hosturl.URLs("rtsp", ln.Addr(), src.Path), " "))
