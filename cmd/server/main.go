@@ -161,7 +161,7 @@ func run(o options) error {
 		return err
 	}
 	if node != nil {
-		node.Announce(srv.Origins()...) // the files, the demo clip, the sources
+		node.Track(srv.Origins) // the files (the demo clip), the sources
 	}
 	printURLs(os.Stdout, hosturl.URLs("rtsp", ln.Addr(), file), file, o.demo)
 	if node != nil {

@@ -46,12 +46,14 @@ var ErrSettling = errors.New("the cluster's members have just changed: which nod
 // the announcer tells the grain soon after. It does not block.
 func (n *Node) Serving(name string, on bool) { n.announcer.set(name, on) }
 
-// Announce claims names at once, for the paths a server has at start-up
-// (Server.Origins: its files and sources).
-func (n *Node) Announce(names ...string) {
-	for _, name := range names {
-		n.announcer.set(name, true)
-	}
+// Track claims the paths that paths lists (Server.Origins: the server's
+// files and sources) now and again at every Reannounce, releasing those
+// it no longer lists: files added or removed after start-up follow.
+func (n *Node) Track(paths func() []string) {
+	n.announcer.mu.Lock()
+	n.announcer.track = paths
+	n.announcer.mu.Unlock()
+	n.announcer.resync()
 }
 
 // urlOf is name's URL on this node's server.
@@ -108,13 +110,18 @@ func (n *Node) ask(ctx context.Context, name string, msg proto.Message) (*ownerp
 // stops it when that member sees the change, which may be after this node
 // saw it and claimed again. So the announcer claims every path again at
 // each change of the member list, again once the members have had time to
-// see the same list (settle), and every Reannounce in any case.
+// see the same list (settle), and every Reannounce in any case (when it
+// also looks again at what Track lists).
 type announcer struct {
-	n       *Node
-	mu      sync.Mutex
-	owned   map[string]bool     // the paths this node originates
-	dirty   map[string]struct{} // to tell their grains
-	settle  *time.Timer
+	n      *Node
+	mu     sync.Mutex
+	owned  map[string]bool     // the paths this node originates
+	dirty  map[string]struct{} // to tell their grains
+	settle *time.Timer
+	// track lists the paths to claim besides those Serving tells (Track);
+	// tracked is what it listed last.
+	track   func() []string
+	tracked map[string]bool
 	kick    chan struct{}
 	started bool // run runs (stop waits for it)
 	ctx     context.Context
@@ -161,6 +168,37 @@ func (a *announcer) set(name string, on bool) {
 		delete(a.owned, name)
 	}
 	a.dirty[name] = struct{}{}
+	a.mu.Unlock()
+	a.wake()
+}
+
+// resync claims what track lists now and releases what it no longer
+// lists.
+func (a *announcer) resync() {
+	a.mu.Lock()
+	track := a.track
+	a.mu.Unlock()
+	if track == nil {
+		return
+	}
+	now := make(map[string]bool)
+	for _, name := range track() {
+		now[name] = true
+	}
+	a.mu.Lock()
+	for name := range now {
+		if !a.tracked[name] {
+			a.owned[name] = true
+			a.dirty[name] = struct{}{}
+		}
+	}
+	for name := range a.tracked {
+		if !now[name] {
+			delete(a.owned, name)
+			a.dirty[name] = struct{}{}
+		}
+	}
+	a.tracked = now
 	a.mu.Unlock()
 	a.wake()
 }
@@ -215,6 +253,7 @@ func (a *announcer) run() {
 				return
 			case <-a.kick:
 			case <-every.C:
+				a.resync()
 				a.all()
 			}
 			continue

@@ -68,7 +68,7 @@ func newNodes(t *testing.T, k int, cfg server.Config, roots ...string) []*node {
 	for i, nd := range nodes {
 		log := enginetest.Logger(t).Named(string(rune('A' + i)))
 		n, err := Start(Config{Listener: nd.health, ActorAddr: "127.0.0.1:0", Seeds: seeds,
-			PublicURL: "rtsp://" + nd.rtsp.Addr().String(), Refresh: 200 * time.Millisecond, Log: log})
+			PublicURL: "rtsp://" + nd.rtsp.Addr().String(), Refresh: 200 * time.Millisecond, Reannounce: time.Second, Log: log})
 		enginetest.Must(t, err)
 		nd.n = n
 		c := cfg
@@ -84,7 +84,7 @@ func newNodes(t *testing.T, k int, cfg server.Config, roots ...string) []*node {
 		enginetest.Must(t, err)
 		nd.served = make(chan error, 1)
 		go func() { nd.served <- nd.srv.Serve(nd.rtsp) }()
-		n.Announce(nd.srv.Origins()...)
+		n.Track(nd.srv.Origins)
 		t.Cleanup(nd.stop)
 	}
 	return nodes

@@ -3,11 +3,14 @@ package cluster
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/actorstream/actorstream/engine/cluster/ownerpb"
 	"github.com/actorstream/actorstream/engine/server"
+	"github.com/actorstream/actorstream/internal/enginetest"
 )
 
 // owner asks nd who owns name, failing the test if the cluster cannot
@@ -92,5 +95,27 @@ func TestPathOwner(t *testing.T) {
 	waitOwner(t, []*node{a}, "live/cam", last.url("live/cam"))
 	last.n.Serving("live/cam", false)
 	waitOwner(t, []*node{a, last}, "live/cam", "")
+	stopAll(nodes)
+}
+
+// TestFilesFollowed: a file added to a node's root after start-up is
+// claimed at the next Reannounce and plays from the other nodes; one
+// removed is released.
+func TestFilesFollowed(t *testing.T) {
+	skipUnderRace(t)
+	leakCheck(t)
+	nodes := newNodes(t, 2, server.Config{})
+	a, b := nodes[0], nodes[1]
+	all := ids(nodes)
+	for _, nd := range nodes {
+		nd.waitMembers(t, all, 10*time.Second)
+	}
+	clip := filepath.Join(enginetest.MediaDir(t), "clip.mjpeg")
+	data, err := os.ReadFile(clip)
+	enginetest.Must(t, err)
+	enginetest.Must(t, os.WriteFile(filepath.Join(a.dir, "late.mjpeg"), data, 0o644))
+	waitOwner(t, []*node{b}, "late.mjpeg", a.url("late.mjpeg"))
+	enginetest.Must(t, os.Remove(filepath.Join(a.dir, "late.mjpeg")))
+	waitOwner(t, []*node{b}, "late.mjpeg", "")
 	stopAll(nodes)
 }
