@@ -234,3 +234,40 @@ func TestLiveFanoutRepacketizesAboveTheMTU(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveLabClientJoins: the original lab client, asking for a live
+// path's name, joins it like any viewer: it gets the frames published
+// from then on, whole JPEGs as the lab expects, beside an RTSP viewer
+// stepped by the Scheduler.
+func TestLiveLabClientJoins(t *testing.T) {
+	ts := startServer(t, Config{})
+	live := NewLive(25)
+	enginetest.Must(t, ts.srv.Publish("cams/lab", live))
+	rfc := playLiveUDP(t, ts, "cams/lab")
+	lab := dialLab(t, ts.addr, "cams/lab")
+	lab.request("SETUP")
+	lab.request("PLAY")
+	eventually(t, 5*time.Second, "the viewers did not join", func() bool { return live.viewers() == 2 })
+	frames := make([][]byte, 4)
+	for i := range frames {
+		frames[i] = enginetest.JPEG(t, 64, 48, i)
+	}
+	go func() {
+		for _, f := range frames {
+			if err := live.Publish(f); err != nil {
+				t.Errorf("Publish: %v", err)
+			}
+			time.Sleep(40 * time.Millisecond)
+		}
+	}()
+	_, jpegs := lab.frames(len(frames))
+	for i, j := range jpegs {
+		if !enginetest.SamePixels(t, j, frames[i]) {
+			t.Fatalf("lab client's frame %d is not the %dth published", i, i)
+		}
+	}
+	if pkts := rfc.readFrames(t, len(frames)); len(pkts) < len(frames) {
+		t.Fatalf("the RTSP viewer got %d packets", len(pkts))
+	}
+	lab.request("TEARDOWN")
+}
