@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -20,11 +21,14 @@ import (
 // HOST:PORT,... -public-url rtsp://HOST:PORT.
 type clusterOptions struct {
 	listen, seeds, publicURL string
+	user, passwordFile       string // the credentials nodes pull from each other with
 }
 
 func (c *clusterOptions) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.listen, "cluster-listen", "", "join a cluster: HOST:PORT this node's membership endpoint listens on (the others' -cluster-seeds name it), its cluster messages on PORT+1; HOST is the address the other nodes reach this one at (off by default)")
 	fs.StringVar(&c.seeds, "cluster-seeds", "", "the other nodes' -cluster-listen addresses, HOST:PORT,HOST:PORT,... (with -cluster-listen)")
+	fs.StringVar(&c.user, "cluster-user", "", "pull the other nodes' paths as this user (each node's -users must have it, with the read right), its password in -cluster-password-file")
+	fs.StringVar(&c.passwordFile, "cluster-password-file", "", "FILE holding -cluster-user's password (its first line; a file, not a flag, keeps it out of the process list)")
 	fs.StringVar(&c.publicURL, "public-url", "", "rtsp://HOST:PORT the other nodes reach this server's RTSP at (with -cluster-listen; default: the -cluster-listen HOST and the RTSP port)")
 }
 
@@ -32,10 +36,13 @@ func (c *clusterOptions) flags(fs *flag.FlagSet) {
 // -cluster-listen's host and the RTSP address addr's port.
 func (c *clusterOptions) check(addr string) error {
 	if c.listen == "" {
-		if c.seeds != "" || c.publicURL != "" {
-			return errors.New("-cluster-seeds and -public-url need -cluster-listen HOST:PORT (the address this node joins the cluster at)")
+		if c.seeds != "" || c.publicURL != "" || c.user != "" || c.passwordFile != "" {
+			return errors.New("-cluster-seeds, -public-url, -cluster-user and -cluster-password-file need -cluster-listen HOST:PORT (the address this node joins the cluster at)")
 		}
 		return nil
+	}
+	if (c.user == "") != (c.passwordFile == "") {
+		return errors.New("-cluster-user and -cluster-password-file go together: the user the nodes pull from each other as, and its password")
 	}
 	host, _, err := net.SplitHostPort(c.listen)
 	if err != nil || host == "" {
@@ -65,7 +72,19 @@ func (c *clusterOptions) join(log hclog.Logger) (*cluster.Node, error) {
 			seeds = append(seeds, s)
 		}
 	}
-	n, err := cluster.Start(cluster.Config{Listen: c.listen, Seeds: seeds, PublicURL: c.publicURL, Log: log.Named("cluster")})
+	var password string
+	if c.passwordFile != "" {
+		b, err := os.ReadFile(c.passwordFile)
+		if err != nil {
+			return nil, fmt.Errorf("-cluster-password-file: %w", err)
+		}
+		password, _, _ = strings.Cut(string(b), "\n")
+		if password = strings.TrimRight(password, "\r"); password == "" {
+			return nil, fmt.Errorf("-cluster-password-file %s: its first line is empty", c.passwordFile)
+		}
+	}
+	n, err := cluster.Start(cluster.Config{Listen: c.listen, Seeds: seeds, PublicURL: c.publicURL,
+		User: c.user, Password: password, Log: log.Named("cluster")})
 	if err != nil {
 		return nil, fmt.Errorf("joining the cluster: %w", err)
 	}

@@ -1,12 +1,19 @@
 package main
 
 import (
+	"context"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/actorstream/actorstream/engine/client"
+	"github.com/actorstream/actorstream/internal/auth"
+	"github.com/actorstream/actorstream/internal/enginetest"
 )
 
 // TestClusterFlags: -cluster-listen joins a cluster, its public URL by
@@ -33,6 +40,8 @@ func TestClusterFlags(t *testing.T) {
 		{[]string{"-cluster-listen", ":7000"}, "HOST the address the other nodes reach"},
 		{[]string{"-cluster-listen", "10.0.0.1:7000", "-addr", "127.0.0.1:0"}, "no fixed port"},
 		{[]string{"-cluster-listen", "10.0.0.1:7000", "-public-url", "http://a:1"}, "want rtsp://HOST:PORT"},
+		{[]string{"-cluster-user", "cluster"}, "need -cluster-listen"},
+		{[]string{"-cluster-listen", "10.0.0.1:7000", "-cluster-user", "cluster"}, "go together"},
 	} {
 		_, err := parseArgs(tc.args, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -63,8 +72,16 @@ func TestClusterOfTwoProcesses(t *testing.T) {
 			t.Fatalf("DESCRIBE of A's file on B: %q after 20 s", got)
 		}
 	}
-	if got := describe(t, "rtsp://127.0.0.1:"+rtspB+"/none.mjpeg"); got != "RTSP/1.0 404 Not Found" {
-		t.Fatalf("DESCRIBE of a path neither has: %q", got)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		// 503 for a few seconds after the member list changed: "no node
+		// has it" is not trusted then.
+		got = describe(t, "rtsp://127.0.0.1:"+rtspB+"/none.mjpeg")
+		if got == "RTSP/1.0 404 Not Found" {
+			break
+		}
+		if !strings.HasPrefix(got, "RTSP/1.0 503") || time.Now().After(deadline) {
+			t.Fatalf("DESCRIBE of a path neither has: %q", got)
+		}
 	}
 	for _, cmd := range []*exec.Cmd{b, a} {
 		if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
@@ -79,6 +96,46 @@ func TestClusterOfTwoProcesses(t *testing.T) {
 			}
 		case <-time.After(15 * time.Second):
 			t.Fatal("no exit within 15 s of SIGINT")
+		}
+	}
+}
+
+// TestClusterCredentials: nodes that require authentication (-users)
+// pull from each other as -cluster-user, its password read from
+// -cluster-password-file.
+func TestClusterCredentials(t *testing.T) {
+	dir := t.TempDir()
+	var users string
+	for _, u := range [][2]string{{"cluster", "s3cret"}, {"alice", "wonderland"}} {
+		line, err := auth.FormatUser(u[0], u[1], "actorstream", nil)
+		enginetest.Must(t, err)
+		users += line + "\n"
+	}
+	usersFile, pwFile := filepath.Join(dir, "users"), filepath.Join(dir, "pw")
+	enginetest.Must(t, os.WriteFile(usersFile, []byte(users), 0o600))
+	enginetest.Must(t, os.WriteFile(pwFile, []byte("s3cret\n"), 0o600))
+	rtspA, rtspB, clA, clB := freePort(t), freePort(t), freePort(t), freePort(t)
+	common := []string{"-log-level", "warn", "-users", usersFile, "-cluster-user", "cluster", "-cluster-password-file", pwFile}
+	start(t, append([]string{"-root", clipDir(t), "-addr", "127.0.0.1:" + rtspA,
+		"-cluster-listen", "127.0.0.1:" + clA, "-cluster-seeds", "127.0.0.1:" + clB}, common...)...)
+	start(t, append([]string{"-root", t.TempDir(), "-addr", "127.0.0.1:" + rtspB,
+		"-cluster-listen", "127.0.0.1:" + clB, "-cluster-seeds", "127.0.0.1:" + clA}, common...)...)
+	url := "rtsp://alice:wonderland@127.0.0.1:" + rtspB + "/clip.mjpeg"
+	var err error
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		// 404 or 503 until the nodes see each other and A's file is claimed.
+		var c *client.Client
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if c, err = client.Dial(ctx, client.Config{URL: url, Transport: "tcp"}); err == nil {
+			err = c.Setup()
+			c.Close()
+		}
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("A's file on B, with authentication on both: %v after 20 s", err)
 		}
 	}
 }

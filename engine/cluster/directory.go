@@ -20,7 +20,7 @@ import (
 var _ server.Directory = (*Node)(nil)
 
 // Owner is the URL the path name is pulled from, on the node that
-// originates it; "" when no node does, or this one does (the server has
+// originates it (with Config.User's credentials); "" when no node does, or this one does (the server has
 // it then, and must not pull it from itself).
 //
 // Right after the member list changed, "no node" is not an answer: the
@@ -36,7 +36,15 @@ func (n *Node) Owner(ctx context.Context, name string) (string, error) {
 	case o.Member == "" || o.Member == n.ID():
 		return "", nil
 	}
-	return o.Url, nil
+	if n.cfg.User == "" {
+		return o.Url, nil
+	}
+	u, err := url.Parse(o.Url)
+	if err != nil {
+		return "", fmt.Errorf("path %s: the owner's URL: %w", name, err)
+	}
+	u.User = url.UserPassword(n.cfg.User, n.cfg.Password)
+	return u.String(), nil
 }
 
 // ErrSettling: the member list has just changed; ask again in a moment.

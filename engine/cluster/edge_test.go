@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"image/jpeg"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/actorstream/actorstream/actors"
 	"github.com/actorstream/actorstream/engine/client"
 	"github.com/actorstream/actorstream/engine/server"
+	"github.com/actorstream/actorstream/internal/auth"
 	"github.com/actorstream/actorstream/internal/enginetest"
 )
 
@@ -141,5 +143,46 @@ func TestEdgeFailover(t *testing.T) {
 	}
 	cancel()
 	wg.Wait()
+	stopAll(nodes)
+}
+
+// TestEdgePullAuthenticated: nodes that require authentication pull from
+// each other with the cluster's credentials; a node without them gets
+// the owner's 401, and its viewer 503.
+func TestEdgePullAuthenticated(t *testing.T) {
+	skipUnderRace(t)
+	leakCheck(t)
+	var lines []string
+	for _, u := range [][2]string{{"cluster", "s3cret"}, {"alice", "wonderland"}} {
+		line, err := auth.FormatUser(u[0], u[1], "test", nil)
+		enginetest.Must(t, err)
+		lines = append(lines, line)
+	}
+	users, err := auth.ParseUsers(strings.NewReader(strings.Join(lines, "\n") + "\n"))
+	enginetest.Must(t, err)
+	cfg := server.Config{Auth: &auth.Authenticator{Users: users, Realm: "test"}}
+	nodes := newNodesWith(t, 3, cfg, func(i int, c *Config) {
+		if i < 2 { // C has no credentials
+			c.User, c.Password = "cluster", "s3cret"
+		}
+	}, enginetest.MediaDir(t))
+	a, b, c := nodes[0], nodes[1], nodes[2]
+	all := ids(nodes)
+	for _, nd := range nodes {
+		nd.waitMembers(t, all, 10*time.Second)
+	}
+	waitOwner(t, nodes[1:], "clip.mjpeg", a.url("clip.mjpeg"))
+	withUser := func(url string) string { return strings.Replace(url, "rtsp://", "rtsp://alice:wonderland@", 1) }
+	checkFrames(t, "B's viewer", watch(t, withUser(b.url("clip.mjpeg"))), 5)
+
+	col := enginetest.NewCollector()
+	cl, err := client.Dial(t.Context(), client.Config{URL: withUser(c.url("clip.mjpeg")), Transport: actors.TransportTCP, Output: col.Output})
+	if err == nil {
+		err = cl.Setup()
+		cl.Close()
+	}
+	if err == nil || !strings.Contains(err.Error(), "503") || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("a node without the cluster's credentials: %v, want 503 saying the owner answered 401", err)
+	}
 	stopAll(nodes)
 }

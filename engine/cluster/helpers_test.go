@@ -55,6 +55,12 @@ type node struct {
 // configuration, and roots, when set, node i's root if it has one.
 func newNodes(t *testing.T, k int, cfg server.Config, roots ...string) []*node {
 	t.Helper()
+	return newNodesWith(t, k, cfg, nil, roots...)
+}
+
+// newNodesWith is newNodes, with tune changing node i's configuration.
+func newNodesWith(t *testing.T, k int, cfg server.Config, tune func(i int, c *Config), roots ...string) []*node {
+	t.Helper()
 	nodes := make([]*node, k)
 	var seeds []string
 	for i := range nodes {
@@ -67,8 +73,12 @@ func newNodes(t *testing.T, k int, cfg server.Config, roots ...string) []*node {
 	}
 	for i, nd := range nodes {
 		log := enginetest.Logger(t).Named(string(rune('A' + i)))
-		n, err := Start(Config{Listener: nd.health, ActorAddr: "127.0.0.1:0", Seeds: seeds,
-			PublicURL: "rtsp://" + nd.rtsp.Addr().String(), Refresh: 200 * time.Millisecond, Reannounce: time.Second, Log: log})
+		ncfg := Config{Listener: nd.health, ActorAddr: "127.0.0.1:0", Seeds: seeds,
+			PublicURL: "rtsp://" + nd.rtsp.Addr().String(), Refresh: 200 * time.Millisecond, Reannounce: time.Second, Log: log}
+		if tune != nil {
+			tune(i, &ncfg)
+		}
+		n, err := Start(ncfg)
 		enginetest.Must(t, err)
 		nd.n = n
 		c := cfg

@@ -51,6 +51,11 @@ type Config struct {
 	// Refresh is how often the seeds are polled, and so how soon a node
 	// that stopped leaves the others' member lists. Default 1 s.
 	Refresh time.Duration
+	// User and Password, when set, are the credentials this node pulls
+	// the other nodes' paths with: each node's users (-users) must have
+	// this user, with the read right on the paths. They never travel in
+	// the cluster's messages, only in RTSP's Digest exchange.
+	User, Password string
 	// Reannounce is how often the node claims all its paths again, in
 	// case a grain lost its state unseen (see announcer). Default 30 s.
 	Reannounce time.Duration

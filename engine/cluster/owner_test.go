@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -26,6 +27,10 @@ func (nd *node) owner(t *testing.T, name string) string {
 	}
 	if err != nil {
 		t.Fatalf("Owner(%q): %v", name, err)
+	}
+	if pu, err := url.Parse(u); err == nil && pu.User != nil {
+		pu.User = nil // the node's credentials, for the tests that have them
+		u = pu.String()
 	}
 	return u
 }
