@@ -83,6 +83,14 @@ func TestEdgePull(t *testing.T) {
 	enginetest.Must(t, a.srv.Publish("live/cam", l))
 	publish(ctx, t, l, &wg)
 	waitOwner(t, nodes, "live/cam", a.url("live/cam"))
+	// What the lookup costs a request on an edge (logged: a figure for
+	// the issue, not judged).
+	began := time.Now()
+	const asks = 100
+	for range asks {
+		b.owner(t, "live/cam")
+	}
+	t.Logf("who-owns lookup from an edge: %v each (%d sequential, loopback)", time.Since(began)/asks, asks)
 
 	var cols []*enginetest.Collector
 	for range 3 {

@@ -190,7 +190,7 @@ func (r *relay) running() bool {
 // originates hooks the catalog to Config.Directory: a live path this
 // server starts serving is its own unless it is relayed (a configured
 // -source is announced by the server's owner, see Server.Origins; a pull
-// from another server is that server's path).
+// from another server is that server's path, and that server records it).
 func (s *Server) originates() {
 	dir := s.cfg.Directory
 	if dir == nil {
@@ -199,7 +199,10 @@ func (s *Server) originates() {
 	own := func(name string) bool { return s.relays[name] == nil && !s.isPulled(name) }
 	onLive := s.media.onLive
 	s.media.onLive = func(name string, l *Live) {
-		if onLive != nil {
+		// The recorder (-record-dir) records what this server originates
+		// (a -source too): a path pulled from another node is recorded
+		// there, not again on every node that pulls it.
+		if onLive != nil && !s.isPulled(name) {
 			onLive(name, l)
 		}
 		if own(name) {

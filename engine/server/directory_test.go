@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -238,5 +239,27 @@ func TestDirectoryOwnerGone(t *testing.T) {
 	}
 	if edge.srv.isPulled("cam") {
 		t.Fatal("the edge still counts the ended path as pulled")
+	}
+}
+
+// TestDirectoryPullNotRecorded: with -record-dir, a path pulled from its
+// owner is not recorded on the edge (its owner records it; every edge
+// would write the same files).
+func TestDirectoryPullNotRecorded(t *testing.T) {
+	up := startUpstream(t, Config{})
+	dir := &fakeDirectory{}
+	dir.set("cam", up.url("", "clip.mjpeg"))
+	rec := t.TempDir()
+	edge := startServer(t, Config{Directory: dir, RecordDir: rec})
+	c, col := viewer(t, edge.url("cam"))
+	col.WaitFrames(t, 10, 10*time.Second)
+	c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	enginetest.Must(t, edge.srv.Shutdown(ctx)) // every recording finished
+	entries, err := os.ReadDir(rec)
+	enginetest.Must(t, err)
+	if len(entries) != 0 {
+		t.Fatalf("the edge recorded the path it pulled: %v", entries)
 	}
 }
