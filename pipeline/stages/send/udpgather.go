@@ -46,10 +46,9 @@ func (u *UDPGatherer) Gather(ctx context.Context, sink pipeline.PacedSink, b *pi
 	if u.n == gatherMax {
 		_ = u.Flush(now) // a closed socket: the next Flush says so again
 	}
-	if s.gso.prepare(s.Conn, s.Dest, b, 0, len(b.Packets)) != nil {
+	if !u.mmsg.add(u.n, s, b) {
 		return false
 	}
-	u.mmsg.add(u.n, &s.gso)
 	u.sinks[u.n], u.ctxs[u.n], u.batches[u.n] = s, ctx, b
 	u.n++
 	return true
@@ -67,7 +66,6 @@ func (u *UDPGatherer) Flush(now time.Time) error {
 		if err == nil {
 			s.gathered(ctx, b, u.mmsg.result(i, s), now)
 		}
-		s.gso.done()
 		b.Release()
 		u.sinks[i], u.ctxs[i], u.batches[i] = nil, nil, nil
 	}

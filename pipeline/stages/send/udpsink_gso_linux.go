@@ -116,24 +116,27 @@ func (g *udpGSO) result(conn *net.UDPConn, dest netip.AddrPort) error {
 		Addr: net.UDPAddrFromAddrPort(dest), Err: os.NewSyscallError("sendmsg", g.errno)}
 }
 
-// setIov points iovec i at p unless p is empty (a packet's parts may be;
-// gsoRun never puts an empty packet in a run) and says how many it set.
-// When p starts where iovec i-1 ends (a batch's whole packets lie back to
-// back in its buffer) it extends that one instead: the kernel copies a
-// frame from one iovec faster than from twenty.
-func (g *udpGSO) setIov(i int, p []byte) int {
+// setIov points iovec i at p (see putIov) and says how many it set.
+func (g *udpGSO) setIov(i int, p []byte) int { return putIov(g.iov[:], i, p) }
+
+// putIov points iov[i] at p unless p is empty (a packet's parts may be;
+// gsoRun never puts an empty packet in a run) and says how many iovecs
+// it set. When p starts where iov[i-1] ends (a batch's whole packets lie
+// back to back in its buffer) it extends that one instead: the kernel
+// copies a frame from one iovec faster than from twenty.
+func putIov(iov []unix.Iovec, i int, p []byte) int {
 	if len(p) == 0 {
 		return 0
 	}
 	if i > 0 {
-		prev := &g.iov[i-1]
+		prev := &iov[i-1]
 		if uintptr(unsafe.Pointer(prev.Base))+uintptr(prev.Len) == uintptr(unsafe.Pointer(&p[0])) {
 			prev.SetLen(int(prev.Len) + len(p))
 			return 0
 		}
 	}
-	g.iov[i].Base = &p[0]
-	g.iov[i].SetLen(len(p))
+	iov[i].Base = &p[0]
+	iov[i].SetLen(len(p))
 	return 1
 }
 
