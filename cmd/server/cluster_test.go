@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -84,19 +83,7 @@ func TestClusterOfTwoProcesses(t *testing.T) {
 		}
 	}
 	for _, cmd := range []*exec.Cmd{b, a} {
-		if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("exit after SIGINT: %v, want status 0", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Fatal("no exit within 15 s of SIGINT")
-		}
+		interruptAndWait(t, cmd, 15*time.Second)
 	}
 }
 

@@ -104,6 +104,13 @@ func TestDemoServesAndShutsDownOnSIGINT(t *testing.T) {
 	if got := describe(t, url); got != "RTSP/1.0 200 OK" {
 		t.Fatalf("DESCRIBE demo: %q", got)
 	}
+	interruptAndWait(t, cmd, 10*time.Second)
+}
+
+// interruptAndWait sends cmd SIGINT (Ctrl-C) and fails the test unless it
+// exits with status 0 within the given time.
+func interruptAndWait(t *testing.T, cmd *exec.Cmd, within time.Duration) {
+	t.Helper()
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
@@ -114,8 +121,8 @@ func TestDemoServesAndShutsDownOnSIGINT(t *testing.T) {
 		if err != nil {
 			t.Fatalf("exit after SIGINT: %v, want status 0", err)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no exit within 10 s of SIGINT")
+	case <-time.After(within):
+		t.Fatalf("no exit within %v of SIGINT", within)
 	}
 }
 

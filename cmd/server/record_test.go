@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -49,19 +48,7 @@ func TestRecordDirCtrlC(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	time.Sleep(500 * time.Millisecond)
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after SIGINT: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no exit within 10 s of SIGINT")
-	}
+	interruptAndWait(t, cmd, 10*time.Second)
 	files, _ := filepath.Glob(filepath.Join(rec, "live", "cam", "*.avi"))
 	if len(files) < 2 {
 		t.Fatalf("recordings: %v", files)
