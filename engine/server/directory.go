@@ -169,6 +169,80 @@ func (s *Server) ownerLost(r *relay) {
 	}()
 }
 
+// errPublishedElsewhere: 455, as for a second publisher on one server
+// (errPathBusy): the path is another server's in the group.
+var errPublishedElsewhere = &actors.StatusError{Code: 455, Reason: "Method Not Valid in This State: the path is served by another server of the cluster"}
+
+// errGroupUnsure: 503, the directory cannot say whether another server
+// has the path (its members changing, or it cannot be reached); a
+// publisher may try again in a few seconds.
+var errGroupUnsure = &actors.StatusError{Code: 503, Reason: "Service Unavailable: the cluster cannot say now whether another server has this path; try again in a few seconds"}
+
+// publishWait bounds how long an ANNOUNCE waits for the directory to
+// settle (a member just left: its paths are unowned for a few seconds).
+const publishWait = 5 * time.Second
+
+// publishable is the group's answer to a publisher announcing name here:
+// one server of the group, as one server alone, has one publisher per
+// path. A path another server has (published, relayed or a file there) is
+// refused with 455 unless LiveTakeover. A path nobody else has is
+// accepted; if this server still pulls it from a server that no longer
+// has it (the owner died, its publisher comes here), the pull ends and the
+// publisher takes the path over, its viewers going on after the gap.
+func (s *Server) publishable(name string) error {
+	dir := s.cfg.Directory
+	if dir == nil || s.relays[name] != nil {
+		return nil // a configured relay: claim refuses it (403)
+	}
+	ctx, cancel := context.WithTimeout(s.media.ctx, publishWait)
+	defer cancel()
+	var owner string
+	for {
+		var err error
+		if owner, err = dir.Owner(ctx, name); err == nil {
+			break
+		}
+		// Right after a member left, "nobody has it" is not known yet
+		// (ErrSettling): wait for it rather than answer 503 at once.
+		t := time.NewTimer(100 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			s.log.Info("publisher refused: the cluster cannot say who has the path", "path", name, "error", err)
+			return errGroupUnsure
+		case <-t.C:
+		}
+	}
+	switch {
+	case owner == "":
+		s.endPull(name)
+		return nil
+	case s.cfg.LiveTakeover:
+		return nil
+	}
+	u, _ := url.Parse(owner)
+	s.log.Info("publisher refused: another server of the cluster has the path", "path", name, "owner", u.Redacted())
+	return errPublishedElsewhere
+}
+
+// endPull ends the pull of name, if any, and waits until it has released
+// the path (which lingers: a publisher taking it over within the linger
+// keeps its viewers).
+func (s *Server) endPull(name string) {
+	s.pulls.mu.Lock()
+	r := s.pulls.get(name)
+	if r != nil {
+		s.pulls.m.Delete(name)
+	}
+	s.pulls.mu.Unlock()
+	if r == nil {
+		return
+	}
+	r.log.Info("the path is published here now: pull from its former owner ended")
+	r.close()
+	r.waitReleased(ownerWait)
+}
+
 // closePulls ends every pull (Shutdown); relayWG waits for them.
 func (s *Server) closePulls() {
 	s.pulls.mu.Lock()
@@ -212,6 +286,15 @@ func (s *Server) originates() {
 	s.media.onGone = func(name string) {
 		if own(name) {
 			dir.Serving(name, false)
+		}
+	}
+	// A publisher taking over a path that lingers (its former publisher,
+	// or its pull from a node that died, gone within the linger) continues
+	// its stream, so onLive is not called again: the path is this
+	// server's now all the same.
+	s.live.resumed = func(name string) {
+		if own(name) {
+			dir.Serving(name, true)
 		}
 	}
 	s.media.pulled = s.fromPull

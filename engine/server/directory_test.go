@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -137,7 +138,8 @@ func TestDirectoryPathMoved(t *testing.T) {
 
 // TestDirectoryServing: the server announces the live paths it
 // originates as they come and go, and lists its files and sources as
-// Origins; a path it pulls cannot be published over.
+// Origins; a path another server has cannot be published here (455, as a
+// second publisher on one server), unless it left.
 func TestDirectoryServing(t *testing.T) {
 	up := startUpstream(t, Config{})
 	dir := &fakeDirectory{}
@@ -184,8 +186,15 @@ func TestDirectoryServing(t *testing.T) {
 	}
 	conn := dial(t, srv.addr)
 	resp := conn.announce(srv.url("pulled"), "application/sdp", jpegSDP)
-	if resp.StatusCode != 403 {
-		t.Fatalf("ANNOUNCE over a pulled path: %d, want 403", resp.StatusCode)
+	if resp.StatusCode != 455 || !strings.Contains(resp.Reason, "another server of the cluster") {
+		t.Fatalf("ANNOUNCE over a pulled path: %d %s, want 455 saying another server has it", resp.StatusCode, resp.Reason)
+	}
+	// Its owner gone (died: the pull has not noticed yet), a publisher
+	// takes the path here, the pull ending.
+	dir.set("pulled", "")
+	resp = conn.announce(srv.url("pulled"), "application/sdp", jpegSDP)
+	if resp.StatusCode != 200 || srv.srv.isPulled("pulled") {
+		t.Fatalf("ANNOUNCE of a path whose owner went: %d %s, pulled %v; want 200, the pull ended", resp.StatusCode, resp.Reason, srv.srv.isPulled("pulled"))
 	}
 }
 

@@ -23,6 +23,10 @@ type livePaths struct {
 	// pulled, in a cluster, reports the paths relayed from their owner on
 	// another server (directory.go): never published here either.
 	pulled func(name string) bool
+	// resumed, when set, hears that a publisher took over a path whose
+	// stream lingered (directory.go: the path is this server's again). It
+	// is called with mu held: it must not block.
+	resumed func(name string)
 	// sourceGone, when set, hears that a path's source went, its
 	// linger starting (the recorder finishes its file then).
 	sourceGone func(*Live)
@@ -83,6 +87,9 @@ func (lp *livePaths) claim(name string, ref *sessionRef) (p *livePath, evicted *
 		p.linger.Stop()
 		p.linger = nil
 		lp.log.Info("publisher back within the linger: viewers continue", "path", name)
+	}
+	if p.live != nil && lp.resumed != nil {
+		lp.resumed(name)
 	}
 	p.owner = ref
 	return p, evicted, nil

@@ -95,6 +95,9 @@ func (c *conn) announce(req *rtsp.Request) *rtsp.Response {
 		c.log.Info("announce refused", "path", name, "error", err)
 		return statusReply(req, code, err.Error())
 	}
+	if err := c.srv.publishable(name); err != nil {
+		return statusOf(req, err)
+	}
 	if !c.srv.reserveSession() {
 		c.log.Warn("publisher refused: limit reached", "max_sessions", c.srv.cfg.MaxSessions)
 		return reply(req, 453)

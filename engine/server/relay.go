@@ -90,6 +90,7 @@ type relay struct {
 	closed   bool
 	cancel   context.CancelFunc // of the running pull; nil when idle
 	gen      int                // of the running pull
+	ref      *sessionRef        // the latest pull's: done once it released the path
 	path     *livePath
 	demanded time.Time     // last request or viewer seen
 	waiting  int           // requests waiting in open: demand too
@@ -200,6 +201,7 @@ func (r *relay) start() {
 	r.gen++
 	r.cancel = cancel
 	ref := &sessionRef{id: "relay-" + newSessionID(), done: make(chan struct{})}
+	r.ref = ref
 	r.path = r.srv.live.claimRelay(r.name, ref)
 	r.srv.relayWG.Add(1)
 	go r.run(ctx, r.gen, ref, r.path)
@@ -355,6 +357,24 @@ func (r *relay) close() {
 		r.cancel = nil
 	}
 	r.notify()
+}
+
+// waitReleased waits, at most within, until r's latest pull has released
+// its path (after close).
+func (r *relay) waitReleased(within time.Duration) {
+	r.mu.Lock()
+	ref := r.ref
+	r.mu.Unlock()
+	if ref == nil {
+		return
+	}
+	t := time.NewTimer(within)
+	defer t.Stop()
+	select {
+	case <-ref.done:
+	case <-t.C:
+		r.log.Warn("the pull did not release its path in time", "within", within)
+	}
 }
 
 // relaySink is what one pull does with the upstream's packets: the
