@@ -45,9 +45,16 @@ func start(t *testing.T, args ...string) (*exec.Cmd, string) {
 // that line.
 func startIn(t *testing.T, dir string, args ...string) (*exec.Cmd, string, string) {
 	t.Helper()
+	return launchIn(t, dir, append([]string{binary}, args...))
+}
+
+// launchIn is startIn with the whole command line: argv[0] runs the
+// server (directly, or e.g. ip netns exec NS server ...).
+func launchIn(t *testing.T, dir string, argv []string) (*exec.Cmd, string, string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
-	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = dir
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -29,6 +29,9 @@ type Directory interface {
 	Serving(name string, on bool)
 }
 
+// pullBackoffMax caps the wait between a pull's attempts at its owner.
+const pullBackoffMax = time.Second
+
 // ownerWait bounds how long a request waits for the directory's answer.
 const ownerWait = 3 * time.Second
 
@@ -119,6 +122,12 @@ func (s *Server) pullFrom(name, owner string) (*relay, error) {
 	// frame lost, a dead owner seen at once), in the standard dialect,
 	// whatever the -source-* flags say for cameras.
 	r.transport, r.dialect = actors.TransportTCP, actors.DialectRFC
+	// An owner that died is gone from the cluster within a few seconds,
+	// the path published again or taken over elsewhere soon after: each
+	// attempt asks where it is, so a short wait finds the new owner
+	// before the viewers' linger ends, at one connection attempt and one
+	// cluster call a second.
+	r.maxBackoff = pullBackoffMax
 	r.log = r.log.With("from", "cluster")
 	r.lost = func() { s.ownerLost(r) }
 	s.pulls.m.Store(name, r)

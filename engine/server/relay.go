@@ -85,6 +85,9 @@ type relay struct {
 	// lost, when set, hears that an attempt failed (a pull from another
 	// node of a cluster: the path may have moved or ended, directory.go).
 	lost func()
+	// maxBackoff, when set, caps the wait between attempts (a pull from a
+	// cluster's node: each attempt asks where the path is now).
+	maxBackoff time.Duration
 
 	mu       sync.Mutex
 	closed   bool
@@ -217,7 +220,7 @@ func (r *relay) run(ctx context.Context, gen int, ref *sessionRef, p *livePath) 
 		defer watch.Done()
 		r.watch(ctx, gen, p)
 	}()
-	var b backoff
+	b := backoff{max: r.maxBackoff}
 	for {
 		began := time.Now()
 		err := r.pull(ctx, ref, p)
@@ -254,8 +257,9 @@ func (r *relay) run(ctx context.Context, gen int, ref *sessionRef, p *livePath) 
 	r.setState("idle", "relay released the upstream")
 }
 
-// backoff is the wait between attempts to reach an upstream.
-type backoff struct{ next time.Duration }
+// backoff is the wait between attempts to reach an upstream; max, when
+// set, caps it below relayBackoffMax.
+type backoff struct{ next, max time.Duration }
 
 // after is the wait after an attempt that lasted lasted: relayBackoffMin
 // after the first or after a pull that was stable (relayStable), else
@@ -265,7 +269,11 @@ func (b *backoff) after(lasted time.Duration) time.Duration {
 		b.next = relayBackoffMin
 	}
 	d := b.next
-	b.next = min(2*b.next, relayBackoffMax)
+	limit := relayBackoffMax
+	if b.max > 0 {
+		limit = min(b.max, limit)
+	}
+	b.next = min(2*b.next, limit)
 	return d
 }
 
