@@ -5,8 +5,10 @@ import (
 	"context"
 	"fmt"
 	"image/jpeg"
+	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -425,5 +427,72 @@ func TestClusterEdgeKilled(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 		t.Logf("%s: %d descriptors open before B joined, %d after B died", s.m.name, s.want, s.m.fds(t))
+	}
+}
+
+// relayUp reports whether m's relay of path pulls its upstream now (its
+// metrics' actorstream_relay_upstream_up), m serving metrics at addr.
+func relayUp(t *testing.T, addr, path string) bool {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Contains(string(body), `actorstream_relay_upstream_up{path="`+path+`"} 1`)
+}
+
+// TestClusterRelayOwnerKilled: a camera (here our server, looping a
+// clip) relayed by two nodes, A and B (-source on both); a viewer on C
+// pulls it from whichever owns it, which then pulls the camera. That
+// owner is killed (SIGKILL): the other takes the path over (it had
+// claimed it too, and was next in line), C pulls from it, and C's viewer
+// goes on after a gap it sees in its statistics.
+func TestClusterRelayOwnerKilled(t *testing.T) {
+	clip := liveClip(t)
+	upstream := quietPort(t, 1)
+	start(t, "-root", filepath.Dir(clip), "-addr", "127.0.0.1:"+upstream, "-loop", "-log-level", "warn")
+	ms := newMembers(t, []string{"", "", ""})
+	a, b, c := ms[0], ms[1], ms[2]
+	metrics := map[*member]string{a: "127.0.0.1:" + quietPort(t, 1), b: "127.0.0.1:" + quietPort(t, 1)}
+	for _, m := range []*member{a, b} {
+		m.launch(t, ms, nil, "-live-linger", "10s", "-metrics-addr", metrics[m],
+			"-source", "cam=rtsp://127.0.0.1:"+upstream+"/"+filepath.Base(clip))
+	}
+	c.launch(t, ms, nil, "-live-linger", "10s")
+	vc := watchUntil(t, "C's viewer", c.url("cam"), 20*time.Second)
+	vc.wait(t, 25, 10*time.Second)
+	// Which of A and B owns the path (it was claimed by both at start-up,
+	// the first claim to reach its grain wins): the one pulling the camera.
+	var owner, other *member
+	deadline := time.Now().Add(10 * time.Second)
+	for owner == nil {
+		upA, upB := relayUp(t, metrics[a], "cam"), relayUp(t, metrics[b], "cam")
+		switch {
+		case upA && !upB:
+			owner, other = a, b
+		case upB && !upA:
+			owner, other = b, a
+		case time.Now().After(deadline):
+			t.Fatalf("after 10 s, A pulls the camera: %v, B: %v; want exactly one", upA, upB)
+		default:
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+
+	killed := time.Now()
+	owner.kill(t)
+	n := vc.count()
+	vc.wait(t, n+25, 20*time.Second)
+	g := vc.gapAt(t, killed)
+	t.Logf("fault: %s, the owner of a relayed path (-source on %s and %s), killed (SIGKILL) mid-stream; C's viewer (pulling from %s now): %v",
+		owner.name, a.name, b.name, other.name, g)
+	checkGapSeen(t, g)
+	if !relayUp(t, metrics[other], "cam") {
+		t.Fatalf("%s does not pull the camera after %s died", other.name, owner.name)
 	}
 }
