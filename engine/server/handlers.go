@@ -56,7 +56,9 @@ func (c *conn) handle(req *rtsp.Request) *rtsp.Response {
 		resp = c.options(req)
 	case "DESCRIBE":
 		c.keepAlive(req)
-		resp = c.describe(req)
+		if resp = c.redirect(req); resp == nil {
+			resp = c.describe(req)
+		}
 	case "ANNOUNCE":
 		resp = c.announce(req)
 	case "SETUP":

@@ -83,6 +83,10 @@ type Config struct {
 	// engine/cluster): a path it does not have is pulled from the server
 	// that has it, and the paths it publishes are announced (directory.go).
 	Directory Directory
+	// Placement, when set, makes the server a front door of its group: a
+	// viewer's DESCRIBE may be answered with a redirect to another server
+	// (redirect.go).
+	Placement Placement
 	// Pipeline builds each PLAY's media pipeline; default DefaultPipeline.
 	// The server runs what it builds on its shared Scheduler where it can
 	// (see PipelineFactory).
@@ -410,6 +414,13 @@ func over(n, limit int) bool { return limit >= 0 && n >= limit }
 // Sessions is the number of live sessions, counting those being set up.
 // It never exceeds Config.MaxSessions.
 func (s *Server) Sessions() int { return int(s.nsessions.Load()) }
+
+// Viewers is the number of viewers admitted by AdmitViewer (HTTP) now.
+func (s *Server) Viewers() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.viewers
+}
 
 // reserveSession takes one of the MaxSessions places for a session about
 // to be set up, or reports that none is free. The place is taken in the
