@@ -63,11 +63,12 @@ type PlayerHooks struct {
 	// Done is called once when the session is over (err nil after a
 	// TEARDOWN, otherwise why it ended).
 	Done func(err error)
-	// Redial, when set, replaces the RTSP connection and reports with a
-	// Redialed message. A reusable player in the lab dialect needs it for
-	// a SETUP after TEARDOWN: the lab server ignores a second SETUP on a
-	// connection.
-	Redial func()
+	// Redial, when set, replaces the RTSP connection with one to the
+	// server of to and reports with a Redialed message. A reusable player
+	// in the lab dialect needs it for a SETUP after TEARDOWN (the lab
+	// server ignores a second SETUP on a connection), and every player to
+	// follow a redirect to another server (player_redirect.go).
+	Redial func(to *url.URL)
 }
 
 // PlayerConfig configures a player actor.
@@ -137,9 +138,11 @@ type Player struct {
 	silenceGen   int       // invalidates idle checks of an earlier PLAY
 	keepaliveGen int       // invalidates keepalive ticks of an earlier SETUP
 	// redial: the next SETUP needs a new connection (lab dialect, after a
-	// TEARDOWN); redialFor is the SETUP waiting for it.
-	redial    bool
-	redialFor chan<- error
+	// TEARDOWN); afterRedial is what waits for a new connection (that
+	// SETUP, or a redirected DESCRIBE).
+	redial      bool
+	afterRedial func(ctx actor.Context, err error)
+	redirects   int // redirects followed by this SETUP's DESCRIBE
 }
 
 // NewPlayer returns the producer of a player actor.

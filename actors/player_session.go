@@ -16,6 +16,7 @@ import (
 // setup runs OPTIONS → DESCRIBE → SETUP (RFC), or SETUP alone (lab), with
 // the auto dialect deciding on the OPTIONS answer.
 func (p *Player) setup(ctx actor.Context, r chan<- error) {
+	p.redirects = 0
 	if p.lab {
 		p.setupTransport(ctx, r)
 		return
@@ -41,6 +42,10 @@ func (p *Player) describe(ctx actor.Context, r chan<- error) {
 	h := rtsp.Header{}
 	h.Set("Accept", "application/sdp")
 	p.request(ctx, "DESCRIBE", p.cfg.URL.String(), h, func(ctx actor.Context, resp *rtsp.Response, err error) {
+		if err == nil && isRedirect(resp.StatusCode) {
+			p.follow(ctx, resp, r)
+			return
+		}
 		if err = p.check(resp, err); err != nil {
 			reply(r, err)
 			return
@@ -226,22 +231,26 @@ func (p *Player) over(final bool) {
 
 // redialThenSetup asks for a new connection; the SETUP r waits for it.
 func (p *Player) redialThenSetup(r chan<- error) {
-	if p.redialFor != nil {
+	if p.afterRedial != nil {
 		reply(r, errors.New("already setting up"))
 		return
 	}
-	p.redialFor = r
-	p.cfg.Hooks.Redial()
+	p.afterRedial = func(ctx actor.Context, err error) {
+		if err != nil {
+			reply(r, fmt.Errorf("cannot open a new connection for a new session: %w", err))
+			return
+		}
+		p.redial = false
+		p.setup(ctx, r)
+	}
+	p.cfg.Hooks.Redial(p.cfg.URL)
 }
 
-// redialed continues the SETUP that waited for a new connection.
+// redialed continues what waited for a new connection.
 func (p *Player) redialed(ctx actor.Context, m *Redialed) {
-	r := p.redialFor
-	p.redialFor = nil
-	if m.Err != nil {
-		reply(r, fmt.Errorf("cannot open a new connection for a new session: %w", m.Err))
-		return
+	then := p.afterRedial
+	p.afterRedial = nil
+	if then != nil {
+		then(ctx, m.Err)
 	}
-	p.redial = false
-	p.setup(ctx, r)
 }

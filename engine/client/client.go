@@ -28,7 +28,7 @@ import (
 // Teardown and Seek are the lab client's buttons; each asks the player.
 type Client struct {
 	cfg    Config
-	url    *url.URL // cfg.URL without credentials
+	url    *url.URL // cfg.URL without credentials; a redirect moves it (connMu)
 	log    hclog.Logger
 	system *actor.ActorSystem
 	player *actor.PID
@@ -41,8 +41,8 @@ type Client struct {
 	writes   chan []byte
 	rtpConn  *net.UDPConn // nil for TCP only
 	rtcpConn *net.UDPConn
-	server   netip.Addr
-	ssrc     uint32 // ours, in RTCP reports
+	server   netip.Addr // the RTSP connection's peer (connMu)
+	ssrc     uint32     // ours, in RTCP reports
 	started  time.Time
 
 	recv     receive.ReceiverStats // fed by each JitterCheck

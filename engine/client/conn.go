@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
+	"net/url"
 	"strings"
 	"time"
 
@@ -87,6 +89,13 @@ func (c *Client) readLoop(nc net.Conn) {
 	}
 }
 
+// serverAt is the server's address and URL now (a redirect moves them).
+func (c *Client) serverAt() (netip.Addr, *url.URL) {
+	c.connMu.Lock()
+	defer c.connMu.Unlock()
+	return c.server, c.url
+}
+
 // conn is the current RTSP connection.
 func (c *Client) conn() net.Conn {
 	c.connMu.Lock()
@@ -94,15 +103,16 @@ func (c *Client) conn() net.Conn {
 	return c.nc
 }
 
-// redial replaces the RTSP connection (the player's Redial hook: it must
-// not block, so it dials on a goroutine and tells the player how it went).
-// The lab server keeps its state after a TEARDOWN and ignores a new SETUP
-// on the same connection: a new session needs a new connection.
-func (c *Client) redial() {
+// redial replaces the RTSP connection with one to to's server (the
+// player's Redial hook: it must not block, so it dials on a goroutine and
+// tells the player how it went). The lab server keeps its state after a
+// TEARDOWN and ignores a new SETUP on the same connection: a new session
+// needs a new connection. A redirect moves the client to another server.
+func (c *Client) redial(to *url.URL) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		nc, err := dial(ctx, c.url, c.secure, c.cfg.TLS)
+		nc, err := dial(ctx, to, c.secure, c.cfg.TLS)
 		if err != nil {
 			c.tell(&actors.Redialed{Err: err})
 			return
@@ -114,7 +124,10 @@ func (c *Client) redial() {
 			return
 		}
 		old := c.nc
-		c.nc = nc
+		c.nc, c.url = nc, to
+		if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
+			c.server = ap.Addr().Unmap() // where media and RTCP come from now
+		}
 		c.bg.Add(1)
 		go c.readLoop(nc)
 		c.connMu.Unlock()

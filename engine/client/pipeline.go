@@ -63,7 +63,7 @@ func (rc *ReceiveContext) Source(p *pipeline.Pipeline) <-chan *pipeline.Packet {
 	if rc.Lab {
 		return pipeline.Then(p, "labclock", &receive.LabClock{}, pipeline.From(p, "udpsource", src))
 	}
-	src.Peer = rc.c.server
+	src.Peer, _ = rc.c.serverAt()
 	return pipeline.From(p, "udpsource", src)
 }
 

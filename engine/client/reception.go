@@ -41,7 +41,8 @@ func (c *Client) receive(tr rtsp.Transport, lab bool, info actors.MediaInfo) {
 		rx.interleaved = make(chan *pipeline.Packet, 256)
 		rx.rtcpChannel = tr.Interleaved[1]
 	} else if tr.ServerPort[1] > 0 {
-		rx.rtcpDest = netip.AddrPortFrom(c.server, uint16(tr.ServerPort[1]))
+		server, _ := c.serverAt()
+		rx.rtcpDest = netip.AddrPortFrom(server, uint16(tr.ServerPort[1]))
 	}
 	p := c.cfg.Pipeline(rc)
 	ctx, cancel := context.WithCancel(context.Background())

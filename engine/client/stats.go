@@ -15,8 +15,9 @@ import (
 func (c *Client) Stats() display.Stats {
 	st := c.playerStatus()
 	m := c.meter.Stats()
+	_, u := c.serverAt()
 	s := display.Stats{
-		URL: c.url.String(), Dialect: st.Dialect, Transport: st.Transport, State: st.State,
+		URL: u.String(), Dialect: st.Dialect, Transport: st.Transport, State: st.State,
 		MeterStats:    m,
 		FramesDropped: c.depack.Stats().FramesDropped,
 		Receiver:      c.recv.Snapshot(),
