@@ -89,9 +89,13 @@ func newNodesWith(t *testing.T, k int, cfg server.Config, tune func(i int, c *Co
 			nd.dir = t.TempDir()
 			c.Root = nd.dir
 		}
-		c.Directory, c.Log = n, log.Named("server")
+		// Every node's server asks its node for placement (only a front
+		// door's answers) and reports its load.
+		c.Directory, c.Placement, c.Log = n, n, log.Named("server")
 		nd.srv, err = server.New(c)
 		enginetest.Must(t, err)
+		srv := nd.srv
+		n.ReportLoad(func() Load { return Load{Sessions: srv.Sessions(), Viewers: srv.Viewers()} })
 		nd.served = make(chan error, 1)
 		go func() { nd.served <- nd.srv.Serve(nd.rtsp) }()
 		n.Track(nd.srv.Origins)

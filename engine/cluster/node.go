@@ -59,7 +59,11 @@ type Config struct {
 	// Reannounce is how often the node claims all its paths again, in
 	// case a grain lost its state unseen (see announcer). Default 30 s.
 	Reannounce time.Duration
-	Log        hclog.Logger
+	// FrontDoor makes the node send viewers to the least loaded node
+	// (Place, placement.go), and tells the others it does (they send it
+	// none). Every node reports its load either way (ReportLoad).
+	FrontDoor bool
+	Log       hclog.Logger
 
 	// Listener, when set, is the membership endpoint already bound (Listen
 	// is then ignored); ActorAddr, when set, the cluster messages'
@@ -85,6 +89,7 @@ type Node struct {
 	changed chan struct{}
 
 	announcer
+	loads loads // this node's load reports and the others' (load.go)
 }
 
 // Member is a node as the member list knows it.
@@ -157,6 +162,7 @@ func Start(cfg Config) (n *Node, err error) {
 		cluster.WithKinds(ownerKind(n)))
 	n.cluster = cluster.New(n.system, ccfg)
 	n.announcer.init(n)
+	n.loads.init(n)
 	n.sub = n.system.EventStream.Subscribe(n.onEvent)
 	// protoactor panics when a member cannot start (its listen fails).
 	defer func() {
@@ -190,7 +196,7 @@ var demoted = []string{
 	"Blocking members due to gracefully leaving", "EndpointWriter lost connection",
 	"EndpointWriter got DisconnectRequest form remote", "EndpointWriter closing client connection",
 	"EndpointReader stream closed", "EndpointReader is closing", "EndpointReader failed to read",
-	"[DeadLetter]", "cluster.RequestFuture failed",
+	"[DeadLetter]", "cluster.RequestFuture failed", "Gossiper setting state",
 	"Automanaged server stopping..!", "Shutting down gossip", "Shut down gossip", "Stopped PartitionManager",
 	"Stopped EndpointManager", "Stopped Proto.Actor server", "Stopped Proto.Actor cluster",
 	"Placement actor stopping", "Placement actor stopped",
@@ -300,6 +306,7 @@ func (n *Node) onEvent(evt any) {
 // about 2 s.
 func (n *Node) Stop(ctx context.Context) error {
 	n.announcer.stop()
+	n.loads.halt()
 	n.system.EventStream.Unsubscribe(n.sub)
 	done := make(chan struct{})
 	go func() {
