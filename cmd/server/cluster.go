@@ -22,6 +22,7 @@ import (
 type clusterOptions struct {
 	listen, seeds, publicURL string
 	user, passwordFile       string // the credentials nodes pull from each other with
+	redirect                 bool   // a front door (-cluster-redirect)
 }
 
 func (c *clusterOptions) flags(fs *flag.FlagSet) {
@@ -29,6 +30,7 @@ func (c *clusterOptions) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.seeds, "cluster-seeds", "", "the other nodes' -cluster-listen addresses, HOST:PORT,HOST:PORT,... (with -cluster-listen)")
 	fs.StringVar(&c.user, "cluster-user", "", "pull the other nodes' paths as this user (each node's -users must have it, with the read right), its password in -cluster-password-file")
 	fs.StringVar(&c.passwordFile, "cluster-password-file", "", "FILE holding -cluster-user's password (its first line; a file, not a flag, keeps it out of the process list)")
+	fs.BoolVar(&c.redirect, "cluster-redirect", false, "a front door: answer viewers' DESCRIBE with a redirect (302) to the least loaded node of the cluster, or serve them here when this node is (with -cluster-listen)")
 	fs.StringVar(&c.publicURL, "public-url", "", "rtsp://HOST:PORT the other nodes reach this server's RTSP at (with -cluster-listen; default: the -cluster-listen HOST and the RTSP port)")
 }
 
@@ -36,8 +38,8 @@ func (c *clusterOptions) flags(fs *flag.FlagSet) {
 // -cluster-listen's host and the RTSP address addr's port.
 func (c *clusterOptions) check(addr string) error {
 	if c.listen == "" {
-		if c.seeds != "" || c.publicURL != "" || c.user != "" || c.passwordFile != "" {
-			return errors.New("-cluster-seeds, -public-url, -cluster-user and -cluster-password-file need -cluster-listen HOST:PORT (the address this node joins the cluster at)")
+		if c.seeds != "" || c.publicURL != "" || c.user != "" || c.passwordFile != "" || c.redirect {
+			return errors.New("-cluster-seeds, -public-url, -cluster-user, -cluster-password-file and -cluster-redirect need -cluster-listen HOST:PORT (the address this node joins the cluster at)")
 		}
 		return nil
 	}
@@ -84,7 +86,7 @@ func (c *clusterOptions) join(log hclog.Logger) (*cluster.Node, error) {
 		}
 	}
 	n, err := cluster.Start(cluster.Config{Listen: c.listen, Seeds: seeds, PublicURL: c.publicURL,
-		User: c.user, Password: password, Log: log.Named("cluster")})
+		User: c.user, Password: password, FrontDoor: c.redirect, Log: log.Named("cluster")})
 	if err != nil {
 		return nil, fmt.Errorf("joining the cluster: %w", err)
 	}
@@ -95,6 +97,9 @@ func (c *clusterOptions) join(log hclog.Logger) (*cluster.Node, error) {
 // first rtsp:// URL printed is where it serves).
 func (c *clusterOptions) printJoined(n *cluster.Node) {
 	fmt.Printf("cluster node %s at %s, seeds %s; the other nodes pull this server's paths from %s\n", n.ID(), c.listen, c.seeds, c.publicURL)
+	if c.redirect {
+		fmt.Println("front door: viewers are sent to the least loaded node (this one serves them when it is)")
+	}
 }
 
 // leave leaves the cluster, after the server has shut down.

@@ -27,6 +27,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/actorstream/actorstream/engine/cluster"
 	"github.com/actorstream/actorstream/engine/demo"
 	"github.com/actorstream/actorstream/engine/server"
 	"github.com/actorstream/actorstream/internal/auth"
@@ -132,8 +133,9 @@ func run(o options) error {
 		return err
 	}
 	var dir server.Directory // nil unless in a cluster (not a nil *cluster.Node)
+	var place server.Placement
 	if node != nil {
-		dir = node
+		dir, place = node, node // placement answers only with -cluster-redirect
 		defer leave(node, log)
 	}
 
@@ -143,7 +145,7 @@ func run(o options) error {
 		SessionTimeout: o.timeout, IdleTimeout: o.idle, LiveTimeout: o.liveTimeout, LiveTakeover: o.liveTakeover, LiveLinger: liveLinger(o.liveLinger), MaxConns: o.maxConns, MaxConnsPerIP: o.perIP, MaxSessions: o.maxSess,
 		RecordDir: o.recordDir, RecordSegment: o.recordSeg,
 		Sources: o.sources, SourceTransport: o.srcTransport, SourceDialect: o.srcDialect, SourceLinger: liveLinger(o.srcLinger),
-		Directory: dir, Log: log,
+		Directory: dir, Placement: place, Log: log,
 	})
 	if err != nil {
 		return err
@@ -162,6 +164,7 @@ func run(o options) error {
 	}
 	if node != nil {
 		node.Track(srv.Origins) // the files (the demo clip), the sources
+		node.ReportLoad(func() cluster.Load { return cluster.Load{Sessions: srv.Sessions(), Viewers: srv.Viewers()} })
 	}
 	printURLs(os.Stdout, hosturl.URLs("rtsp", ln.Addr(), file), file, o.demo)
 	if node != nil {
