@@ -134,6 +134,12 @@ func TestFrontDoor(t *testing.T) {
 			}
 			err := <-ran
 			got := p.frames([]byte(out.String()))
+			if err != nil && p.name == "gst-launch-1.0" && got >= p.want && strings.Contains(out.String(), "Got EOS from element") {
+				// rtspsrc 1.22 may trip over its own PAUSE/TEARDOWN once
+				// fakesink ended the pipeline (see gstTeardownRace in
+				// engine/e2e/interop): every buffer and EOS is a pass.
+				err = nil
+			}
 			if err != nil || got < p.want {
 				t.Fatalf("%s through the door: %d frames, want %d: %v\n%s", p.name, got, p.want, err, tail(errb.String(), 800))
 			}
@@ -142,6 +148,7 @@ func TestFrontDoor(t *testing.T) {
 			}
 		})
 	}
+	logTimeToFirstFrame(t, c.url("live/cam"), a.url("live/cam"), 20)
 	cancel()
 	wg.Wait()
 	stopAll(nodes)
