@@ -41,7 +41,16 @@ type Config struct {
 	Listen string
 	// Seeds are the other nodes' Listen addresses (this node's own is
 	// added). A node missing from every list is not seen by the others.
+	// Automanaged only.
 	Seeds []string
+	// Provider is how the members find each other (provider.go):
+	// ProviderAutomanaged (the default: Listen and Seeds), ProviderConsul
+	// or ProviderEtcd (a registry at Registry; Listen is then the
+	// cluster messages' address itself, and nothing else listens).
+	Provider string
+	// Registry is the consul agent's address (HOST:PORT) or the etcd
+	// endpoints; empty: the provider's default.
+	Registry []string
 	// PublicURL is this node's RTSP server as the other nodes reach it,
 	// rtsp://HOST:PORT: they pull its paths from there.
 	PublicURL string
@@ -119,45 +128,27 @@ func Start(cfg Config) (n *Node, err error) {
 		return nil, fmt.Errorf("public URL %q: want rtsp://HOST:PORT, the address the other nodes reach this server's RTSP at", cfg.PublicURL)
 	}
 	pub.Path = ""
-	health := cfg.Listener
-	if health == nil {
-		if err := reachable("cluster listen address", cfg.Listen); err != nil {
-			return nil, err
-		}
-		if health, err = net.Listen("tcp", cfg.Listen); err != nil {
-			return nil, fmt.Errorf("cluster listen address: %w", err)
-		}
-	}
-	listen := health.Addr().String()
-	actorAddr := cfg.ActorAddr
-	if actorAddr == "" {
-		host, port, _ := net.SplitHostPort(listen)
-		p, _ := strconv.Atoi(port)
-		actorAddr = net.JoinHostPort(host, strconv.Itoa(p+1))
-	}
-	aHost, aPort, err := splitHostPort(actorAddr)
+	mem, err := membershipFor(cfg)
 	if err != nil {
-		health.Close()
+		return nil, err
+	}
+	aHost, aPort, err := splitHostPort(mem.actorAddr)
+	if err != nil {
+		mem.close()
 		return nil, fmt.Errorf("cluster messages' address: %w", err)
 	}
-	seeds := []string{listen}
-	for _, s := range cfg.Seeds {
-		if err := reachable("cluster seed", s); err != nil {
-			health.Close()
-			return nil, err
-		}
-		if !slices.Contains(seeds, s) {
-			seeds = append(seeds, s)
-		}
-	}
 
-	n = &Node{cfg: cfg, log: cfg.Log, public: pub, health: health, changed: make(chan struct{}), left: make(map[string]bool)}
+	n = &Node{cfg: cfg, log: cfg.Log, public: pub, health: mem.health, changed: make(chan struct{}), left: make(map[string]bool)}
 	h := logbridge.Demote(logbridge.New(cfg.Log.Named("protoactor")), demoted...)
 	n.system = actor.NewActorSystem(
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(h) }),
 		actor.WithDeadLetterRequestLogging(false),
 	)
-	provider := newMembership(n, health, cfg.Refresh, seeds)
+	provider, err := mem.provider(n)
+	if err != nil {
+		mem.close()
+		return nil, err
+	}
 	ccfg := cluster.Configure(cfg.Name, provider, disthash.New(), remote.Configure(aHost, aPort),
 		cluster.WithKinds(ownerKind(n)))
 	n.cluster = cluster.New(n.system, ccfg)
@@ -167,7 +158,7 @@ func Start(cfg Config) (n *Node, err error) {
 	// protoactor panics when a member cannot start (its listen fails).
 	defer func() {
 		if p := recover(); p != nil {
-			health.Close()
+			mem.close()
 			n.announcer.stop()
 			n.system.Shutdown()
 			n, err = nil, fmt.Errorf("cluster member: %v", p)
@@ -175,7 +166,7 @@ func Start(cfg Config) (n *Node, err error) {
 	}()
 	n.cluster.StartMember()
 	n.announcer.start()
-	n.log.Info("joined the cluster", "id", n.ID(), "listen", listen, "messages", n.system.Address(),
+	n.log.Info("joined the cluster", "id", n.ID(), "provider", mem.name, "listen", mem.listen, "messages", n.system.Address(),
 		"seeds", cfg.Seeds, "public_url", pub.String())
 	return n, nil
 }
