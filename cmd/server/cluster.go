@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +24,8 @@ type clusterOptions struct {
 	listen, seeds, publicURL string
 	user, passwordFile       string // the credentials nodes pull from each other with
 	redirect                 bool   // a front door (-cluster-redirect)
+	provider                 string // how members find each other: automanaged, consul, etcd
+	consulAddr, etcd         string // the registry's address(es)
 }
 
 func (c *clusterOptions) flags(fs *flag.FlagSet) {
@@ -30,6 +33,9 @@ func (c *clusterOptions) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.seeds, "cluster-seeds", "", "the other nodes' -cluster-listen addresses, HOST:PORT,HOST:PORT,... (with -cluster-listen)")
 	fs.StringVar(&c.user, "cluster-user", "", "pull the other nodes' paths as this user (each node's -users must have it, with the read right), its password in -cluster-password-file")
 	fs.StringVar(&c.passwordFile, "cluster-password-file", "", "FILE holding -cluster-user's password (its first line; a file, not a flag, keeps it out of the process list)")
+	fs.StringVar(&c.provider, "cluster-provider", cluster.ProviderAutomanaged, "how the nodes find each other: automanaged (each polls the -cluster-seeds), consul or etcd (a registry; -cluster-listen is then the cluster messages' address, nothing else listens)")
+	fs.StringVar(&c.consulAddr, "cluster-consul-addr", "", "the Consul agent, HOST:PORT (with -cluster-provider consul; default CONSUL_HTTP_ADDR or 127.0.0.1:8500)")
+	fs.StringVar(&c.etcd, "cluster-etcd-endpoints", "", "the etcd endpoints, HOST:PORT,HOST:PORT,... (with -cluster-provider etcd; default 127.0.0.1:2379)")
 	fs.BoolVar(&c.redirect, "cluster-redirect", false, "a front door: answer viewers' DESCRIBE with a redirect (302) to the least loaded node of the cluster, or serve them here when this node is (with -cluster-listen)")
 	fs.StringVar(&c.publicURL, "public-url", "", "rtsp://HOST:PORT the other nodes reach this server's RTSP at (with -cluster-listen; default: the -cluster-listen HOST and the RTSP port)")
 }
@@ -38,10 +44,14 @@ func (c *clusterOptions) flags(fs *flag.FlagSet) {
 // -cluster-listen's host and the RTSP address addr's port.
 func (c *clusterOptions) check(addr string) error {
 	if c.listen == "" {
-		if c.seeds != "" || c.publicURL != "" || c.user != "" || c.passwordFile != "" || c.redirect {
-			return errors.New("-cluster-seeds, -public-url, -cluster-user, -cluster-password-file and -cluster-redirect need -cluster-listen HOST:PORT (the address this node joins the cluster at)")
+		if c.seeds != "" || c.publicURL != "" || c.user != "" || c.passwordFile != "" || c.redirect ||
+			c.provider != cluster.ProviderAutomanaged || c.consulAddr != "" || c.etcd != "" {
+			return errors.New("-cluster-seeds, -public-url, -cluster-user, -cluster-password-file, -cluster-redirect and -cluster-provider need -cluster-listen HOST:PORT (the address this node joins the cluster at)")
 		}
 		return nil
+	}
+	if err := c.checkProvider(); err != nil {
+		return err
 	}
 	if (c.user == "") != (c.passwordFile == "") {
 		return errors.New("-cluster-user and -cluster-password-file go together: the user the nodes pull from each other as, and its password")
@@ -68,12 +78,7 @@ func (c *clusterOptions) join(log hclog.Logger) (*cluster.Node, error) {
 	if c.listen == "" {
 		return nil, nil
 	}
-	var seeds []string
-	for _, s := range strings.Split(c.seeds, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			seeds = append(seeds, s)
-		}
-	}
+	seeds := splitList(c.seeds)
 	var password string
 	if c.passwordFile != "" {
 		b, err := os.ReadFile(c.passwordFile)
@@ -86,6 +91,7 @@ func (c *clusterOptions) join(log hclog.Logger) (*cluster.Node, error) {
 		}
 	}
 	n, err := cluster.Start(cluster.Config{Listen: c.listen, Seeds: seeds, PublicURL: c.publicURL,
+		Provider: c.provider, Registry: c.registry(),
 		User: c.user, Password: password, FrontDoor: c.redirect, Log: log.Named("cluster")})
 	if err != nil {
 		return nil, fmt.Errorf("joining the cluster: %w", err)
@@ -96,7 +102,11 @@ func (c *clusterOptions) join(log hclog.Logger) (*cluster.Node, error) {
 // printJoined says which cluster the server joined (after its URLs: the
 // first rtsp:// URL printed is where it serves).
 func (c *clusterOptions) printJoined(n *cluster.Node) {
-	fmt.Printf("cluster node %s at %s, seeds %s; the other nodes pull this server's paths from %s\n", n.ID(), c.listen, c.seeds, c.publicURL)
+	found := "seeds " + c.seeds
+	if c.provider != cluster.ProviderAutomanaged {
+		found = "members found in " + c.provider
+	}
+	fmt.Printf("cluster node %s at %s, %s; the other nodes pull this server's paths from %s\n", n.ID(), c.listen, found, c.publicURL)
 	if c.redirect {
 		fmt.Println("front door: viewers are sent to the least loaded node (this one serves them when it is)")
 	}
@@ -109,4 +119,45 @@ func leave(n *cluster.Node, log hclog.Logger) {
 	if err := n.Stop(ctx); err != nil {
 		log.Warn("leaving the cluster", "error", err)
 	}
+}
+
+// checkProvider validates -cluster-provider and the registry flags.
+func (c *clusterOptions) checkProvider() error {
+	if !slices.Contains(cluster.Providers, c.provider) {
+		return fmt.Errorf("-cluster-provider %q: want one of %s", c.provider, strings.Join(cluster.Providers, ", "))
+	}
+	if c.consulAddr != "" && c.provider != cluster.ProviderConsul {
+		return errors.New("-cluster-consul-addr goes with -cluster-provider consul")
+	}
+	if c.etcd != "" && c.provider != cluster.ProviderEtcd {
+		return errors.New("-cluster-etcd-endpoints goes with -cluster-provider etcd")
+	}
+	if c.seeds != "" && c.provider != cluster.ProviderAutomanaged {
+		return fmt.Errorf("-cluster-seeds is for -cluster-provider automanaged: with %s the nodes find each other in the registry", c.provider)
+	}
+	for _, a := range c.registry() {
+		if host, _, err := net.SplitHostPort(a); err != nil || host == "" {
+			return fmt.Errorf("%s address %q: want HOST:PORT", c.provider, a)
+		}
+	}
+	return nil
+}
+
+// registry is the registry's address(es) the flags give, if any.
+func (c *clusterOptions) registry() []string {
+	if c.provider == cluster.ProviderConsul && c.consulAddr != "" {
+		return []string{c.consulAddr}
+	}
+	return splitList(c.etcd)
+}
+
+// splitList splits a comma-separated flag, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
