@@ -44,8 +44,10 @@ type Depacketizer struct {
 	h     rtp.Header // reused: Unmarshal keeps its CSRC capacity
 	index int
 	own   Timeline
-	held  [maxHeld]*pipeline.Frame
-	nheld int
+	// ownPool is the frames' pool when Pool is nil
+	ownPool *pipeline.FramePool
+	held    [maxHeld]*pipeline.Frame
+	nheld   int
 	// payloads of the frame being assembled (KeepPayloads)
 	kept     []byte
 	keptEnds []int
@@ -83,26 +85,27 @@ func (d *Depacketizer) Stats() DepacketizerStats {
 	}
 }
 
-// Run reassembles frames until in closes.
+// Run reassembles frames until in closes. Frames the timeline makes wait
+// go on as soon as it changes.
 func (d *Depacketizer) Run(ctx context.Context, in <-chan *pipeline.Packet, out chan<- *pipeline.Frame) error {
-	pool := d.Pool
-	if pool == nil {
-		pool = pipeline.NewFramePool(4)
-	}
-	tl := d.Timeline
-	if tl == nil {
-		tl = &d.own
+	stopped := false
+	emit := func(f *pipeline.Frame) {
+		if stopped || !pipeline.Send(ctx, out, f) {
+			stopped = true
+			f.Release()
+		}
 	}
 	defer d.releaseHeld()
 	for {
-		if !d.flush(ctx, tl, out) {
+		d.flush(ctx, emit)
+		if stopped {
 			return ctx.Err()
 		}
 		// Frames still held wait for the timeline to change (Changed is
 		// already closed if it changed since flush looked).
 		var changed <-chan struct{}
 		if d.nheld > 0 {
-			changed = tl.Changed()
+			changed = d.timeline().Changed()
 		}
 		select {
 		case <-ctx.Done():
@@ -112,45 +115,84 @@ func (d *Depacketizer) Run(ctx context.Context, in <-chan *pipeline.Packet, out 
 		case pk, ok := <-in:
 			if !ok {
 				// Nothing more comes: pass on what can be placed; what
-				// still waits for an answer is given up (releaseHeld).
-				d.flush(ctx, tl, out)
-				if d.nheld > 0 {
-					pipeline.ReportDrop(ctx, uint64(d.nheld), ErrUnplaced)
-				}
+				// still waits for an answer is given up.
+				_ = d.End(ctx, emit)
 				return ctx.Err()
 			}
-			incomplete := d.framesDropped.Load()
-			f, err := d.push(pk, pool)
-			if err != nil {
-				pipeline.ReportDrop(ctx, 1, err)
-			}
-			if n := d.framesDropped.Load() - incomplete; n > 0 {
-				pipeline.ReportDrop(ctx, n, ErrIncompleteFrame)
-			}
-			if f == nil {
-				continue
-			}
-			if d.nheld == maxHeld {
-				// The answer is very late: make room, oldest first.
-				d.held[0].Release()
-				copy(d.held[:], d.held[1:])
-				d.nheld--
-				pipeline.ReportDrop(ctx, 1, ErrUnplaced)
-			}
-			d.held[d.nheld] = f
-			d.nheld++
+			d.hold(ctx, pk)
 		}
 	}
 }
 
-// flush sends on the held frames the timeline can place, in order; false
-// when ctx ended.
-func (d *Depacketizer) flush(ctx context.Context, tl *Timeline, out chan<- *pipeline.Frame) bool {
+// Step takes one packet and passes on the frame it completes, if the
+// timeline places it (Depacketizer is a pipeline.Stepper). Stepped, a
+// frame the timeline makes wait goes on at a later step, when a packet
+// comes after the timeline changed: Run, which also wakes for the
+// change, suits a timeline anchored by PLAY answers.
+func (d *Depacketizer) Step(ctx context.Context, pk *pipeline.Packet, emit func(*pipeline.Frame)) error {
+	d.hold(ctx, pk)
+	d.flush(ctx, emit)
+	return nil
+}
+
+// End passes on the frames the timeline can place and gives up on those
+// still waiting for an answer.
+func (d *Depacketizer) End(ctx context.Context, emit func(*pipeline.Frame)) error {
+	d.flush(ctx, emit)
+	if d.nheld > 0 {
+		pipeline.ReportDrop(ctx, uint64(d.nheld), ErrUnplaced)
+	}
+	d.releaseHeld()
+	return nil
+}
+
+func (d *Depacketizer) timeline() *Timeline {
+	if d.Timeline != nil {
+		return d.Timeline
+	}
+	return &d.own
+}
+
+// hold reassembles pk into the frame being built; a frame it completes
+// is held for the timeline to place.
+func (d *Depacketizer) hold(ctx context.Context, pk *pipeline.Packet) {
+	pool := d.Pool
+	if pool == nil {
+		if d.ownPool == nil {
+			d.ownPool = pipeline.NewFramePool(4)
+		}
+		pool = d.ownPool
+	}
+	incomplete := d.framesDropped.Load()
+	f, err := d.push(pk, pool)
+	if err != nil {
+		pipeline.ReportDrop(ctx, 1, err)
+	}
+	if n := d.framesDropped.Load() - incomplete; n > 0 {
+		pipeline.ReportDrop(ctx, n, ErrIncompleteFrame)
+	}
+	if f == nil {
+		return
+	}
+	if d.nheld == maxHeld {
+		// The answer is very late: make room, oldest first.
+		d.held[0].Release()
+		copy(d.held[:], d.held[1:])
+		d.nheld--
+		pipeline.ReportDrop(ctx, 1, ErrUnplaced)
+	}
+	d.held[d.nheld] = f
+	d.nheld++
+}
+
+// flush passes on the held frames the timeline can place, in order.
+func (d *Depacketizer) flush(ctx context.Context, emit func(*pipeline.Frame)) {
+	tl := d.timeline()
 	for d.nheld > 0 {
 		f := d.held[0]
 		pts, v := tl.Place(f.Seq, f.RTPTime)
 		if v == Wait {
-			return true
+			return
 		}
 		copy(d.held[:], d.held[1:d.nheld])
 		d.nheld--
@@ -161,12 +203,8 @@ func (d *Depacketizer) flush(ctx context.Context, tl *Timeline, out chan<- *pipe
 			continue
 		}
 		f.PTS = pts
-		if !pipeline.Send(ctx, out, f) {
-			f.Release()
-			return false
-		}
+		emit(f)
 	}
-	return true
 }
 
 func (d *Depacketizer) releaseHeld() {

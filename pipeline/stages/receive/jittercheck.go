@@ -52,6 +52,7 @@ type JitterCheck struct {
 	// sequence number e sits in ring[e % len(ring)]. Every queued e is in
 	// [next, next+len(ring)), so slots never collide.
 	ring   []*pipeline.Packet
+	ready  bool // setup has run since the last reset
 	queued int
 	next   int64 // extended sequence number of the next packet to release
 	high   int64 // highest extended sequence number seen
@@ -98,57 +99,55 @@ func (j *JitterCheck) Stats() JitterCheckStats {
 // Run orders packets until in closes; what is still queued then is
 // released in order.
 func (j *JitterCheck) Run(ctx context.Context, in <-chan *pipeline.Packet, out chan<- *pipeline.Packet) error {
-	j.setup()
-	defer j.reset()
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	defer timer.Stop()
-	armed := false
-	for {
-		var now time.Time
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case pk, ok := <-in:
-			if !ok {
-				// Nothing more can fill the gaps: flush.
-				for pk := j.drain(); pk != nil; pk = j.drain() {
-					if !pipeline.Send(ctx, out, pk) {
-						pk.Release()
-						return ctx.Err()
-					}
-				}
-				return nil
-			}
-			now = time.Now()
-			if err := j.push(pk, now); err != nil {
-				pipeline.ReportDrop(ctx, 1, err)
-			}
-		case now = <-timer.C:
-			armed = false
-		}
-		for pk := j.pop(now); pk != nil; pk = j.pop(now) {
-			if !pipeline.Send(ctx, out, pk) {
-				pk.Release()
-				return ctx.Err()
-			}
-		}
-		// Wake up when the gap at the head is to be given up on.
-		if deadline, ok := j.deadline(); ok {
-			if armed {
-				timer.Stop()
-			}
-			timer.Reset(deadline.Sub(now))
-			armed = true
-		} else if armed {
-			timer.Stop()
-			armed = false
-		}
+	return pipeline.RunSteps(ctx, j, in, out)
+}
+
+// Step queues one packet and passes on those now in order (JitterCheck
+// is a pipeline.Stepper).
+func (j *JitterCheck) Step(ctx context.Context, pk *pipeline.Packet, emit func(*pipeline.Packet)) error {
+	if !j.ready {
+		j.setup()
+	}
+	now := time.Now()
+	if err := j.push(pk, now); err != nil {
+		pipeline.ReportDrop(ctx, 1, err)
+	}
+	j.release(now, emit)
+	return nil
+}
+
+// Due is when the gap at the head is to be given up on (pipeline.Timed).
+func (j *JitterCheck) Due() (time.Time, bool) { return j.deadline() }
+
+// Expire gives up on the gap at the head when it has waited long enough,
+// and passes on what follows it.
+func (j *JitterCheck) Expire(_ context.Context, now time.Time, emit func(*pipeline.Packet)) error {
+	j.release(now, emit)
+	return nil
+}
+
+func (j *JitterCheck) release(now time.Time, emit func(*pipeline.Packet)) {
+	for pk := j.pop(now); pk != nil; pk = j.pop(now) {
+		emit(pk)
 	}
 }
 
-// setup applies the defaults and allocates the ring (once per Run).
+// End flushes what is still queued, in order — nothing more can fill the
+// gaps — and leaves the check to start afresh.
+func (j *JitterCheck) End(_ context.Context, emit func(*pipeline.Packet)) error {
+	if j.ready {
+		for pk := j.drain(); pk != nil; pk = j.drain() {
+			emit(pk)
+		}
+	}
+	j.reset()
+	return nil
+}
+
+// setup applies the defaults and allocates the ring (at the first step
+// of a run).
 func (j *JitterCheck) setup() {
+	j.ready = true
 	w := j.Window
 	if w <= 0 {
 		w = DefaultReorderWindow
@@ -181,6 +180,7 @@ func (j *JitterCheck) reset() {
 		j.pending = nil
 	}
 	j.queued, j.init, j.restart, j.waitValid, j.delivered = 0, false, false, false, 0
+	j.ready = false
 }
 
 // push takes one packet. RTCP and invalid packets are consumed; RTP

@@ -32,6 +32,7 @@ type PayloadCheck struct {
 	MaxBad int
 
 	packets, bad atomic.Uint64
+	inARow       int // bad packets since the last good RTP packet
 }
 
 // DefaultMaxBad is PayloadCheck's default MaxBad: a few frames' worth.
@@ -50,35 +51,34 @@ func (c *PayloadCheck) Stats() PayloadCheckStats {
 
 // Run checks packets until in closes.
 func (c *PayloadCheck) Run(ctx context.Context, in <-chan *pipeline.Packet, out chan<- *pipeline.Packet) error {
-	maxBad := c.MaxBad
-	if maxBad == 0 {
-		maxBad = DefaultMaxBad
-	}
-	inARow := 0
-	for {
-		pk, ok := pipeline.Recv(ctx, in)
-		if !ok {
-			return ctx.Err()
-		}
-		c.packets.Add(1)
-		if err := c.check(pk); err != nil {
-			pk.Release()
-			c.bad.Add(1)
-			pipeline.ReportDrop(ctx, 1, err)
-			if inARow++; maxBad > 0 && inARow >= maxBad {
-				return fmt.Errorf("%w (%d): %d bad packets in a row, the last: %v", ErrGarbage, c.PayloadType, inARow, err)
-			}
-			continue
-		}
-		if !pk.RTCP {
-			inARow = 0
-		}
-		if !pipeline.Send(ctx, out, pk) {
-			pk.Release()
-			return ctx.Err()
-		}
-	}
+	return pipeline.RunSteps(ctx, c, in, out)
 }
+
+// Step checks one packet (PayloadCheck is a pipeline.Stepper).
+func (c *PayloadCheck) Step(ctx context.Context, pk *pipeline.Packet, emit func(*pipeline.Packet)) error {
+	c.packets.Add(1)
+	if err := c.check(pk); err != nil {
+		pk.Release()
+		c.bad.Add(1)
+		pipeline.ReportDrop(ctx, 1, err)
+		maxBad := c.MaxBad
+		if maxBad == 0 {
+			maxBad = DefaultMaxBad
+		}
+		if c.inARow++; maxBad > 0 && c.inARow >= maxBad {
+			return fmt.Errorf("%w (%d): %d bad packets in a row, the last: %v", ErrGarbage, c.PayloadType, c.inARow, err)
+		}
+		return nil
+	}
+	if !pk.RTCP {
+		c.inARow = 0
+	}
+	emit(pk)
+	return nil
+}
+
+// End implements pipeline.Stepper: nothing is held.
+func (c *PayloadCheck) End(context.Context, func(*pipeline.Packet)) error { return nil }
 
 // check says why pk cannot be passed on, or nil. RTCP (by its port or
 // channel, RFC 3550 §11) is left to the jitter check.

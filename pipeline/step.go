@@ -1,0 +1,200 @@
+package pipeline
+
+import (
+	"context"
+	"time"
+)
+
+// Stepper is a Stage that can also be given its input one value at a
+// time. Stages of a chain that are all Steppers can then share one
+// goroutine (Chain): a value crosses them by function calls instead of a
+// channel and a goroutine switch each, which for a stream of small
+// packets is most of what the stages cost. Run stays the stage's own
+// way of running alone.
+type Stepper[I, O any] interface {
+	Stage[I, O]
+	// Step takes v and passes on what it makes of it, zero or more
+	// values, with emit. An error ends the stage, as from Run.
+	Step(ctx context.Context, v I, emit func(O)) error
+	// End is called once the input has ended: the stepper passes on
+	// what it still holds and releases the rest.
+	End(ctx context.Context, emit func(O)) error
+}
+
+// Timed is implemented by steppers that also act on the passing of time
+// (a reorder buffer that stops waiting for a missing packet): the chain
+// running them calls Expire once the Due time has come.
+type Timed[O any] interface {
+	// Due is when Expire is next wanted (ok false: not until the next
+	// Step).
+	Due() (at time.Time, ok bool)
+	Expire(ctx context.Context, now time.Time, emit func(O)) error
+}
+
+// RunSteps runs st as a stage on its own: each value of in is stepped,
+// what it emits is sent on out, and a Timed stepper's Expire is called
+// when due. End is called however the stage ends — its input closed, ctx
+// ended, a step failed — so that the stepper can pass on or release what
+// it holds (once the stage cannot send any more, what it emits is
+// released). It is the loop every Stepper's Run may simply be.
+func RunSteps[I, O any](ctx context.Context, st Stepper[I, O], in <-chan I, out chan<- O) (err error) {
+	stopped := false // out is no longer sent to: ctx ended or a step failed
+	emit := func(v O) {
+		if stopped || !Send(ctx, out, v) {
+			stopped = true
+			ReleaseValue(v)
+		}
+	}
+	defer func() {
+		stopped = stopped || err != nil
+		if endErr := st.End(ctx, emit); err == nil {
+			err = endErr
+		}
+		if err == nil && stopped {
+			err = ctx.Err()
+		}
+	}()
+	timed, _ := st.(Timed[O])
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for !stopped {
+		var tick <-chan time.Time
+		if timed != nil {
+			if at, ok := timed.Due(); ok {
+				if timer == nil {
+					timer = time.NewTimer(time.Until(at))
+				} else {
+					timer.Reset(time.Until(at))
+				}
+				tick = timer.C
+			} else if timer != nil {
+				timer.Stop()
+			}
+		}
+		select {
+		case <-ctx.Done():
+			stopped = true
+			return ctx.Err()
+		case v, ok := <-in:
+			if !ok {
+				return nil // End passes on what is held
+			}
+			err = st.Step(ctx, v, emit)
+		case now := <-tick:
+			err = timed.Expire(ctx, now, emit)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// Chain joins two steppers into one stepper that runs both on the
+// caller's goroutine: what first emits is stepped into second at once.
+// Each keeps its name in what it reports (Report, ReportDrop). A chain is
+// a Stepper itself, so longer chains nest: Chain("a", a, "b+c", Chain("b",
+// b, "c", c)). Add it to a pipeline with Then, under a name that lists
+// its stages.
+func Chain[A, B, C any](firstName string, first Stepper[A, B], secondName string, second Stepper[B, C]) Stepper[A, C] {
+	c := &chain[A, B, C]{names: [2]string{firstName, secondName}, first: first, second: second}
+	c.mid = c.intoSecond
+	return c
+}
+
+type chain[A, B, C any] struct {
+	names  [2]string
+	first  Stepper[A, B]
+	second Stepper[B, C]
+	mid    func(B) // c.intoSecond, made once: a method value allocates
+	// Set by each call, for mid: the contexts naming each stepper (made
+	// again only when the caller's context changes), the caller's emit,
+	// and the first error of second.
+	base       context.Context
+	ctx1, ctx2 context.Context
+	emit       func(C)
+	err        error
+}
+
+func (c *chain[A, B, C]) Run(ctx context.Context, in <-chan A, out chan<- C) error {
+	return RunSteps[A, C](ctx, c, in, out)
+}
+
+func (c *chain[A, B, C]) enter(ctx context.Context, emit func(C)) {
+	if ctx != c.base {
+		c.base = ctx
+		var onEvent func(Event)
+		if info, ok := ctx.Value(stageKey{}).(*stageInfo); ok {
+			onEvent = info.onEvent
+		}
+		c.ctx1 = StageContext(ctx, c.names[0], onEvent)
+		c.ctx2 = StageContext(ctx, c.names[1], onEvent)
+	}
+	c.emit = emit
+}
+
+func (c *chain[A, B, C]) intoSecond(v B) {
+	if c.err != nil {
+		ReleaseValue(v) // second has failed: the chain ends
+		return
+	}
+	c.err = c.second.Step(c.ctx2, v, c.emit)
+}
+
+// result is what a call returns: first's error, else second's.
+func (c *chain[A, B, C]) result(err error) error {
+	if err != nil {
+		return err
+	}
+	return c.err
+}
+
+func (c *chain[A, B, C]) Step(ctx context.Context, v A, emit func(C)) error {
+	c.enter(ctx, emit)
+	return c.result(c.first.Step(c.ctx1, v, c.mid))
+}
+
+func (c *chain[A, B, C]) End(ctx context.Context, emit func(C)) error {
+	c.enter(ctx, emit)
+	if err := c.result(c.first.End(c.ctx1, c.mid)); err != nil {
+		return err
+	}
+	return c.second.End(c.ctx2, emit)
+}
+
+// Due is the earlier of the two steppers' due times.
+func (c *chain[A, B, C]) Due() (time.Time, bool) {
+	var at time.Time
+	ok := false
+	if t, isTimed := c.first.(Timed[B]); isTimed {
+		at, ok = t.Due()
+	}
+	if t, isTimed := c.second.(Timed[C]); isTimed {
+		if at2, ok2 := t.Due(); ok2 && (!ok || at2.Before(at)) {
+			at, ok = at2, true
+		}
+	}
+	return at, ok
+}
+
+// Expire expires whichever of the two is due at now.
+func (c *chain[A, B, C]) Expire(ctx context.Context, now time.Time, emit func(C)) error {
+	c.enter(ctx, emit)
+	if t, isTimed := c.first.(Timed[B]); isTimed {
+		if at, ok := t.Due(); ok && !now.Before(at) {
+			if err := c.result(t.Expire(c.ctx1, now, c.mid)); err != nil {
+				return err
+			}
+		}
+	}
+	if t, isTimed := c.second.(Timed[C]); isTimed {
+		if at, ok := t.Due(); ok && !now.Before(at) {
+			return t.Expire(c.ctx2, now, emit)
+		}
+	}
+	return nil
+}
