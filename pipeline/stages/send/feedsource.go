@@ -25,7 +25,7 @@ import (
 // told to OnSkip.
 type FeedSource struct {
 	Source     *pipeline.Feed
-	RTP        *rtpjpeg.Packetizer // the session's stream: SSRC and next sequence number
+	RTP        *rtpjpeg.Packetizer // the session's stream: SSRC and first sequence number (see rtp)
 	BaseTime   uint32              // RTP timestamp of the first frame sent
 	StartIndex int
 	FPS        float64
@@ -41,6 +41,12 @@ type FeedSource struct {
 	started bool
 	next    int // the feed's number expected next; -1 before the first
 	pool    *pipeline.BatchPool
+	// rtp is RTP as the first frame found it, numbering the stream from
+	// there: a copy beside the other fields every frame touches, because
+	// at a thousand viewers a pass over them is bound by cache misses,
+	// and the session's packetizer was one more per viewer. (RTP is the
+	// PLAY's own: nothing reads its number afterwards.)
+	rtp rtpjpeg.Packetizer
 }
 
 // Feed is the feed the source plays (pipeline.FedSource).
@@ -88,6 +94,7 @@ func (s *FeedSource) Run(ctx context.Context, out chan<- *pipeline.Batch) error 
 func (s *FeedSource) Batch(ctx context.Context, f *pipeline.SharedFrame, pool *pipeline.BatchPool) (*pipeline.Batch, error) {
 	if !s.started {
 		s.started, s.index, s.next = true, s.StartIndex, -1
+		s.rtp = *s.RTP
 	}
 	if s.next >= 0 && f.Index > s.next && s.OnSkip != nil {
 		s.OnSkip(f.Index - s.next)
@@ -104,7 +111,7 @@ func (s *FeedSource) Batch(ctx context.Context, f *pipeline.SharedFrame, pool *p
 	b.Timestamp = pipeline.RTPTime(s.BaseTime, s.StartIndex, s.index, s.FPS)
 	for i := range n {
 		slot := b.Slot(rtpHeaderLen)[:rtpHeaderLen]
-		s.RTP.Header(slot, b.Timestamp, i == n-1)
+		s.rtp.Header(slot, b.Timestamp, i == n-1)
 		b.CommitShared(rtpHeaderLen, f.Payload(i))
 	}
 	if s.Position != nil {
