@@ -198,3 +198,69 @@ func (c *chain[A, B, C]) Expire(ctx context.Context, now time.Time, emit func(C)
 	}
 	return nil
 }
+
+// SinkStepper is a Sink that can also be given its input one value at a
+// time, so that it can end a Chain (ChainTo). A SinkStepper that acts on
+// the passing of time as well implements TimedSink.
+type SinkStepper[I any] interface {
+	Sink[I]
+	Step(ctx context.Context, v I) error
+	// End is called once however the input ended.
+	End(ctx context.Context) error
+}
+
+// TimedSink is Timed for a SinkStepper.
+type TimedSink interface {
+	Due() (at time.Time, ok bool)
+	Expire(ctx context.Context, now time.Time) error
+}
+
+// Nothing is what a sink's steps pass on.
+type Nothing struct{}
+
+// ChainTo ends a chain with a sink: st's values go into sink by calls,
+// on one goroutine, and the whole is a Sink (add it with To, under a name
+// that lists its stages).
+func ChainTo[A, B any](stName string, st Stepper[A, B], sinkName string, sink SinkStepper[B]) Sink[A] {
+	return &chainSink[A]{Chain(stName, st, sinkName, Stepper[B, Nothing](&sinkSteps[B]{sink}))}
+}
+
+type chainSink[A any] struct{ steps Stepper[A, Nothing] }
+
+func (c *chainSink[A]) Run(ctx context.Context, in <-chan A) error {
+	return RunSteps(ctx, c.steps, in, nil)
+}
+
+// sinkSteps is a SinkStepper as a Stepper that emits nothing.
+type sinkSteps[I any] struct{ sink SinkStepper[I] }
+
+func (s *sinkSteps[I]) Run(ctx context.Context, in <-chan I, _ chan<- Nothing) error {
+	return s.sink.Run(ctx, in)
+}
+
+func (s *sinkSteps[I]) Step(ctx context.Context, v I, _ func(Nothing)) error {
+	return s.sink.Step(ctx, v)
+}
+
+func (s *sinkSteps[I]) End(ctx context.Context, _ func(Nothing)) error { return s.sink.End(ctx) }
+
+func (s *sinkSteps[I]) Due() (time.Time, bool) {
+	if t, ok := s.sink.(TimedSink); ok {
+		return t.Due()
+	}
+	return time.Time{}, false
+}
+
+func (s *sinkSteps[I]) Expire(ctx context.Context, now time.Time, _ func(Nothing)) error {
+	if t, ok := s.sink.(TimedSink); ok {
+		return t.Expire(ctx, now)
+	}
+	return nil
+}
+
+// RunSinkSteps runs sink on its own, stepping it with each value of in
+// (and Expire when a TimedSink is due): the loop a SinkStepper's Run may
+// simply be.
+func RunSinkSteps[I any](ctx context.Context, sink SinkStepper[I], in <-chan I) error {
+	return RunSteps(ctx, Stepper[I, Nothing](&sinkSteps[I]{sink}), in, nil)
+}

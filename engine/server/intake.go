@@ -26,7 +26,7 @@ import (
 //
 //	UDPSource | InterleavedSource → PayloadCheck → JitterCheck → Depacketizer → liveSink
 //
-// (the middle three chained on one goroutine)
+// (all but the source chained on one goroutine)
 // PayloadCheck drops what is not RTP of the announced payload type (and
 // ends the pipeline after many in a row), JitterCheck puts packets in
 // order and reads the publisher's RTCP (Sender Reports: its NTP↔RTP
@@ -94,14 +94,15 @@ func (in *intake) Pipeline() *pipeline.Pipeline {
 	}
 	check := &receive.PayloadCheck{PayloadType: in.pt}
 	in.check.Store(check)
-	// The three checks run as one stage, on one goroutine: a packet
-	// crosses them by calls, not by two more channels and goroutine
-	// switches (pipeline.Chain), which at a few hundred packets a second
-	// per publisher was most of their cost and of their latency.
+	// The checks and the sink run as one stage, on one goroutine: a
+	// packet crosses them by calls, not by three more channels and
+	// goroutine switches (pipeline.Chain), which at a few hundred packets
+	// a second per publisher were most of their cost and of the latency
+	// the server adds.
 	steps := pipeline.Chain("payloadcheck", check, "jittercheck+depacketizer",
 		pipeline.Chain("jittercheck", &receive.JitterCheck{Receiver: &in.recv}, "depacketizer", &receive.Depacketizer{KeepPayloads: true}))
-	frames := pipeline.Then(p, "payloadcheck+jittercheck+depacketizer", steps, pkts)
-	pipeline.To(p, "livesink", &liveSink{in: in}, frames)
+	pipeline.To(p, "payloadcheck+jittercheck+depacketizer+livesink",
+		pipeline.ChainTo("payloadcheck+jittercheck+depacketizer", steps, "livesink", &liveSink{in: in}), pkts)
 	p.OnEvent(in.event)
 	in.recorded.Store(true)
 	in.dropNoted.Store(false)
@@ -208,7 +209,8 @@ const reportEvery = 2 * time.Second
 // the path's Live (opening the path to viewers at the first frame whose
 // rate is known) and sends Receiver Reports.
 type liveSink struct {
-	in *intake
+	in         *intake
+	nextReport time.Time // of a Receiver Report; zero before the first Due
 	// rate measurement, when the SDP gave none
 	prevTS   uint32
 	havePrev bool
@@ -216,22 +218,34 @@ type liveSink struct {
 }
 
 func (s *liveSink) Run(ctx context.Context, frames <-chan *pipeline.Frame) error {
-	tick := time.NewTicker(reportEvery)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case now := <-tick.C:
-			s.in.sendReport(now)
-		case f, ok := <-frames:
-			if !ok {
-				return nil
-			}
-			s.frame(f)
-			f.Release()
-		}
+	return pipeline.RunSinkSteps(ctx, s, frames)
+}
+
+// Step hands one frame to the path's Live (liveSink is a
+// pipeline.SinkStepper: it ends the intake's chain).
+func (s *liveSink) Step(_ context.Context, f *pipeline.Frame) error {
+	s.frame(f)
+	f.Release()
+	return nil
+}
+
+// End implements pipeline.SinkStepper: nothing is held.
+func (s *liveSink) End(context.Context) error { return nil }
+
+// Due is when the next Receiver Report is (pipeline.TimedSink): every
+// reportEvery from the start, frames or not.
+func (s *liveSink) Due() (time.Time, bool) {
+	if s.nextReport.IsZero() {
+		s.nextReport = time.Now().Add(reportEvery)
 	}
+	return s.nextReport, true
+}
+
+// Expire sends the publisher a Receiver Report.
+func (s *liveSink) Expire(_ context.Context, now time.Time) error {
+	s.in.sendReport(now)
+	s.nextReport = now.Add(reportEvery)
+	return nil
 }
 
 func (s *liveSink) frame(f *pipeline.Frame) {
