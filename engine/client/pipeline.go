@@ -71,7 +71,13 @@ func (rc *ReceiveContext) Source(p *pipeline.Pipeline) <-chan *pipeline.Packet {
 // read. It feeds the client's receiver statistics, which Stats, the RTCP
 // receiver reports and the end-of-stream watcher read.
 func (rc *ReceiveContext) JitterCheck(p *pipeline.Pipeline, packets <-chan *pipeline.Packet) <-chan *pipeline.Packet {
-	return pipeline.Then(p, "jittercheck", &receive.JitterCheck{Receiver: &rc.c.recv}, packets)
+	return pipeline.Then(p, "jittercheck", rc.NewJitterCheck(), packets)
+}
+
+// NewJitterCheck is the JitterCheck JitterCheck adds, for a factory that
+// chains it with other stages on one goroutine (pipeline.Chain).
+func (rc *ReceiveContext) NewJitterCheck() *receive.JitterCheck {
+	return &receive.JitterCheck{Receiver: &rc.c.recv}
 }
 
 // Depacketizer adds the client's Depacketizer to p: frames from ordered

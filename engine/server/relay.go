@@ -405,8 +405,10 @@ func (s *relaySink) pipeline(rc *client.ReceiveContext) *pipeline.Pipeline {
 		return client.DefaultPipeline(rc)
 	}
 	p := pipeline.New()
-	checked := pipeline.Then(p, "payloadcheck", &receive.PayloadCheck{PayloadType: rc.Info.PayloadType}, rc.Source(p))
-	frames := pipeline.Then(p, "depacketizer", &receive.Depacketizer{KeepPayloads: true}, rc.JitterCheck(p, checked))
+	// One goroutine for the checks, as in the intake (pipeline.Chain).
+	steps := pipeline.Chain("payloadcheck", &receive.PayloadCheck{PayloadType: rc.Info.PayloadType}, "jittercheck+depacketizer",
+		pipeline.Chain("jittercheck", rc.NewJitterCheck(), "depacketizer", &receive.Depacketizer{KeepPayloads: true}))
+	frames := pipeline.Then(p, "payloadcheck+jittercheck+depacketizer", steps, rc.Source(p))
 	rc.Output(p, frames)
 	return p
 }
