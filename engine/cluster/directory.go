@@ -121,11 +121,13 @@ func (n *Node) ask(ctx context.Context, name string, msg proto.Message) (*ownerp
 // see the same list (settle), and every Reannounce in any case (when it
 // also looks again at what Track lists).
 type announcer struct {
-	n      *Node
-	mu     sync.Mutex
-	owned  map[string]bool     // the paths this node originates
-	dirty  map[string]struct{} // to tell their grains
-	settle *time.Timer
+	n     *Node
+	mu    sync.Mutex
+	owned map[string]bool // the paths this node originates
+	// takeovers are paths whose next claim is a takeover (TakeOver).
+	takeovers map[string]bool
+	dirty     map[string]struct{} // to tell their grains
+	settle    *time.Timer
 	// track lists the paths to claim besides those Serving tells (Track);
 	// tracked is what it listed last.
 	track   func() []string
@@ -141,7 +143,7 @@ type announcer struct {
 // lists come while it joins); start runs it once the node has joined.
 func (a *announcer) init(n *Node) {
 	a.n = n
-	a.owned, a.dirty = make(map[string]bool), make(map[string]struct{})
+	a.owned, a.dirty, a.takeovers = make(map[string]bool), make(map[string]struct{}), make(map[string]bool)
 	a.kick = make(chan struct{}, 1)
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.done = make(chan struct{})
@@ -178,6 +180,23 @@ func (a *announcer) set(name string, on bool) {
 	a.dirty[name] = struct{}{}
 	a.mu.Unlock()
 	a.wake()
+}
+
+// takeOver marks name's next claim as a takeover.
+func (a *announcer) takeOver(name string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.takeovers[name] = true
+}
+
+// drop forgets name without releasing it: its grain already dropped this
+// node's claim (a publisher elsewhere took it over).
+func (a *announcer) drop(name string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.owned, name)
+	delete(a.dirty, name)
+	delete(a.takeovers, name)
 }
 
 // resync claims what track lists now and releases what it no longer
@@ -250,9 +269,12 @@ func (a *announcer) run() {
 		for name = range a.dirty {
 			break
 		}
-		on := a.owned[name]
+		on, takeover := a.owned[name], false
 		if name != "" {
 			delete(a.dirty, name)
+			if takeover = on && a.takeovers[name]; takeover || !on {
+				delete(a.takeovers, name)
+			}
 		}
 		a.mu.Unlock()
 		if name == "" {
@@ -266,19 +288,19 @@ func (a *announcer) run() {
 			}
 			continue
 		}
-		a.tell(name, on)
+		a.tell(name, on, takeover)
 	}
 }
 
 // tell claims or releases name, logging what a node should know: its path
 // is another node's.
-func (a *announcer) tell(name string, on bool) {
+func (a *announcer) tell(name string, on, takeover bool) {
 	n := a.n
 	ctx, cancel := context.WithTimeout(a.ctx, 10*time.Second)
 	defer cancel()
 	var msg proto.Message = &ownerpb.Release{Member: n.ID()}
 	if on {
-		msg = &ownerpb.Claim{Member: n.ID(), Url: n.urlOf(name)}
+		msg = &ownerpb.Claim{Member: n.ID(), Url: n.urlOf(name), Takeover: takeover}
 	}
 	o, err := n.ask(ctx, name, msg)
 	switch {
@@ -287,6 +309,9 @@ func (a *announcer) tell(name string, on bool) {
 		n.log.Warn("cannot tell the cluster about a path: retrying", "path", name, "serving", on, "error", err)
 		a.mu.Lock()
 		a.dirty[name] = struct{}{}
+		if takeover {
+			a.takeovers[name] = true
+		}
 		a.mu.Unlock()
 		a.wake()
 	case on && o.Member != n.ID():

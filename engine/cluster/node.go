@@ -96,6 +96,9 @@ type Node struct {
 	left    map[string]bool
 	movedAt time.Time // of the last change of the member list
 	changed chan struct{}
+	// takenOver hears of a path taken over by a publisher elsewhere
+	// (takeover.go).
+	takenOver func(name, owner string)
 
 	announcer
 	loads loads // this node's load reports and the others' (load.go)
@@ -165,6 +168,9 @@ func Start(cfg Config) (n *Node, err error) {
 		}
 	}()
 	n.cluster.StartMember()
+	if _, err := n.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &displacedActor{n: n} }), displacedName); err != nil {
+		panic(err) // recovered above
+	}
 	n.announcer.start()
 	n.log.Info("joined the cluster", "id", n.ID(), "provider", mem.name, "listen", mem.listen, "messages", n.system.Address(),
 		"seeds", cfg.Seeds, "public_url", pub.String())

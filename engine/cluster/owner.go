@@ -23,6 +23,7 @@ const ownerKindName = "pathowner"
 // member list (Node.onEvent).
 type ownerGrain struct {
 	node   *Node            // the node the grain runs on, for the members that left
+	path   string           // the grain's identity
 	claims []*ownerpb.Owner // owner first
 }
 
@@ -32,7 +33,20 @@ func ownerKind(n *Node) *cluster.Kind {
 
 func (g *ownerGrain) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
+	case *cluster.ClusterInit:
+		g.path = m.Identity.Identity
 	case *ownerpb.Claim:
+		if m.Takeover && len(g.claims) > 0 && g.claims[0].Member != m.Member {
+			// A publisher on m.Member took the path over (takeover.go):
+			// it owns the path now, the former owner leaves the line.
+			old := g.claims[0]
+			g.drop(old.Member)
+			g.drop(m.Member)
+			g.claims = slices.Insert(g.claims, 0, &ownerpb.Owner{Member: m.Member, Url: m.Url})
+			g.node.displace(ctx, old.Member, g.path, g.claims[0])
+			g.answer(ctx)
+			return
+		}
 		// A node claiming again (nodes do on every change of the member
 		// list) keeps its place in line.
 		if i := slices.IndexFunc(g.claims, func(o *ownerpb.Owner) bool { return o.Member == m.Member }); i >= 0 {

@@ -63,3 +63,38 @@ func TestPublishOwnedElsewhere(t *testing.T) {
 	checkFrames(t, "A's viewer", watch(t, a.url("live/cam")), 5)
 	stopAll(nodes)
 }
+
+// TestPublishTakeover: with -live-takeover, a publisher on B of a path
+// published on A takes it over, as on one server: A's publisher is
+// evicted (its connection closed), B owns the path, and the viewers on A
+// and on C (which pulls from A) go on watching, A pulling the path from B.
+func TestPublishTakeover(t *testing.T) {
+	skipUnderRace(t)
+	leakCheck(t)
+	media := enginetest.MediaDir(t)
+	nodes := newNodes(t, 3, server.Config{LiveTakeover: true})
+	a, b, c := nodes[0], nodes[1], nodes[2]
+	all := ids(nodes)
+	for _, nd := range nodes {
+		nd.waitMembers(t, all, 10*time.Second)
+	}
+	first, err := publishOn(t, a.url("live/cam"), media)
+	enginetest.Must(t, err)
+	waitOwner(t, nodes, "live/cam", a.url("live/cam"))
+	va, vc := watch(t, a.url("live/cam")), watch(t, c.url("live/cam"))
+	checkFrames(t, "A's viewer", va, 5)
+	checkFrames(t, "C's viewer", vc, 5)
+
+	_, err = publishOn(t, b.url("live/cam"), media)
+	enginetest.Must(t, err)
+	select {
+	case <-first.Done():
+		t.Logf("A's publisher ended: %v", first.Err())
+	case <-time.After(10 * time.Second):
+		t.Fatal("A's publisher still publishes 10 s after B's took the path over")
+	}
+	waitOwner(t, nodes, "live/cam", b.url("live/cam"))
+	checkFrames(t, "A's viewer after the takeover", va, va.Count()+10)
+	checkFrames(t, "C's viewer after the takeover", vc, vc.Count()+10)
+	stopAll(nodes)
+}

@@ -32,6 +32,21 @@ type Directory interface {
 // pullBackoffMax caps the wait between a pull's attempts at its owner.
 const pullBackoffMax = time.Second
 
+// A TakeoverDirectory is a Directory through which a publisher on one
+// server can take a path over from another (LiveTakeover), as on one
+// server a new publisher replaces the old.
+type TakeoverDirectory interface {
+	Directory
+	// TakeOver makes this server's next Serving(name, true) a takeover:
+	// the server that has name now is told, and this one has it. It must
+	// not block.
+	TakeOver(name string)
+	// OnTakenOver sets what the server does when a publisher on another
+	// server took one of its paths over: f gets the path and the URL it
+	// is pulled from now.
+	OnTakenOver(f func(name, owner string))
+}
+
 // ownerWait bounds how long a request waits for the directory's answer.
 const ownerWait = 3 * time.Second
 
@@ -227,11 +242,39 @@ func (s *Server) publishable(name string) error {
 		s.endPull(name)
 		return nil
 	case s.cfg.LiveTakeover:
-		return nil
+		if to, ok := dir.(TakeoverDirectory); ok {
+			s.endPull(name)
+			to.TakeOver(name)
+			s.log.Info("publisher takes the path over from another server of the cluster", "path", name)
+			return nil
+		}
 	}
 	u, _ := url.Parse(owner)
 	s.log.Info("publisher refused: another server of the cluster has the path", "path", name, "owner", u.Redacted())
 	return errPublishedElsewhere
+}
+
+// takenOver: a publisher on another server of the group took name over
+// (its LiveTakeover). As on one server, this server's publisher of name
+// is evicted (its connection closed); the path's viewers here, and the
+// servers pulling it from here, go on with the new publisher's frames,
+// pulled from owner.
+func (s *Server) takenOver(name, owner string) {
+	r, err := s.pullFrom(name, owner)
+	if err != nil {
+		return
+	}
+	if pub := s.live.publisherOf(name); pub != nil {
+		s.log.Info("a publisher on another server of the cluster took the path over: this one's ends", "path", name, "session", pub.id)
+		s.system.Root.Send(pub.pid, &actors.Evict{Reason: "taken over by a publisher on another server of the cluster"})
+	}
+	s.relayWG.Add(1)
+	go func() {
+		defer s.relayWG.Done()
+		if _, err := r.open(); err != nil {
+			r.log.Info("the new owner cannot be played now: the path's viewers here see its end after the linger", "error", err)
+		}
+	}()
 }
 
 // endPull ends the pull of name, if any, and waits until it has released
@@ -305,6 +348,9 @@ func (s *Server) originates() {
 		if own(name) {
 			dir.Serving(name, true)
 		}
+	}
+	if to, ok := dir.(TakeoverDirectory); ok {
+		to.OnTakenOver(s.takenOver)
 	}
 	s.media.pulled = s.fromPull
 	s.media.elsewhere = s.elsewhere

@@ -95,6 +95,17 @@ func (lp *livePaths) claim(name string, ref *sessionRef) (p *livePath, evicted *
 	return p, evicted, nil
 }
 
+// publisherOf is the publisher holding name, nil when none does (a relay
+// is no publisher).
+func (lp *livePaths) publisherOf(name string) *sessionRef {
+	lp.mu.Lock()
+	defer lp.mu.Unlock()
+	if p := lp.paths[name]; p != nil && p.owner != nil && p.owner.pid != nil {
+		return p.owner
+	}
+	return nil
+}
+
 // holds reports whether ref still holds p.
 func (lp *livePaths) holds(p *livePath, ref *sessionRef) bool {
 	lp.mu.Lock()
