@@ -95,7 +95,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	c.system = actors.NewSystem(cfg.Log.Named("actor"))
 	c.player = c.system.Root.Spawn(actor.PropsFromProducer(actors.NewPlayer(actors.PlayerConfig{
 		URL: u, Dialect: cfg.Dialect, Transport: cfg.Transport, ClientPorts: ports,
-		User: cfg.User, Password: cfg.Password, TLS: secure, IdleEnd: cfg.IdleEnd, Reusable: cfg.Reusable,
+		User: cfg.User, Password: cfg.Password, TLS: secure, IdleEnd: cfg.IdleEnd, Reusable: cfg.Reusable, UserAgent: cfg.UserAgent,
 		Status: &c.status, Timeline: &c.timeline, Log: cfg.Log.Named("player"),
 		Hooks: actors.PlayerHooks{Send: c.send, Receive: c.receive, Done: c.finish, Redial: c.redial},
 	})))

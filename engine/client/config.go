@@ -47,7 +47,9 @@ type Config struct {
 	// IdleEnd ends a playing session after this long without media
 	// (servers that stop without an RTCP BYE, like the lab's); default 5 s.
 	IdleEnd time.Duration
-	Log     hclog.Logger
+	// UserAgent is every request's User-Agent; default "actorstream".
+	UserAgent string
+	Log       hclog.Logger
 }
 
 // target checks cfg, fills in its defaults, and returns the URL to play

@@ -149,6 +149,20 @@ func TestFrontDoor(t *testing.T) {
 		})
 	}
 	logTimeToFirstFrame(t, c.url("live/cam"), a.url("live/cam"), 20)
+
+	// A path published at the door: the other nodes pull it from A,
+	// which serves their pulls itself (a pull sent on to the least
+	// loaded node would come back to it, or chain edges), while it sends
+	// its viewers on.
+	l2 := server.NewLive(25)
+	enginetest.Must(t, a.srv.Publish("live/door", l2))
+	publish(ctx, t, l2, &wg)
+	waitOwner(t, nodes, "live/door", a.url("live/door"))
+	checkFrames(t, "C's viewer of the door's path", watch(t, c.url("live/door")), 10)
+	if n := a.srv.Sessions(); n != 1 {
+		t.Fatalf("A has %d sessions, want 1: C's pull of its path", n)
+	}
+	checkFrames(t, "viewer of the door's path through the door", watch(t, a.url("live/door")), 5)
 	cancel()
 	wg.Wait()
 	stopAll(nodes)

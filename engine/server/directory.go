@@ -137,6 +137,7 @@ func (s *Server) pullFrom(name, owner string) (*relay, error) {
 	// frame lost, a dead owner seen at once), in the standard dialect,
 	// whatever the -source-* flags say for cameras.
 	r.transport, r.dialect = actors.TransportTCP, actors.DialectRFC
+	r.userAgent = ClusterAgent // a front door serves it, never redirects it
 	// An owner that died is gone from the cluster within a few seconds,
 	// the path published again or taken over elsewhere soon after: each
 	// attempt asks where it is, so a short wait finds the new owner

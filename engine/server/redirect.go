@@ -19,9 +19,16 @@ import (
 //
 // Only DESCRIBE is redirected, after authentication (a client without
 // credentials learns nothing of the group's servers): OPTIONS, the
-// lab's dialect (its client follows no redirect), publishers (ANNOUNCE)
-// and requests of sessions set up here are served here, as are requests
-// over TLS that would leave it for a plain rtsp:// server.
+// lab's dialect (its client follows no redirect), publishers (ANNOUNCE),
+// requests of sessions set up here and pulls by the group's other
+// servers (ClusterAgent) are served here, as are requests over TLS that
+// would leave it for a plain rtsp:// server.
+
+// ClusterAgent is the User-Agent of a server pulling a path from another
+// of its group (directory.go). A front door serves such a pull itself: it
+// is the path's owner, and a pull sent on to another server could come
+// back, or chain edges behind edges.
+const ClusterAgent = "actorstream-cluster"
 
 // Placement chooses the server a new viewer of a path goes to.
 type Placement interface {
@@ -38,7 +45,7 @@ const placeWait = time.Second
 // elsewhere, or nil to serve it here.
 func (c *conn) redirect(req *rtsp.Request) *rtsp.Response {
 	p := c.srv.cfg.Placement
-	if p == nil || req.Lab {
+	if p == nil || req.Lab || req.Header.Get("User-Agent") == ClusterAgent {
 		return nil
 	}
 	u, err := url.Parse(req.URL)

@@ -27,8 +27,8 @@ func (p *fakePlacement) Place(_ context.Context, name string) (string, error) {
 
 // TestRedirect: a front door answers DESCRIBE with 302 and the same path
 // and query on the chosen server, without the request's user
-// information; OPTIONS, the lab dialect and a viewer placed here are
-// served here.
+// information; OPTIONS, the lab dialect, a viewer placed here and a pull
+// by another server of the group are served here.
 func TestRedirect(t *testing.T) {
 	p := &fakePlacement{server: "rtsp://edge2.example:8554"}
 	ts := startServer(t, Config{Placement: p})
@@ -53,11 +53,15 @@ func TestRedirect(t *testing.T) {
 	if resp := c.do("DESCRIBE", ts.url("clip.mjpeg")); resp.StatusCode != 200 {
 		t.Fatalf("DESCRIBE placed here: %d, want 200", resp.StatusCode)
 	}
-
-	// The lab client follows no redirect: its requests are served here.
 	p.mu.Lock()
 	p.server = "rtsp://edge2.example:8554"
 	p.mu.Unlock()
+	// Another server of the group pulling the path: served here.
+	if resp := c.do("DESCRIBE", ts.url("clip.mjpeg"), "User-Agent: "+ClusterAgent); resp.StatusCode != 200 {
+		t.Fatalf("DESCRIBE of a pull: %d, want 200 (never redirected)", resp.StatusCode)
+	}
+
+	// The lab client follows no redirect: its requests are served here.
 	lab := dial(t, ts.addr)
 	lab.write("SETUP lab.mjpeg RTSP/1.0\r\nCSeq: 1\r\nTransport: RTP/UDP; client_port= 25000\r\n\r\n")
 	if resp := lab.response(); resp.StatusCode != 200 {

@@ -88,6 +88,9 @@ type relay struct {
 	// maxBackoff, when set, caps the wait between attempts (a pull from a
 	// cluster's node: each attempt asks where the path is now).
 	maxBackoff time.Duration
+	// userAgent, when set, is the pull's User-Agent (a pull between
+	// servers of a cluster says so: a front door serves it, redirect.go).
+	userAgent string
 
 	mu       sync.Mutex
 	closed   bool
@@ -328,7 +331,7 @@ func (r *relay) pull(ctx context.Context, ref *sessionRef, p *livePath) error {
 	sink := &relaySink{r: r, ref: ref, path: p}
 	c, err := client.Dial(ctx, client.Config{
 		URL: r.url, TLS: r.tls, Transport: r.transport, Dialect: r.dialect,
-		Pipeline: sink.pipeline, Output: sink.output, Log: r.log.Named("client"),
+		Pipeline: sink.pipeline, Output: sink.output, UserAgent: r.userAgent, Log: r.log.Named("client"),
 	})
 	if err != nil {
 		return err
