@@ -35,9 +35,9 @@ type peerLoad struct {
 	load *loadpb.Load
 	seq  int64     // the report's gossip sequence number
 	seen time.Time // when seq last changed, here
-	// sent counts the viewers this node sent there since that report: a
-	// burst of viewers between two reports must not all go to the node
-	// that was least loaded at the last one.
+	// sent counts the viewers this node sent there (or kept, for its own)
+	// since that report: a burst of viewers between two reports must not
+	// all go to the node that was least loaded at the last one.
 	sent int
 }
 
@@ -170,11 +170,14 @@ func (l *loads) fresh(now time.Time) []peerLoad {
 	return out
 }
 
-// sentTo counts a viewer sent to member id (see peerLoad.sent).
+// sentTo counts a viewer sent to member id, or kept by this node (see
+// peerLoad.sent).
 func (l *loads) sentTo(id string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if p := l.peers[id]; p != nil {
+	if id == l.self.id {
+		l.self.sent++
+	} else if p := l.peers[id]; p != nil {
 		p.sent++
 	}
 }

@@ -40,7 +40,11 @@ func (n *Node) Place(ctx context.Context, name string) (string, error) {
 		return "", nil // not reporting: no ground to compare
 	}
 	best, ok := choose(all[0], all[1:])
-	if !ok || !n.has(ctx, name) {
+	if !ok {
+		n.loads.sentTo(n.ID()) // kept here: a burst is spread from here too
+		return "", nil
+	}
+	if !n.has(ctx, name) {
 		return "", nil
 	}
 	n.loads.sentTo(best.id)

@@ -103,4 +103,14 @@ func TestLoadTable(t *testing.T) {
 	if w := l.fresh(late)[1].weight(); w != 4 {
 		t.Fatalf("b's weight %d after its next report, want 4", w)
 	}
+	// The viewers this node keeps count on its own load until it reports.
+	l.sentTo("self")
+	l.sentTo("self")
+	if w := l.fresh(late)[0].weight(); w != 2 {
+		t.Fatalf("this node's weight %d after keeping 2 viewers, want 2", w)
+	}
+	l.merge("self", me, nil, members[:2], late)
+	if w := l.fresh(late)[0].weight(); w != 0 {
+		t.Fatalf("this node's weight %d after its next report, want its report's 0", w)
+	}
 }
