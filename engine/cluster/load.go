@@ -55,6 +55,7 @@ type loads struct {
 	peers   map[string]*peerLoad
 	cpu     cpuMeter
 	stop    chan struct{}
+	halted  sync.Once
 	done    chan struct{}
 }
 
@@ -96,12 +97,12 @@ func (l *loads) run() {
 	}
 }
 
-// halt stops reporting (before the node leaves).
+// halt stops reporting (before the node leaves); again, it does nothing.
 func (l *loads) halt() {
 	l.mu.Lock()
 	started := l.measure != nil
 	l.mu.Unlock()
-	close(l.stop)
+	l.halted.Do(func() { close(l.stop) })
 	if started {
 		<-l.done
 	}

@@ -114,3 +114,12 @@ func TestLoadTable(t *testing.T) {
 		t.Fatalf("this node's weight %d after its next report, want its report's 0", w)
 	}
 }
+
+// TestLoadsHalt: the reporter stops once, however often the node stops,
+// and a node that never reported stops at once.
+func TestLoadsHalt(t *testing.T) {
+	var l loads
+	l.init(&Node{cfg: Config{Refresh: time.Second}})
+	l.halt()
+	l.halt()
+}
