@@ -20,8 +20,8 @@ import (
 // that serves it, and two front doors never send a viewer back and forth
 // whatever their views of the loads. The least loaded is the one with the
 // fewest RTSP sessions and HTTP viewers (what a node's CPU grows with,
-// BENCHMARKS.md), counting the viewers this node sent it since its last
-// report; then the least CPU; then the member id, so that every front
+// BENCHMARKS.md), counting the viewers this node sent it (or kept, for
+// itself) since that node's last report; then the least CPU; then the member id, so that every front
 // door decides alike. This node wins a tie on sessions and viewers: a
 // redirect costs the viewer a round trip.
 
