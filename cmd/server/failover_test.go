@@ -33,6 +33,7 @@ type member struct {
 	name       string
 	host       string // the address it serves RTSP and joins the cluster at
 	rtsp, clus string // ports
+	metrics    string // its -metrics-addr, when it has one
 	cmd        *exec.Cmd
 }
 
@@ -362,36 +363,73 @@ func checkGapSeen(t *testing.T, g gap) {
 	}
 }
 
-// peakFDs is the most file descriptors m has open over a few samples
-// (health polls open and close connections all the time).
-func (m *member) peakFDs(t *testing.T) int {
+// peak is the most a count of m's reaches over a few samples (health
+// polls open and close connections, and start goroutines, all the time).
+func (m *member) peak(t *testing.T, count func(*member, *testing.T) int) int {
 	t.Helper()
 	most := 0
 	for range 5 {
-		most = max(most, m.fds(t))
+		most = max(most, count(m, t))
 		time.Sleep(200 * time.Millisecond) // sampling, not waiting for anything
 	}
 	return most
 }
 
+// goroutines is the number of goroutines m runs (go_goroutines of its
+// metrics, served at m.metrics).
+func (m *member) goroutines(t *testing.T) int {
+	t.Helper()
+	body := scrape(t, m.metrics)
+	for _, line := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(line, "go_goroutines "); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				t.Fatalf("%s: go_goroutines %q", m.name, v)
+			}
+			return n
+		}
+	}
+	t.Fatalf("%s: no go_goroutines in its metrics", m.name)
+	return 0
+}
+
 // TestClusterEdgeKilled: our client publishes on A, viewers play on C
 // and on B; B is killed (SIGKILL). B's viewer loses its stream (and
 // hears it: its connection ends); C's viewer goes on without a gap; A
-// ends B's pull, and A and C are back to the sockets and files they had
-// before B joined.
+// ends B's pull, and A and C are back to the goroutines, sockets and
+// files they had before B joined.
 func TestClusterEdgeKilled(t *testing.T) {
 	ms := newMembers(t, []string{"", "", ""})
 	a, b, c := ms[0], ms[1], ms[2]
-	a.launch(t, ms, nil)
-	c.launch(t, ms, nil)
+	for _, m := range []*member{a, c} {
+		m.metrics = "127.0.0.1:" + quietPort(t, 1)
+		m.launch(t, ms, nil, "-metrics-addr", m.metrics)
+	}
 	pub, _ := publishUntil(t, a.url("live/cam"), liveClip(t), 20*time.Second)
 	vc := watchUntil(t, "C's viewer", c.url("live/cam"), 20*time.Second)
 	vc.wait(t, 25, 10*time.Second)
-	fdA, fdC := a.peakFDs(t), c.peakFDs(t)
+	type before struct {
+		m         *member
+		what      string
+		count     func(*member, *testing.T) int
+		was, peak int
+	}
+	var counts []*before
+	for _, m := range []*member{a, c} {
+		for _, k := range []struct {
+			what  string
+			count func(*member, *testing.T) int
+		}{{"descriptors", (*member).fds}, {"goroutines", (*member).goroutines}} {
+			counts = append(counts, &before{m: m, what: k.what, count: k.count, peak: m.peak(t, k.count)})
+		}
+	}
 
 	b.launch(t, ms, nil)
 	vb := watchUntil(t, "B's viewer", b.url("live/cam"), 20*time.Second)
 	vb.wait(t, 25, 10*time.Second)
+	for _, k := range counts {
+		k.was = k.count(k.m, t)
+	}
 	killed := time.Now()
 	b.kill(t)
 	select {
@@ -413,28 +451,28 @@ func TestClusterEdgeKilled(t *testing.T) {
 	default:
 	}
 
-	// Nothing of B left on A and C: their descriptors (sockets: B's pull
-	// on A, the cluster's connections to B) go back to what they were.
-	for _, s := range []struct {
-		m    *member
-		want int
-	}{{a, fdA}, {c, fdC}} {
+	// Nothing of B left on A and C: their goroutines and descriptors
+	// (sockets: B's pull on A, the cluster's connections to B) go back to
+	// what they were before B joined.
+	for _, k := range counts {
 		deadline := time.Now().Add(20 * time.Second)
-		for s.m.fds(t) > s.want {
+		for k.count(k.m, t) > k.peak {
 			if time.Now().After(deadline) {
-				t.Fatalf("%s has %d descriptors open 20 s after B died, %d before B joined", s.m.name, s.m.fds(t), s.want)
+				t.Fatalf("%s has %d %s 20 s after B died, at most %d before B joined", k.m.name, k.count(k.m, t), k.what, k.peak)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
-		t.Logf("%s: %d descriptors open before B joined, %d after B died", s.m.name, s.want, s.m.fds(t))
+		t.Logf("%s: %s: at most %d before B joined, %d with B, %d after B died", k.m.name, k.what, k.peak, k.was, k.count(k.m, t))
 	}
 }
 
-// relayUp reports whether m's relay of path pulls its upstream now (its
-// metrics' actorstream_relay_upstream_up), m serving metrics at addr.
-func relayUp(t *testing.T, addr, path string) bool {
+// scrape is the text of the metrics served at addr.
+func scrape(t *testing.T, addr string) string {
 	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
+	// A connection of its own each time, closed: one kept alive would
+	// be a descriptor more on the server between two counts.
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Get("http://" + addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -443,7 +481,14 @@ func relayUp(t *testing.T, addr, path string) bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return strings.Contains(string(body), `actorstream_relay_upstream_up{path="`+path+`"} 1`)
+	return string(body)
+}
+
+// relayUp reports whether m's relay of path pulls its upstream now (its
+// metrics' actorstream_relay_upstream_up), m serving metrics at addr.
+func relayUp(t *testing.T, addr, path string) bool {
+	t.Helper()
+	return strings.Contains(scrape(t, addr), `actorstream_relay_upstream_up{path="`+path+`"} 1`)
 }
 
 // TestClusterRelayOwnerKilled: a camera (here our server, looping a

@@ -152,7 +152,17 @@ func Start(cfg Config) (n *Node, err error) {
 		mem.close()
 		return nil, err
 	}
-	ccfg := cluster.Configure(cfg.Name, provider, disthash.New(), remote.Configure(aHost, aPort),
+	rcfg := remote.Configure(aHost, aPort)
+	// protoactor's endpoint writer dials a member up to MaxRetryCount
+	// times, 2 s apart, and leaks the gRPC connection of every failed
+	// attempt but the last (endpointWriter.initializeInternal overwrites
+	// state.conn without closing it): each keeps redialling the member
+	// forever, a dead member costing every other node 4 connections'
+	// goroutines and connection attempts for good. One attempt leaks
+	// nothing (the writer closes its connection when it stops); the next
+	// message to the member, if it is alive, dials again.
+	rcfg.MaxRetryCount = 1
+	ccfg := cluster.Configure(cfg.Name, provider, disthash.New(), rcfg,
 		cluster.WithKinds(ownerKind(n)))
 	n.cluster = cluster.New(n.system, ccfg)
 	n.announcer.init(n)
