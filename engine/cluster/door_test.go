@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/actorstream/actorstream/actors"
+	"github.com/actorstream/actorstream/engine/client"
 	"github.com/actorstream/actorstream/engine/server"
 	"github.com/actorstream/actorstream/internal/enginetest"
 )
@@ -88,6 +90,16 @@ func TestFrontDoor(t *testing.T) {
 	}
 	if n := a.srv.Sessions(); n != 0 {
 		t.Fatalf("A has %d sessions, want none: it redirects", n)
+	}
+	// Over UDP too: the media comes from the node the client was sent to.
+	udp := enginetest.NewCollector()
+	cu := enginetest.DialClient(t, client.Config{URL: a.url("live/cam"), Transport: actors.TransportUDP, Output: udp.Output, IdleEnd: time.Minute})
+	enginetest.Must(t, cu.Setup())
+	enginetest.Must(t, cu.Play())
+	t.Cleanup(func() { cu.Close() })
+	checkFrames(t, "UDP viewer through the door", udp, 10)
+	if n := c.srv.Sessions(); n != 2 {
+		t.Fatalf("C has %d sessions, want the 2 redirected viewers", n)
 	}
 
 	// ffmpeg and GStreamer, each seen on C while it plays (C's sessions
