@@ -21,8 +21,8 @@ import (
 // credentials learns nothing of the group's servers): OPTIONS, the
 // lab's dialect (its client follows no redirect), publishers (ANNOUNCE),
 // requests of sessions set up here and pulls by the group's other
-// servers (ClusterAgent) are served here, as are requests over TLS that
-// would leave it for a plain rtsp:// server.
+// servers (ClusterAgent) are served here, as are requests that would
+// change scheme (rtsps:// to rtsp:// or the other way).
 
 // ClusterAgent is the User-Agent of a server pulling a path from another
 // of its group (directory.go). A front door serves such a pull itself: it
@@ -70,8 +70,11 @@ func (c *conn) redirect(req *rtsp.Request) *rtsp.Response {
 		c.log.Warn("placement gave an unusable server URL: serving here", "path", name, "server", to)
 		return nil
 	}
-	if c.tls && loc.Scheme != "rtsps" {
-		return nil // never from rtsps:// to plain rtsp://
+	if (loc.Scheme == "rtsps") != c.tls {
+		// Never from rtsps:// to plain rtsp://; nor the other way, which
+		// a client set up for one (its TLS settings, its URL's scheme)
+		// may not follow.
+		return nil
 	}
 	// The same path and query on the other server; never the request's
 	// user information (clients send none there, and a Location is logged).

@@ -27,8 +27,9 @@ func (p *fakePlacement) Place(_ context.Context, name string) (string, error) {
 
 // TestRedirect: a front door answers DESCRIBE with 302 and the same path
 // and query on the chosen server, without the request's user
-// information; OPTIONS, the lab dialect, a viewer placed here and a pull
-// by another server of the group are served here.
+// information; OPTIONS, the lab dialect, a viewer placed here or on a
+// server of another scheme, and a pull by another server of the group
+// are served here.
 func TestRedirect(t *testing.T) {
 	p := &fakePlacement{server: "rtsp://edge2.example:8554"}
 	ts := startServer(t, Config{Placement: p})
@@ -52,6 +53,16 @@ func TestRedirect(t *testing.T) {
 	}
 	if resp := c.do("DESCRIBE", ts.url("clip.mjpeg")); resp.StatusCode != 200 {
 		t.Fatalf("DESCRIBE placed here: %d, want 200", resp.StatusCode)
+	}
+	p.mu.Lock()
+	p.server = "rtsp://edge2.example:8554"
+	p.mu.Unlock()
+	// A server of another scheme: served here.
+	p.mu.Lock()
+	p.server = "rtsps://edge2.example:8322"
+	p.mu.Unlock()
+	if resp := c.do("DESCRIBE", ts.url("clip.mjpeg")); resp.StatusCode != 200 {
+		t.Fatalf("DESCRIBE placed on an rtsps:// server: %d, want 200 (no change of scheme)", resp.StatusCode)
 	}
 	p.mu.Lock()
 	p.server = "rtsp://edge2.example:8554"
