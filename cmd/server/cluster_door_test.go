@@ -36,7 +36,7 @@ func TestClusterRedirectFlag(t *testing.T) {
 // placement are wired into the server. (One member a process: this runs
 // under the race detector too.)
 func TestClusterFrontDoorProcesses(t *testing.T) {
-	rtspA, rtspB, clA, clB := freePort(t), freePort(t), freePort(t), freePort(t)
+	rtspA, rtspB, clA, clB := twoMembersPorts(t)
 	a, _ := start(t, "-root", clipDir(t), "-loop", "-addr", "127.0.0.1:"+rtspA, "-log-level", "warn",
 		"-cluster-listen", "127.0.0.1:"+clA, "-cluster-seeds", "127.0.0.1:"+clB, "-cluster-redirect")
 	b, _ := start(t, "-root", t.TempDir(), "-addr", "127.0.0.1:"+rtspB, "-log-level", "warn",

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -55,7 +56,7 @@ func TestClusterFlags(t *testing.T) {
 // process is one member: this runs under the race detector too, the
 // binary being built without it.)
 func TestClusterOfTwoProcesses(t *testing.T) {
-	rtspA, rtspB, clA, clB := freePort(t), freePort(t), freePort(t), freePort(t)
+	rtspA, rtspB, clA, clB := twoMembersPorts(t)
 	a, _ := start(t, "-root", clipDir(t), "-addr", "127.0.0.1:"+rtspA, "-log-level", "warn",
 		"-cluster-listen", "127.0.0.1:"+clA, "-cluster-seeds", "127.0.0.1:"+clB)
 	b, _ := start(t, "-root", t.TempDir(), "-addr", "127.0.0.1:"+rtspB, "-log-level", "warn",
@@ -101,7 +102,7 @@ func TestClusterCredentials(t *testing.T) {
 	usersFile, pwFile := filepath.Join(dir, "users"), filepath.Join(dir, "pw")
 	enginetest.Must(t, os.WriteFile(usersFile, []byte(users), 0o600))
 	enginetest.Must(t, os.WriteFile(pwFile, []byte("s3cret\n"), 0o600))
-	rtspA, rtspB, clA, clB := freePort(t), freePort(t), freePort(t), freePort(t)
+	rtspA, rtspB, clA, clB := twoMembersPorts(t)
 	common := []string{"-log-level", "warn", "-users", usersFile, "-cluster-user", "cluster", "-cluster-password-file", pwFile}
 	start(t, append([]string{"-root", clipDir(t), "-addr", "127.0.0.1:" + rtspA,
 		"-cluster-listen", "127.0.0.1:" + clA, "-cluster-seeds", "127.0.0.1:" + clB}, common...)...)
@@ -125,4 +126,20 @@ func TestClusterCredentials(t *testing.T) {
 			t.Fatalf("A's file on B, with authentication on both: %v after 20 s", err)
 		}
 	}
+}
+
+// twoMembersPorts are the ports of two cluster members started as
+// processes: each one's RTSP port and membership port, the member's
+// cluster messages using the port after that (cluster.Config.Listen), all
+// from one block of free ports below the kernel's range for outgoing
+// connections (quietPort): picked one by one, a member's second port
+// could be taken by the time it binds it.
+func twoMembersPorts(t *testing.T) (rtspA, rtspB, clusterA, clusterB string) {
+	t.Helper()
+	base, err := strconv.Atoi(quietPort(t, 6))
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := func(i int) string { return strconv.Itoa(base + i) }
+	return port(0), port(1), port(2), port(4)
 }
