@@ -412,15 +412,21 @@ func TestClusterEdgeKilled(t *testing.T) {
 		m         *member
 		what      string
 		count     func(*member, *testing.T) int
+		slack     int
 		was, peak int
 	}
 	var counts []*before
 	for _, m := range []*member{a, c} {
+		// Goroutines come and go by a few (protoactor's log throttles
+		// keep one for a minute after a burst of warnings, as B's death
+		// makes): a leak of what B cost (a connection's, ≈ 4 each) is
+		// beyond the slack.
 		for _, k := range []struct {
 			what  string
 			count func(*member, *testing.T) int
-		}{{"descriptors", (*member).fds}, {"goroutines", (*member).goroutines}} {
-			counts = append(counts, &before{m: m, what: k.what, count: k.count, peak: m.peak(t, k.count)})
+			slack int
+		}{{"descriptors", (*member).fds, 0}, {"goroutines", (*member).goroutines, 4}} {
+			counts = append(counts, &before{m: m, what: k.what, count: k.count, slack: k.slack, peak: m.peak(t, k.count)})
 		}
 	}
 
@@ -456,9 +462,9 @@ func TestClusterEdgeKilled(t *testing.T) {
 	// what they were before B joined.
 	for _, k := range counts {
 		deadline := time.Now().Add(20 * time.Second)
-		for k.count(k.m, t) > k.peak {
+		for k.count(k.m, t) > k.peak+k.slack {
 			if time.Now().After(deadline) {
-				t.Fatalf("%s has %d %s 20 s after B died, at most %d before B joined", k.m.name, k.count(k.m, t), k.what, k.peak)
+				t.Fatalf("%s has %d %s 20 s after B died, at most %d before B joined (+%d allowed)", k.m.name, k.count(k.m, t), k.what, k.peak, k.slack)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
