@@ -66,7 +66,7 @@ func newMembers(t *testing.T, hosts []string) []*member {
 	for i, h := range hosts {
 		m := &member{name: string(rune('A' + i)), host: h, rtsp: "8554", clus: "7000"}
 		if h == "" {
-			m.host, m.rtsp, m.clus = "127.0.0.1", quietPort(t, 1), quietPort(t, 2)
+			m.host, m.rtsp, m.clus = "127.0.0.1", heldPort(t, 1), heldPort(t, 2)
 		}
 		ms[i] = m
 	}
@@ -80,23 +80,53 @@ func newMembers(t *testing.T, hosts []string) []*member {
 // binds it, the members' own health polls making many.
 func quietPort(t *testing.T, n int) string {
 	t.Helper()
+	p := heldPort(t, n)
+	release(p)
+	return p
+}
+
+// held are the ports heldPort reserved: bound by the test until release.
+var held sync.Map // the first port → its listeners
+
+// heldPort is quietPort, its ports kept bound by the test until release
+// (launch, just before the server binds them) or the test's end: ports
+// picked before a member starts (seconds before, for some) are taken by
+// nothing else meanwhile, another pick of the test's or another test's.
+func heldPort(t *testing.T, n int) string {
+	t.Helper()
 	for range 1000 {
 		p := 20000 + rand.IntN(12000)
-		ok := true
+		var ls []net.Listener
 		for i := range n {
 			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+i))
 			if err != nil {
-				ok = false
 				break
 			}
-			l.Close()
+			ls = append(ls, l)
 		}
-		if ok {
-			return strconv.Itoa(p)
+		if len(ls) == n {
+			port := strconv.Itoa(p)
+			held.Store(port, ls)
+			t.Cleanup(func() { release(port) })
+			return port
+		}
+		for _, l := range ls {
+			l.Close()
 		}
 	}
 	t.Fatal("no free port below 32000")
 	return ""
+}
+
+// release unbinds ports that heldPort reserved (others are ignored).
+func release(ports ...string) {
+	for _, p := range ports {
+		if ls, ok := held.LoadAndDelete(p); ok {
+			for _, l := range ls.([]net.Listener) {
+				l.Close()
+			}
+		}
+	}
 }
 
 // launch starts m's server with the cluster flags and args; prefix, when
@@ -111,6 +141,13 @@ func (m *member) launch(t *testing.T, all []*member, prefix []string, args ...st
 	}
 	args = append([]string{"-root", t.TempDir(), "-addr", m.host + ":" + m.rtsp, "-log-level", "warn",
 		"-cluster-listen", m.host + ":" + m.clus, "-cluster-seeds", strings.Join(seeds, ",")}, args...)
+	release(m.rtsp, m.clus)
+	for i, a := range args {
+		if a == "-metrics-addr" && i+1 < len(args) {
+			_, p, _ := net.SplitHostPort(args[i+1])
+			release(p)
+		}
+	}
 	m.cmd, _, _ = launchIn(t, "", append(prefix, append([]string{binary}, args...)...))
 }
 
@@ -402,7 +439,7 @@ func TestClusterEdgeKilled(t *testing.T) {
 	ms := newMembers(t, []string{"", "", ""})
 	a, b, c := ms[0], ms[1], ms[2]
 	for _, m := range []*member{a, c} {
-		m.metrics = "127.0.0.1:" + quietPort(t, 1)
+		m.metrics = "127.0.0.1:" + heldPort(t, 1)
 		m.launch(t, ms, nil, "-metrics-addr", m.metrics)
 	}
 	pub, _ := publishUntil(t, a.url("live/cam"), liveClip(t), 20*time.Second)
@@ -509,7 +546,7 @@ func TestClusterRelayOwnerKilled(t *testing.T) {
 	start(t, "-root", filepath.Dir(clip), "-addr", "127.0.0.1:"+upstream, "-loop", "-log-level", "warn")
 	ms := newMembers(t, []string{"", "", ""})
 	a, b, c := ms[0], ms[1], ms[2]
-	metrics := map[*member]string{a: "127.0.0.1:" + quietPort(t, 1), b: "127.0.0.1:" + quietPort(t, 1)}
+	metrics := map[*member]string{a: "127.0.0.1:" + heldPort(t, 1), b: "127.0.0.1:" + heldPort(t, 1)}
 	for _, m := range []*member{a, b} {
 		m.launch(t, ms, nil, "-live-linger", "10s", "-metrics-addr", metrics[m],
 			"-source", "cam=rtsp://127.0.0.1:"+upstream+"/"+filepath.Base(clip))
