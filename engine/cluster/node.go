@@ -94,7 +94,8 @@ type Node struct {
 	mu      sync.Mutex
 	members []Member // as the last topology said, sorted by ID
 	left    map[string]bool
-	movedAt time.Time // of the last change of the member list
+	grains  map[*actor.PID]struct{} // the owner grains running on this node
+	movedAt time.Time               // of the last change of the member list
 	changed chan struct{}
 	// takenOver hears of a path taken over by a publisher elsewhere
 	// (takeover.go).
@@ -141,7 +142,7 @@ func Start(cfg Config) (n *Node, err error) {
 		return nil, fmt.Errorf("cluster messages' address: %w", err)
 	}
 
-	n = &Node{cfg: cfg, log: cfg.Log, public: pub, health: mem.health, changed: make(chan struct{}), left: make(map[string]bool)}
+	n = &Node{cfg: cfg, log: cfg.Log, public: pub, health: mem.health, changed: make(chan struct{}), left: make(map[string]bool), grains: make(map[*actor.PID]struct{})}
 	h := logbridge.Demote(logbridge.New(cfg.Log.Named("protoactor")), demoted...)
 	n.system = actor.NewActorSystem(
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(h) }),
@@ -253,6 +254,20 @@ func (n *Node) hasLeft(id string) bool {
 	return n.left[id]
 }
 
+// grainStarted and grainStopped keep the list of the owner grains on
+// this node, which hear that members left (pruneClaims).
+func (n *Node) grainStarted(pid *actor.PID) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.grains[pid] = struct{}{}
+}
+
+func (n *Node) grainStopped(pid *actor.PID) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	delete(n.grains, pid)
+}
+
 // settle is how long after a change of the member list the paths'
 // grains may still be waiting for their nodes' claims: every member has
 // polled the others by then, and claimed again.
@@ -300,7 +315,16 @@ func (n *Node) onEvent(evt any) {
 	}
 	close(n.changed)
 	n.changed = make(chan struct{})
+	var grains []*actor.PID
+	if len(t.Left) > 0 {
+		for pid := range n.grains {
+			grains = append(grains, pid)
+		}
+	}
 	n.mu.Unlock()
+	for _, pid := range grains {
+		n.system.Root.Send(pid, pruneClaims{})
+	}
 	n.log.Info("cluster members changed", "members", len(members), "joined", len(t.Joined), "left", len(t.Left))
 	// Grains on members that left are gone, and a member that joined
 	// takes over some paths' grains: every node tells its paths again,

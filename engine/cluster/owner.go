@@ -33,8 +33,20 @@ func ownerKind(n *Node) *cluster.Kind {
 
 func (g *ownerGrain) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		g.node.grainStarted(ctx.Self())
+	case *actor.Stopped:
+		g.node.grainStopped(ctx.Self())
 	case *cluster.ClusterInit:
 		g.path = m.Identity.Identity
+	case pruneClaims:
+		// Members left: their claims go now, not at the next request,
+		// which may never come (a path nobody asks for any more): a
+		// grain left with none stops.
+		g.claims = slices.DeleteFunc(g.claims, func(o *ownerpb.Owner) bool { return g.node.hasLeft(o.Member) })
+		if len(g.claims) == 0 {
+			ctx.Poison(ctx.Self())
+		}
 	case *ownerpb.Claim:
 		if m.Takeover && len(g.claims) > 0 && g.claims[0].Member != m.Member {
 			// A publisher on m.Member took the path over (takeover.go):
@@ -62,6 +74,9 @@ func (g *ownerGrain) Receive(ctx actor.Context) {
 		g.answer(ctx)
 	}
 }
+
+// pruneClaims tells a node's grains that members left (Node.onEvent).
+type pruneClaims struct{}
 
 // drop removes member's claim, if any.
 func (g *ownerGrain) drop(member string) {

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -122,5 +123,50 @@ func TestFilesFollowed(t *testing.T) {
 	waitOwner(t, []*node{b}, "late.mjpeg", a.url("late.mjpeg"))
 	enginetest.Must(t, os.Remove(filepath.Join(a.dir, "late.mjpeg")))
 	waitOwner(t, []*node{b}, "late.mjpeg", "")
+	stopAll(nodes)
+}
+
+// grains is the number of owner grains running on nd.
+func (nd *node) grains() int {
+	nd.n.mu.Lock()
+	defer nd.n.mu.Unlock()
+	return len(nd.n.grains)
+}
+
+// TestGrainForgetsLeftOwner: the grain of a path whose only owner left
+// the cluster drops that owner's claim, and stops, when the member list
+// says so, not at a request that may never come: nothing of a dead
+// member stays in the grains.
+func TestGrainForgetsLeftOwner(t *testing.T) {
+	skipUnderRace(t)
+	leakCheck(t)
+	nodes := newNodes(t, 3, server.Config{})
+	a, b, c := nodes[0], nodes[1], nodes[2]
+	all := ids(nodes)
+	for _, nd := range nodes {
+		nd.waitMembers(t, all, 10*time.Second)
+	}
+	waitOwner(t, nodes, "live/none", "") // once the member list has settled
+	// A path of A's whose grain runs on B or C (rendezvous hashing places
+	// it: try names until one lands there); A's other paths released.
+	var name string
+	for i := 0; name == ""; i++ {
+		try := fmt.Sprintf("live/cam%d", i)
+		a.n.Serving(try, true)
+		waitOwner(t, nodes, try, a.url(try))
+		if a.grains() == 0 && b.grains()+c.grains() == 1 {
+			name = try
+			break
+		}
+		a.n.Serving(try, false)
+		waitOwner(t, nodes, try, "")
+		eventually(t, 5*time.Second, "the grain of a released path did not stop", func() bool {
+			return a.grains()+b.grains()+c.grains() == 0
+		})
+	}
+	a.stop()
+	eventually(t, 10*time.Second, "the grain of a path whose owner left still runs on B or C", func() bool {
+		return b.grains()+c.grains() == 0
+	})
 	stopAll(nodes)
 }
