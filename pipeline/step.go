@@ -219,9 +219,10 @@ type TimedSink interface {
 type Nothing struct{}
 
 // ChainTo ends a chain with a sink: st's values go into sink by calls,
-// on one goroutine, and the whole is a Sink (add it with To, under a name
-// that lists its stages).
-func ChainTo[A, B any](stName string, st Stepper[A, B], sinkName string, sink SinkStepper[B]) Sink[A] {
+// on one goroutine, and the whole is a SinkStepper (add it with To, or
+// with Direct behind a source that pushes, under a name that lists its
+// stages).
+func ChainTo[A, B any](stName string, st Stepper[A, B], sinkName string, sink SinkStepper[B]) SinkStepper[A] {
 	return &chainSink[A]{Chain(stName, st, sinkName, Stepper[B, Nothing](&sinkSteps[B]{sink}))}
 }
 
@@ -230,6 +231,19 @@ type chainSink[A any] struct{ steps Stepper[A, Nothing] }
 func (c *chainSink[A]) Run(ctx context.Context, in <-chan A) error {
 	return RunSteps(ctx, c.steps, in, nil)
 }
+
+func (c *chainSink[A]) Step(ctx context.Context, v A) error { return c.steps.Step(ctx, v, nothing) }
+
+func (c *chainSink[A]) End(ctx context.Context) error { return c.steps.End(ctx, nothing) }
+
+func (c *chainSink[A]) Due() (time.Time, bool) { return c.steps.(Timed[Nothing]).Due() }
+
+func (c *chainSink[A]) Expire(ctx context.Context, now time.Time) error {
+	return c.steps.(Timed[Nothing]).Expire(ctx, now, nothing)
+}
+
+// nothing is the emit of steps that end in a sink: never called.
+func nothing(Nothing) {}
 
 // sinkSteps is a SinkStepper as a Stepper that emits nothing.
 type sinkSteps[I any] struct{ sink SinkStepper[I] }

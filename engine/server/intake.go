@@ -26,7 +26,7 @@ import (
 //
 //	UDPSource | InterleavedSource → PayloadCheck → JitterCheck → Depacketizer → liveSink
 //
-// (all but the source chained on one goroutine)
+// (all but the source chained on one goroutine; over UDP, the socket's)
 // PayloadCheck drops what is not RTP of the announced payload type (and
 // ends the pipeline after many in a row), JitterCheck puts packets in
 // order and reads the publisher's RTCP (Sender Reports: its NTP↔RTP
@@ -84,25 +84,27 @@ func (in *intake) Pipeline() *pipeline.Pipeline {
 		in.base.Bad += st.Bad
 	}
 	p := pipeline.New()
-	var pkts <-chan *pipeline.Packet
-	if in.packets != nil { // interleaved
-		in.dropQueued()
-		pkts = pipeline.From(p, "interleavedsource", &recordingSource{in, &receive.InterleavedSource{Frames: in.packets}})
-	} else {
-		in.dropStaleUDP()
-		pkts = pipeline.From(p, "udpsource", &recordingSource{in, &receive.UDPSource{RTPConn: in.rtpConn, RTCPConn: in.rtcpConn, Peer: in.peer}})
-	}
 	check := &receive.PayloadCheck{PayloadType: in.pt}
 	in.check.Store(check)
-	// The checks and the sink run as one stage, on one goroutine: a
-	// packet crosses them by calls, not by three more channels and
-	// goroutine switches (pipeline.Chain), which at a few hundred packets
-	// a second per publisher were most of their cost and of the latency
-	// the server adds.
+	// The checks and the sink run as one stage (pipeline.Chain): a packet
+	// crosses them by calls, not by four channels and goroutine switches,
+	// which at a few hundred packets a second per publisher were most of
+	// their cost and of the latency the server adds. Over UDP they run
+	// on the socket's own reader goroutine (pipeline.Direct): no hop at
+	// all between the datagram's arrival and the frame's hand-over.
 	steps := pipeline.Chain("payloadcheck", check, "jittercheck+depacketizer",
 		pipeline.Chain("jittercheck", &receive.JitterCheck{Receiver: &in.recv}, "depacketizer", &receive.Depacketizer{KeepPayloads: true}))
-	pipeline.To(p, "payloadcheck+jittercheck+depacketizer+livesink",
-		pipeline.ChainTo("payloadcheck+jittercheck+depacketizer", steps, "livesink", &liveSink{in: in}), pkts)
+	const checks = "payloadcheck+jittercheck+depacketizer+livesink"
+	sink := pipeline.ChainTo("payloadcheck+jittercheck+depacketizer", steps, "livesink", &liveSink{in: in})
+	if in.packets != nil { // interleaved: the connection's reader must never wait, so a channel
+		in.dropQueued()
+		pkts := pipeline.From(p, "interleavedsource", &recordingSource{in, &receive.InterleavedSource{Frames: in.packets}})
+		pipeline.To(p, checks, sink, pkts)
+	} else {
+		in.dropStaleUDP()
+		src := &recordingPush{in, &receive.UDPSource{RTPConn: in.rtpConn, RTCPConn: in.rtcpConn, Peer: in.peer}}
+		pipeline.Direct(p, "udpsource+"+checks, "udpsource", src, checks, sink)
+	}
 	p.OnEvent(in.event)
 	in.recorded.Store(true)
 	in.dropNoted.Store(false)
@@ -311,6 +313,23 @@ type recordingSource struct {
 func (s *recordingSource) Run(ctx context.Context, out chan<- *pipeline.Packet) error {
 	defer s.in.recording.Store(false)
 	return s.src.Run(ctx, out)
+}
+
+// recordingPush is recordingSource for a source that pushes (UDPSource,
+// run by pipeline.Direct).
+type recordingPush struct {
+	in  *intake
+	src pipeline.PushSource[*pipeline.Packet]
+}
+
+func (s *recordingPush) Run(ctx context.Context, out chan<- *pipeline.Packet) error {
+	defer s.in.recording.Store(false)
+	return s.src.Run(ctx, out)
+}
+
+func (s *recordingPush) Push(ctx context.Context, emit func(*pipeline.Packet)) error {
+	defer s.in.recording.Store(false)
+	return s.src.Push(ctx, emit)
 }
 
 // dropIdle counts n packets the publisher sent while no RECORD's pipeline

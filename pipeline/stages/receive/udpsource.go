@@ -58,6 +58,18 @@ func (s *UDPSource) Stats() UDPSourceStats { return UDPSourceStats{Filtered: s.f
 // is closed (it returns nil); any other read error is returned. Each
 // socket has its own reader goroutine, both stopped before Run returns.
 func (s *UDPSource) Run(ctx context.Context, out chan<- *pipeline.Packet) error {
+	return s.readBoth(ctx, func(ctx context.Context, pk *pipeline.Packet) bool { return pipeline.Send(ctx, out, pk) })
+}
+
+// Push reads as Run does, handing each packet to emit on the socket's
+// reader goroutine (pipeline.PushSource): one for RTP, one for RTCP.
+func (s *UDPSource) Push(ctx context.Context, emit func(*pipeline.Packet)) error {
+	return s.readBoth(ctx, func(_ context.Context, pk *pipeline.Packet) bool { emit(pk); return true })
+}
+
+// readBoth runs a reader on each socket, handing what they read to
+// deliver (false: not delivered, its ctx ended).
+func (s *UDPSource) readBoth(ctx context.Context, deliver func(context.Context, *pipeline.Packet) bool) error {
 	if s.RTPConn == nil {
 		return errors.New("stages: UDPSource without RTPConn")
 	}
@@ -79,7 +91,7 @@ func (s *UDPSource) Run(ctx context.Context, out chan<- *pipeline.Packet) error 
 		stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Now()) })
 		wg.Go(func() {
 			defer stop()
-			err := s.readLoop(ctx, conn, rtcp, pool, out)
+			err := s.readLoop(ctx, conn, rtcp, pool, deliver)
 			// The first reader to stop ends Run and stops the other.
 			once.Do(func() { first = err })
 			cancel()
@@ -93,7 +105,7 @@ func (s *UDPSource) Run(ctx context.Context, out chan<- *pipeline.Packet) error 
 	return first
 }
 
-func (s *UDPSource) readLoop(ctx context.Context, conn *net.UDPConn, rtcp bool, pool *pipeline.PacketPool, out chan<- *pipeline.Packet) error {
+func (s *UDPSource) readLoop(ctx context.Context, conn *net.UDPConn, rtcp bool, pool *pipeline.PacketPool, deliver func(context.Context, *pipeline.Packet) bool) error {
 	timeout := s.ReadTimeout
 	if timeout <= 0 {
 		timeout = DefaultReadTimeout
@@ -127,7 +139,7 @@ func (s *UDPSource) readLoop(ctx context.Context, conn *net.UDPConn, rtcp bool, 
 			pipeline.ReportDrop(ctx, 1, ErrNotFromPeer)
 			continue // pk is reused for the next read
 		}
-		if !pipeline.Send(ctx, out, pk) {
+		if !deliver(ctx, pk) {
 			return ctx.Err()
 		}
 		pk = pool.Get()

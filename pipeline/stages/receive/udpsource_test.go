@@ -253,3 +253,33 @@ func TestInterleavedSource(t *testing.T) {
 		t.Errorf("Run = %v after cancel, want context.Canceled", err)
 	}
 }
+
+// TestUDPSourcePush: pushed, each datagram reaches emit on the reader
+// goroutine of its socket, flagged as Run flags it; cancelling ends Push.
+func TestUDPSourcePush(t *testing.T) {
+	rtpConn, rtcpConn := udpListen(t, "127.0.0.1:0"), udpListen(t, "127.0.0.1:0")
+	sender := udpListen(t, "127.0.0.1:0")
+	ctx, cancel := context.WithCancel(context.Background())
+	out := make(chan *pipeline.Packet, 16)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- (&UDPSource{RTPConn: rtpConn, RTCPConn: rtcpConn}).Push(ctx, func(pk *pipeline.Packet) { out <- pk })
+	}()
+	udpSend(t, sender, rtpConn, "rtp-one")
+	if pk := udpRecv(t, out); string(pk.Data) != "rtp-one" || pk.RTCP {
+		t.Errorf("RTP packet %q rtcp=%v", pk.Data, pk.RTCP)
+	}
+	udpSend(t, sender, rtcpConn, "rtcp")
+	if pk := udpRecv(t, out); string(pk.Data) != "rtcp" || !pk.RTCP {
+		t.Errorf("RTCP packet %q rtcp=%v", pk.Data, pk.RTCP)
+	}
+	cancel()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("Push = %v, want context.Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Push did not return")
+	}
+}
