@@ -126,8 +126,11 @@ type announcer struct {
 	owned map[string]bool // the paths this node originates
 	// takeovers are paths whose next claim is a takeover (TakeOver).
 	takeovers map[string]bool
-	dirty     map[string]struct{} // to tell their grains
-	settle    *time.Timer
+	// live are the owned paths published here (Serving), not listed by
+	// track (sources and files): only those can be taken over.
+	live   map[string]bool
+	dirty  map[string]struct{} // to tell their grains
+	settle *time.Timer
 	// track lists the paths to claim besides those Serving tells (Track);
 	// tracked is what it listed last.
 	track   func() []string
@@ -143,7 +146,7 @@ type announcer struct {
 // lists come while it joins); start runs it once the node has joined.
 func (a *announcer) init(n *Node) {
 	a.n = n
-	a.owned, a.dirty, a.takeovers = make(map[string]bool), make(map[string]struct{}), make(map[string]bool)
+	a.owned, a.dirty, a.takeovers, a.live = make(map[string]bool), make(map[string]struct{}), make(map[string]bool), make(map[string]bool)
 	a.kick = make(chan struct{}, 1)
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.done = make(chan struct{})
@@ -173,9 +176,10 @@ func (a *announcer) changed(settle time.Duration) {
 func (a *announcer) set(name string, on bool) {
 	a.mu.Lock()
 	if on {
-		a.owned[name] = true
+		a.owned[name], a.live[name] = true, true
 	} else {
 		delete(a.owned, name)
+		delete(a.live, name)
 	}
 	a.dirty[name] = struct{}{}
 	a.mu.Unlock()
@@ -197,6 +201,7 @@ func (a *announcer) drop(name string) {
 	delete(a.owned, name)
 	delete(a.dirty, name)
 	delete(a.takeovers, name)
+	delete(a.live, name)
 }
 
 // resync claims what track lists now and releases what it no longer
@@ -216,12 +221,14 @@ func (a *announcer) resync() {
 	for name := range now {
 		if !a.tracked[name] {
 			a.owned[name] = true
+			delete(a.live, name)
 			a.dirty[name] = struct{}{}
 		}
 	}
 	for name := range a.tracked {
 		if !now[name] {
 			delete(a.owned, name)
+			delete(a.live, name)
 			a.dirty[name] = struct{}{}
 		}
 	}
@@ -269,7 +276,7 @@ func (a *announcer) run() {
 		for name = range a.dirty {
 			break
 		}
-		on, takeover := a.owned[name], false
+		on, live, takeover := a.owned[name], a.live[name], false
 		if name != "" {
 			delete(a.dirty, name)
 			if takeover = on && a.takeovers[name]; takeover || !on {
@@ -288,19 +295,19 @@ func (a *announcer) run() {
 			}
 			continue
 		}
-		a.tell(name, on, takeover)
+		a.tell(name, on, live, takeover)
 	}
 }
 
 // tell claims or releases name, logging what a node should know: its path
 // is another node's.
-func (a *announcer) tell(name string, on, takeover bool) {
+func (a *announcer) tell(name string, on, live, takeover bool) {
 	n := a.n
 	ctx, cancel := context.WithTimeout(a.ctx, 10*time.Second)
 	defer cancel()
 	var msg proto.Message = &ownerpb.Release{Member: n.ID()}
 	if on {
-		msg = &ownerpb.Claim{Member: n.ID(), Url: n.urlOf(name), Takeover: takeover}
+		msg = &ownerpb.Claim{Member: n.ID(), Url: n.urlOf(name), Takeover: takeover, Live: live}
 	}
 	o, err := n.ask(ctx, name, msg)
 	switch {
@@ -314,6 +321,12 @@ func (a *announcer) tell(name string, on, takeover bool) {
 		}
 		a.mu.Unlock()
 		a.wake()
+	case on && takeover && o.Member != n.ID():
+		// The grain refused the takeover: the path is relayed or a
+		// file on its owner, which no publisher takes over. This node's
+		// publisher ends, as if taken over by the owner's stream.
+		n.log.Info("a publisher here cannot take over a path another node relays or serves as a file", "path", name)
+		n.handOver(name, o)
 	case on && o.Member != n.ID():
 		owner := o.Url
 		if u, err := url.Parse(o.Url); err == nil {

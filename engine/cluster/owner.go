@@ -48,23 +48,24 @@ func (g *ownerGrain) Receive(ctx actor.Context) {
 			ctx.Poison(ctx.Self())
 		}
 	case *ownerpb.Claim:
-		if m.Takeover && len(g.claims) > 0 && g.claims[0].Member != m.Member {
+		if m.Takeover && len(g.claims) > 0 && g.claims[0].Member != m.Member && g.claims[0].Live {
 			// A publisher on m.Member took the path over (takeover.go):
 			// it owns the path now, the former owner leaves the line.
 			old := g.claims[0]
 			g.drop(old.Member)
 			g.drop(m.Member)
-			g.claims = slices.Insert(g.claims, 0, &ownerpb.Owner{Member: m.Member, Url: m.Url})
+			g.claims = slices.Insert(g.claims, 0, &ownerpb.Owner{Member: m.Member, Url: m.Url, Live: m.Live})
 			g.node.displace(ctx, old.Member, g.path, g.claims[0])
 			g.answer(ctx)
 			return
 		}
 		// A node claiming again (nodes do on every change of the member
-		// list) keeps its place in line.
+		// list) keeps its place in line. (A takeover of a path that is
+		// no live one there, a relay or a file, is an ordinary claim.)
 		if i := slices.IndexFunc(g.claims, func(o *ownerpb.Owner) bool { return o.Member == m.Member }); i >= 0 {
-			g.claims[i].Url = m.Url
+			g.claims[i].Url, g.claims[i].Live = m.Url, m.Live
 		} else {
-			g.claims = append(g.claims, &ownerpb.Owner{Member: m.Member, Url: m.Url})
+			g.claims = append(g.claims, &ownerpb.Owner{Member: m.Member, Url: m.Url, Live: m.Live})
 		}
 		g.answer(ctx)
 	case *ownerpb.Release:
@@ -90,7 +91,7 @@ func (g *ownerGrain) answer(ctx actor.Context) {
 	g.claims = slices.DeleteFunc(g.claims, func(o *ownerpb.Owner) bool { return g.node.hasLeft(o.Member) })
 	owner := &ownerpb.Owner{}
 	if len(g.claims) > 0 {
-		owner.Member, owner.Url = g.claims[0].Member, g.claims[0].Url
+		owner.Member, owner.Url, owner.Live = g.claims[0].Member, g.claims[0].Url, g.claims[0].Live
 	}
 	ctx.Respond(owner)
 	if len(g.claims) == 0 {

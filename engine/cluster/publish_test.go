@@ -98,3 +98,32 @@ func TestPublishTakeover(t *testing.T) {
 	checkFrames(t, "C's viewer after the takeover", vc, vc.Count()+10)
 	stopAll(nodes)
 }
+
+// TestPublishTakeoverNotOfAFile: -live-takeover takes over published
+// paths only: a publisher on B of a file A has is accepted (B cannot
+// tell), then ended when the path's grain refuses its takeover; A keeps
+// the path, and B's viewers get A's file.
+func TestPublishTakeoverNotOfAFile(t *testing.T) {
+	skipUnderRace(t)
+	leakCheck(t)
+	media := enginetest.MediaDir(t)
+	nodes := newNodes(t, 2, server.Config{LiveTakeover: true}, media)
+	a, b := nodes[0], nodes[1]
+	all := ids(nodes)
+	for _, nd := range nodes {
+		nd.waitMembers(t, all, 10*time.Second)
+	}
+	waitOwner(t, nodes, "clip.mjpeg", a.url("clip.mjpeg"))
+	p, err := publishOn(t, b.url("clip.mjpeg"), media)
+	if err == nil {
+		select {
+		case <-p.Done():
+			t.Logf("B's publisher ended: %v", p.Err())
+		case <-time.After(10 * time.Second):
+			t.Fatal("B's publisher of A's file still publishes after 10 s")
+		}
+	}
+	waitOwner(t, nodes, "clip.mjpeg", a.url("clip.mjpeg"))
+	checkFrames(t, "B's viewer", watch(t, b.url("clip.mjpeg")), 5)
+	stopAll(nodes)
+}

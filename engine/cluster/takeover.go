@@ -61,22 +61,28 @@ func (d *displacedActor) Receive(ctx actor.Context) {
 	if !ok || m.Owner == nil {
 		return
 	}
-	n := d.n
-	// This node no longer claims the path (the grain dropped it): it
-	// must not claim it again at the next change of the member list.
-	n.announcer.drop(m.Path)
-	owner := m.Owner.Url
-	if u, err := url.Parse(owner); err == nil {
-		n.log.Info("a publisher on another node took a path of this node over", "path", m.Path, "owner", u.Redacted())
-		if n.cfg.User != "" {
-			u.User = url.UserPassword(n.cfg.User, n.cfg.Password)
-			owner = u.String()
-		}
+	if u, err := url.Parse(m.Owner.Url); err == nil {
+		d.n.log.Info("a publisher on another node took a path of this node over", "path", m.Path, "owner", u.Redacted())
+	}
+	d.n.handOver(m.Path, m.Owner)
+}
+
+// handOver: the path is owner's (a publisher there took it over, or this
+// node's takeover was refused: the path is a relay or a file there), and
+// this node's publisher of it ends (the server's OnTakenOver). This node no longer claims it (its grain
+// dropped or refused the claim): not again at the next change of the
+// member list either.
+func (n *Node) handOver(path string, owner *ownerpb.Owner) {
+	n.announcer.drop(path)
+	to := owner.Url
+	if u, err := url.Parse(to); err == nil && n.cfg.User != "" {
+		u.User = url.UserPassword(n.cfg.User, n.cfg.Password)
+		to = u.String()
 	}
 	n.mu.Lock()
 	f := n.takenOver
 	n.mu.Unlock()
 	if f != nil {
-		go f(m.Path, owner)
+		go f(path, to)
 	}
 }
