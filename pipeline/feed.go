@@ -22,6 +22,15 @@ type SharedFrame struct {
 	// Index is the frame's number in its feed, counting from 0: a gap
 	// is frames a subscriber missed.
 	Index int
+	// Periods is how many frame periods of the media passed since the
+	// feed's previous frame, as its maker saw (1, or 0, for a frame on
+	// time; more after a pause of the source or a frame lost on the way
+	// in), and Slot, set by Feed.Publish, is the frame's place on the
+	// feed's clock: the sum of Periods since its first frame. A stream
+	// stamps its RTP timestamps from Slot, so that a pause shows in them
+	// as the time it lasted (RFC 3550 §5.1: the sampling instant).
+	Periods int
+	Slot    int
 
 	refs atomic.Int32
 	pool *FreeList[SharedFrame]
@@ -45,7 +54,7 @@ func (f *SharedFrame) Hold() { f.refs.Add(1) }
 // Release drops a reference; the last one returns the frame to its pool.
 func (f *SharedFrame) Release() {
 	if f.refs.Add(-1) == 0 && f.pool != nil {
-		f.Payloads, f.Ends, f.Index = f.Payloads[:0], f.Ends[:0], 0
+		f.Payloads, f.Ends, f.Index, f.Periods, f.Slot = f.Payloads[:0], f.Ends[:0], 0, 0, 0
 		f.pool.Put(f)
 	}
 }
@@ -88,6 +97,7 @@ type Feed struct {
 	subs    map[FeedSubscriber]struct{}
 	ended   bool
 	frames  int
+	slot    int // the last frame's Slot
 	streams atomic.Int64
 }
 
@@ -102,7 +112,7 @@ func (fd *Feed) AddStreams(n int) { fd.streams.Add(int64(n)) }
 // NewFeed returns a feed without subscribers.
 func NewFeed() *Feed { return &Feed{subs: make(map[FeedSubscriber]struct{})} }
 
-// Publish numbers f (Index) and delivers it to every subscriber; it
+// Publish numbers f (Index, Slot) and delivers it to every subscriber; it
 // takes over the caller's reference. It does nothing after End.
 func (fd *Feed) Publish(f *SharedFrame) {
 	fd.mu.Lock()
@@ -112,6 +122,10 @@ func (fd *Feed) Publish(f *SharedFrame) {
 		return
 	}
 	f.Index = fd.frames
+	if fd.frames > 0 {
+		fd.slot += max(f.Periods, 1)
+	}
+	f.Slot = fd.slot
 	fd.frames++
 	for s := range fd.subs {
 		f.Hold()

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,8 @@ type Live struct {
 	feed   *pipeline.Feed
 	shared *pipeline.SharedFramePool
 	mtu    atomic.Int32 // the serving server's (0: 1400)
+
+	clock feedClock // the feed's frames' Periods
 
 	packMu sync.Mutex // the packetizer and its buffer
 	pack   *rtpjpeg.Packetizer
@@ -61,19 +64,20 @@ func (l *Live) FPS() float64 { return l.fps }
 // carry it, and packetized once for all RTSP viewers (whatever their
 // number). A viewer that is behind misses the frame rather than holding
 // the others up. Publish does not keep jpeg.
-func (l *Live) Publish(jpeg []byte) error { return l.publish(jpeg, nil, nil, time.Time{}) }
+func (l *Live) Publish(jpeg []byte) error { return l.publish(jpeg, nil, nil, time.Time{}, 0, false) }
 
 // publishFrame is Publish for a frame received over RTP: its RFC 2435
 // payloads (Frame.Payloads) go to the RTSP viewers as they are, with new
 // RTP headers only, unless one is bigger than the server's MTU allows
 // (then the frame is packetized again, once). It does not keep f.
 func (l *Live) publishFrame(f *pipeline.Frame) error {
-	return l.publish(f.Data, f.Payloads, f.PayloadEnds, f.Captured)
+	return l.publish(f.Data, f.Payloads, f.PayloadEnds, f.Captured, f.RTPTime, true)
 }
 
 // publish publishes a frame; captured is when the publisher captured it
-// (zero: unknown), which the frame subscribers get (the recorder).
-func (l *Live) publish(jpeg, payloads []byte, ends []int, captured time.Time) error {
+// (zero: unknown), which the frame subscribers get (the recorder), and
+// rtpTime its RTP timestamp when it came over RTP (hasRTP).
+func (l *Live) publish(jpeg, payloads []byte, ends []int, captured time.Time, rtpTime uint32, hasRTP bool) error {
 	var j rtpjpeg.JPEG
 	if err := rtpjpeg.ParseJPEG(jpeg, &j); err != nil {
 		if !errors.Is(err, rtpjpeg.ErrNotCarriable) {
@@ -90,7 +94,9 @@ func (l *Live) publish(jpeg, payloads []byte, ends []int, captured time.Time) er
 		payloads, ends = nil, nil // not the frame sent any more
 	}
 	if l.feed.Subscribers() > 0 {
-		l.feed.Publish(l.share(&j, payloads, ends))
+		sf := l.share(&j, payloads, ends)
+		sf.Periods = l.clock.periods(time.Now(), rtpTime, hasRTP, l.fps)
+		l.feed.Publish(sf)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -325,4 +331,43 @@ func (l *liveLoss) log() {
 	if behind+backedUp > 0 {
 		l.logger.Info("live viewer missed frames", metrics.LiveViewerBehind, behind, metrics.LiveConnBackedUp, backedUp)
 	}
+}
+
+// feedClock measures how many frame periods pass between a Live's
+// frames (pipeline.SharedFrame.Periods), so that a pause of its source —
+// a publisher gone and back, a camera's outage, a frame lost on the way
+// in — shows in the viewers' RTP timestamps as the time it lasted. The
+// publisher's own RTP clock says it best; when the frames have none
+// (Live.Publish) or it jumped (another publisher took over, with a clock
+// of its own), ours does, counting only clear pauses so that frames
+// that arrive unevenly still count one period each.
+type feedClock struct {
+	mu      sync.Mutex // Publish may be called from any goroutine
+	at      time.Time  // when the previous frame came; zero before the first
+	rtp     uint32
+	haveRTP bool
+}
+
+func (c *feedClock) periods(now time.Time, rtpTime uint32, hasRTP bool, fps float64) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	prev, prevRTP, prevHasRTP := c.at, c.rtp, c.haveRTP
+	c.at, c.rtp, c.haveRTP = now, rtpTime, hasRTP
+	if prev.IsZero() {
+		return 1
+	}
+	period := time.Duration(float64(time.Second) / fps)
+	wall := now.Sub(prev)
+	if hasRTP && prevHasRTP {
+		// RFC 2435's 90 kHz clock; a delta that disagrees with ours by a
+		// second or more is another clock, not a pause.
+		media := time.Duration(int64(int32(rtpTime-prevRTP)) * int64(time.Second) / 90000)
+		if media > 0 && (media-wall).Abs() < time.Second {
+			return max(1, int(math.Round(float64(media)/float64(period))))
+		}
+	}
+	if wall < 2*period {
+		return 1
+	}
+	return int(math.Round(float64(wall) / float64(period)))
 }

@@ -30,7 +30,9 @@ const fanoutFrames = 8
 // fanoutFrame is frame i as a publisher would hand it over: the JPEG and
 // its RFC 2435 payloads from a packetizer with the given MTU.
 func fanoutFrame(t *testing.T, i, mtu int) *pipeline.Frame {
-	f := &pipeline.Frame{Data: enginetest.NoiseJPEG(t, 160, 120, i+1)}
+	// Stamped at 50 frames/s, as a publisher's RTP clock would: the
+	// viewers' timestamps follow the publisher's clock, not arrival.
+	f := &pipeline.Frame{Data: enginetest.NoiseJPEG(t, 160, 120, i+1), RTPTime: uint32(i * 90000 / 50)}
 	var j rtpjpeg.JPEG
 	enginetest.Must(t, rtpjpeg.ParseJPEG(f.Data, &j))
 	p := rtpjpeg.NewPacketizer(1, 1, mtu)

@@ -15,6 +15,10 @@ import (
 // from BaseTime at FPS from the first frame it sends, numbered from
 // StartIndex. A viewer joins at the next frame (MJPEG: every frame is a
 // key frame). Nothing is packetized or copied per session but headers.
+// Frame numbers, and so timestamps, follow the feed's clock
+// (SharedFrame.Slot): a frame the stream missed, or a pause of the
+// source, moves them on by the time it took, as RTP wants; sequence
+// numbers stay contiguous (no packet was lost).
 //
 // It is its own executor-neutral source (pipeline.FedSource): on
 // goroutines Run reads the feed through a channel of its own and pushes
@@ -37,10 +41,11 @@ type FeedSource struct {
 	// Buffer is how many frames wait for a stream on goroutines (0: 4).
 	Buffer int
 
-	index   int // of the next frame sent
-	started bool
-	next    int // the feed's number expected next; -1 before the first
-	pool    *pipeline.BatchPool
+	index    int // of the frame being sent
+	baseSlot int // the feed's Slot of the first frame sent
+	started  bool
+	next     int // the feed's number expected next; -1 before the first
+	pool     *pipeline.BatchPool
 	// rtp is RTP as the first frame found it, numbering the stream from
 	// there: a copy beside the other fields every frame touches, because
 	// at a thousand viewers a pass over them is bound by cache misses,
@@ -93,9 +98,13 @@ func (s *FeedSource) Run(ctx context.Context, out chan<- *pipeline.Batch) error 
 // pipeline.Batch.Payloads) rather than copies.
 func (s *FeedSource) Batch(ctx context.Context, f *pipeline.SharedFrame, pool *pipeline.BatchPool) (*pipeline.Batch, error) {
 	if !s.started {
-		s.started, s.index, s.next = true, s.StartIndex, -1
+		s.started, s.next, s.baseSlot = true, -1, f.Slot
 		s.rtp = *s.RTP
 	}
+	// The frame's number in the stream follows the feed's clock: frames
+	// missed, or a pause of the source, move its timestamp on by the
+	// time they took.
+	s.index = s.StartIndex + f.Slot - s.baseSlot
 	if s.next >= 0 && f.Index > s.next && s.OnSkip != nil {
 		s.OnSkip(f.Index - s.next)
 	}
@@ -117,6 +126,5 @@ func (s *FeedSource) Batch(ctx context.Context, f *pipeline.SharedFrame, pool *p
 	if s.Position != nil {
 		s.Position.Store(int64(s.index))
 	}
-	s.index++
 	return b, nil
 }

@@ -24,8 +24,9 @@ func sharedFrame(pool *pipeline.SharedFramePool, payloads ...[]byte) *pipeline.S
 // TestFeedSourceStampsItsOwnHeaders: two streams of one feed send the
 // feed's payloads as they are (shared, not copied) behind headers of
 // their own: SSRC, sequence numbers from their packetizers, timestamps
-// from BaseTime at FPS, the marker on each frame's last packet; a frame
-// a stream missed is told to OnSkip and costs no timestamp.
+// from BaseTime at FPS on the feed's clock (Slot: a frame missed and a
+// pause of the source move them on by their time), the marker on each
+// frame's last packet; a frame a stream missed is told to OnSkip.
 func TestFeedSourceStampsItsOwnHeaders(t *testing.T) {
 	pool := pipeline.NewSharedFramePool(4)
 	batches := pipeline.NewBatchPool(2)
@@ -37,9 +38,11 @@ func TestFeedSourceStampsItsOwnHeaders(t *testing.T) {
 		sharedFrame(pool, []byte("first"), []byte("second"), []byte("end")),
 		sharedFrame(pool, []byte("only")),
 		sharedFrame(pool, []byte("x"), []byte("y")),
+		sharedFrame(pool, []byte("after a pause")),
 	}
+	slots := []int{0, 1, 3, 53} // frame 2 never came to this stream; then the source paused for 2 s
 	for i, f := range frames {
-		f.Index = []int{0, 1, 3}[i] // frame 2 never came to this stream
+		f.Index, f.Slot = []int{0, 1, 3, 4}[i], slots[i]
 	}
 	seqA, seqB := uint16(100), uint16(7)
 	for i, f := range frames {
@@ -48,7 +51,7 @@ func TestFeedSourceStampsItsOwnHeaders(t *testing.T) {
 			ssrc uint32
 			seq  *uint16
 			ts   uint32
-		}{{a, 0xA, &seqA, 1000 + uint32(i)*3600}, {b, 0xB, &seqB, 50 + uint32(i)*3600}} {
+		}{{a, 0xA, &seqA, 1000 + uint32(slots[i])*3600}, {b, 0xB, &seqB, 50 + uint32(slots[i])*3600}} {
 			batch, err := s.src.Batch(context.Background(), f, batches)
 			if err != nil {
 				t.Fatal(err)
