@@ -91,6 +91,11 @@ func serveOneWay(t *testing.T, dir string, w way) (captured, string) {
 	c := dial(t, ln.Addr().String())
 	url := "rtsp://" + ln.Addr().String() + "/noise.mjpeg"
 	rtpConn, _ := udpPair(t)
+	// Room for a whole stream's worth of datagrams: on a loaded machine
+	// this reader can fall behind, and a datagram the kernel drops for
+	// want of room would be a difference between the ways that is not
+	// theirs.
+	_ = rtpConn.SetReadBuffer(4 << 20)
 	port := rtpConn.LocalAddr().(*net.UDPAddr).Port
 	r := c.do("SETUP", url+"/trackID=0", "Transport: RTP/AVP;unicast;client_port="+strconv.Itoa(port)+"-"+strconv.Itoa(port+1))
 	trs, err := rtsp.ParseTransports(r.Header.Get("Transport"))
