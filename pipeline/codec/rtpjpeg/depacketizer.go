@@ -1,6 +1,7 @@
 package rtpjpeg
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -287,8 +288,17 @@ func (d *Depacketizer) buildJFIF(b []byte) []byte {
 // place them.
 func inferRestartInterval(scan []byte, w, h int, ysamp byte) int {
 	markers := 0
+	// 0xFF is rare in entropy-coded data (stuffed as FF 00 there):
+	// IndexByte skips to each one, many bytes at a time, where a loop
+	// over every byte of every frame cost a publisher's intake more than
+	// all its other per-frame work.
 	for i := 0; i+1 < len(scan); i++ {
-		if scan[i] == 0xFF && scan[i+1] >= 0xD0 && scan[i+1] <= 0xD7 {
+		k := bytes.IndexByte(scan[i:len(scan)-1], 0xFF)
+		if k < 0 {
+			break
+		}
+		i += k
+		if scan[i+1] >= 0xD0 && scan[i+1] <= 0xD7 {
 			markers++
 			i++
 		}

@@ -3,6 +3,7 @@ package rtpjpeg
 import (
 	"bytes"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"testing"
@@ -409,4 +410,49 @@ func FuzzDepacketizer(f *testing.F) {
 			data = data[n:]
 		}
 	})
+}
+
+// TestInferRestartIntervalCountsMarkers: the markers counted skipping
+// from 0xFF to 0xFF are those a byte-by-byte look finds, at the edges
+// too (a marker at the end, fill bytes before one, a lone 0xFF last).
+func TestInferRestartIntervalCountsMarkers(t *testing.T) {
+	naive := func(scan []byte) int {
+		n := 0
+		for i := 0; i+1 < len(scan); i++ {
+			if scan[i] == 0xFF && scan[i+1] >= 0xD0 && scan[i+1] <= 0xD7 {
+				n++
+				i++
+			}
+		}
+		return n
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	scans := [][]byte{
+		{}, {0xFF}, {0xFF, 0xD0}, {1, 0xFF, 0xD7}, {0xFF, 0xFF, 0xD3, 0xFF}, {0xFF, 0xD0, 0xFF, 0xD1, 0xFF, 0x00, 0xFF, 0xD8},
+	}
+	for range 200 {
+		s := make([]byte, rng.IntN(300))
+		for i := range s {
+			switch rng.IntN(6) {
+			case 0:
+				s[i] = 0xFF
+			case 1:
+				s[i] = 0xD0 + byte(rng.IntN(9))
+			default:
+				s[i] = byte(rng.IntN(256))
+			}
+		}
+		scans = append(scans, s)
+	}
+	// 64x64 4:2:0 is 16 MCUs: with m markers the interval is ceil(16/(m+1)).
+	for _, s := range scans {
+		m := naive(s)
+		want := 0
+		if m > 0 {
+			want = (16 + m) / (m + 1)
+		}
+		if got := inferRestartInterval(s, 64, 64, 0x22); got != want {
+			t.Fatalf("scan % x: interval %d, want %d (%d markers)", s, got, want, m)
+		}
+	}
 }
