@@ -153,6 +153,14 @@ func (c *Client) ask(msg func(chan<- error) any) error {
 // Done is closed when the session is over.
 func (c *Client) Done() <-chan struct{} { return c.done }
 
+// URL is where the client plays from: the URL it was given, without
+// credentials, or where a redirect sent it (a cluster's front door).
+func (c *Client) URL() *url.URL {
+	_, u := c.serverAt()
+	v := *u
+	return &v
+}
+
 // Err says why the session ended (nil after a normal TEARDOWN).
 func (c *Client) Err() error {
 	<-c.done
