@@ -214,9 +214,15 @@ func (p *Player) Receive(ctx actor.Context) {
 		p.calls.timedOut(ctx, m)
 	case *ConnClosed:
 		p.calls.closed(ctx)
-		if m.Err != nil {
+		switch {
+		case m.Err != nil:
 			p.finish(fmt.Errorf("connection closed: %w", m.Err))
-		} else {
+		case p.state == Playing && !m.Bye && !p.done:
+			// A server ends a stream with an RTCP BYE, or stops sending
+			// and waits for TEARDOWN; one that hangs up mid-stream
+			// died or threw us out.
+			p.finish(ErrServerClosed)
+		default:
 			p.finish(nil)
 		}
 		p.become(p.doneState, Init)

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"errors"
 	"time"
 
 	"github.com/actorstream/actorstream/internal/rtsp"
@@ -34,8 +35,13 @@ type (
 type (
 	// ServerResponse is a response read from the RTSP connection.
 	ServerResponse struct{ Response *rtsp.Response }
-	// ConnClosed reports that the RTSP connection ended.
-	ConnClosed struct{ Err error }
+	// ConnClosed reports that the RTSP connection ended: Err nil when
+	// the server closed it in an orderly way (end of file), Bye when the
+	// stream had ended with an RTCP BYE before.
+	ConnClosed struct {
+		Err error
+		Bye bool
+	}
 	// StreamEnded reports that the media stopped for good (RTCP BYE, or a
 	// receiving pipeline that failed); a playing session is torn down.
 	StreamEnded struct{ Reason string }
@@ -55,3 +61,8 @@ type (
 	udpCheck      struct{ gen int }
 	silenceCheck  struct{ gen int }
 )
+
+// ErrServerClosed ends a session whose server closed the RTSP connection
+// while the stream played, without ending it first (no RTCP BYE): the
+// server died, or dropped the client.
+var ErrServerClosed = errors.New("the server closed the connection while the stream was playing")

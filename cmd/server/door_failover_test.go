@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
 	"testing"
 	"time"
+
+	"github.com/actorstream/actorstream/actors"
 )
 
 // TestClusterEdgeKilledViewerBackThroughTheDoor: A is the front door
@@ -56,6 +59,9 @@ func TestClusterEdgeKilledViewerBackThroughTheDoor(t *testing.T) {
 		t.Fatalf("the viewer on %s did not see its server die", edge.name)
 	}
 	ended := time.Since(killed)
+	if err := v.c.Err(); !errors.Is(err, actors.ErrServerClosed) {
+		t.Errorf("the viewer on %s ended with %v, want actors.ErrServerClosed: its server died", edge.name, err)
+	}
 	again := watchUntil(t, "the viewer again", door.url("live/cam"), 20*time.Second)
 	placed := time.Since(killed)
 	again.wait(t, 1, 10*time.Second)

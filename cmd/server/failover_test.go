@@ -3,6 +3,7 @@ package main
 import (
 	stdbytes "bytes"
 	"context"
+	"errors"
 	"fmt"
 	"image/jpeg"
 	"io"
@@ -482,6 +483,9 @@ func TestClusterEdgeKilled(t *testing.T) {
 	case <-vb.c.Done():
 	case <-time.After(10 * time.Second):
 		t.Fatal("B's viewer did not see its server die")
+	}
+	if err := vb.c.Err(); !errors.Is(err, actors.ErrServerClosed) {
+		t.Errorf("B's viewer ended with %v, want actors.ErrServerClosed: its server died", err)
 	}
 	n := vc.count()
 	vc.wait(t, n+50, 10*time.Second)

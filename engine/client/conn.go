@@ -65,7 +65,7 @@ func (c *Client) readLoop(nc net.Conn) {
 			default:
 			}
 			if c.conn() == nc {
-				c.tell(&actors.ConnClosed{Err: connErr(err)})
+				c.tell(&actors.ConnClosed{Err: connErr(err), Bye: c.recv.Bye()})
 			}
 			return
 		}
