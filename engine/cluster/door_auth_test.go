@@ -5,7 +5,6 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,17 +36,9 @@ func TestFrontDoorAuthenticated(t *testing.T) {
 		c.FrontDoor = i == 0
 	})
 	a, b := nodes[0], nodes[1]
-	all := ids(nodes)
-	for _, nd := range nodes {
-		nd.waitMembers(t, all, 10*time.Second)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel()
-	l := server.NewLive(25)
-	enginetest.Must(t, a.srv.Publish("live/cam", l))
-	publish(ctx, t, l, &wg)
+	waitAllMembers(t, nodes)
+	pub := startPublishing(t)
+	pub.live(t, a, "live/cam")
 	waitOwner(t, nodes, "live/cam", a.url("live/cam"))
 	a.n.ReportLoad(func() Load { return Load{Sessions: a.srv.Sessions() + 10} })
 	eventually(t, 10*time.Second, "A sees the loads A 10, B 0", func() bool {
@@ -90,7 +81,6 @@ func TestFrontDoorAuthenticated(t *testing.T) {
 			}
 		})
 	}
-	cancel()
-	wg.Wait()
+	pub.stop()
 	stopAll(nodes)
 }

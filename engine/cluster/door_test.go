@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -59,17 +58,9 @@ func TestFrontDoor(t *testing.T) {
 		c.FrontDoor = i == 0
 	})
 	a, b, c := nodes[0], nodes[1], nodes[2]
-	all := ids(nodes)
-	for _, nd := range nodes {
-		nd.waitMembers(t, all, 10*time.Second)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel()
-	l := server.NewLive(25)
-	enginetest.Must(t, b.srv.Publish("live/cam", l))
-	publish(ctx, t, l, &wg)
+	waitAllMembers(t, nodes)
+	pub := startPublishing(t)
+	pub.live(t, b, "live/cam")
 	waitOwner(t, nodes, "live/cam", b.url("live/cam"))
 
 	// A is busy: its report says 10 sessions more than it has (a front
@@ -166,17 +157,14 @@ func TestFrontDoor(t *testing.T) {
 	// which serves their pulls itself (a pull sent on to the least
 	// loaded node would come back to it, or chain edges), while it sends
 	// its viewers on.
-	l2 := server.NewLive(25)
-	enginetest.Must(t, a.srv.Publish("live/door", l2))
-	publish(ctx, t, l2, &wg)
+	pub.live(t, a, "live/door")
 	waitOwner(t, nodes, "live/door", a.url("live/door"))
 	checkFrames(t, "C's viewer of the door's path", watch(t, c.url("live/door")), 10)
 	if n := a.srv.Sessions(); n != 1 {
 		t.Fatalf("A has %d sessions, want 1: C's pull of its path", n)
 	}
 	checkFrames(t, "viewer of the door's path through the door", watch(t, a.url("live/door")), 5)
-	cancel()
-	wg.Wait()
+	pub.stop()
 	stopAll(nodes)
 }
 

@@ -50,6 +50,33 @@ func publish(ctx context.Context, t *testing.T, l *server.Live, wg *sync.WaitGro
 	})
 }
 
+// publishing is a test's live paths, published until stop (at the
+// latest when the test ends): stop them before stopping the nodes.
+type publishing struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func startPublishing(t *testing.T) *publishing {
+	p := &publishing{}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	t.Cleanup(p.stop)
+	return p
+}
+
+// live publishes path on nd at 25 frames a second.
+func (p *publishing) live(t *testing.T, nd *node, path string) {
+	l := server.NewLive(25)
+	enginetest.Must(t, nd.srv.Publish(path, l))
+	publish(p.ctx, t, l, &p.wg)
+}
+
+func (p *publishing) stop() {
+	p.cancel()
+	p.wg.Wait()
+}
+
 // checkFrames waits for n frames and checks that each decodes as a JPEG.
 func checkFrames(t *testing.T, who string, col *enginetest.Collector, n int) {
 	t.Helper()
@@ -70,18 +97,10 @@ func TestEdgePull(t *testing.T) {
 	leakCheck(t)
 	nodes := newNodes(t, 3, server.Config{SourceLinger: time.Second}, enginetest.MediaDir(t))
 	a, b, c := nodes[0], nodes[1], nodes[2]
-	all := ids(nodes)
-	for _, nd := range nodes {
-		nd.waitMembers(t, all, 10*time.Second)
-	}
+	waitAllMembers(t, nodes)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel()
-	l := server.NewLive(25)
-	enginetest.Must(t, a.srv.Publish("live/cam", l))
-	publish(ctx, t, l, &wg)
+	pub := startPublishing(t)
+	pub.live(t, a, "live/cam")
 	waitOwner(t, nodes, "live/cam", a.url("live/cam"))
 	// What the lookup costs a request on an edge (logged: a figure for
 	// the issue, not judged).
@@ -113,8 +132,7 @@ func TestEdgePull(t *testing.T) {
 	waitOwner(t, nodes, "clip.mjpeg", a.url("clip.mjpeg"))
 	checkFrames(t, "file viewer", watch(t, c.url("clip.mjpeg")), 5)
 
-	cancel()
-	wg.Wait()
+	pub.stop()
 	stopAll(nodes)
 }
 
@@ -126,20 +144,11 @@ func TestEdgeFailover(t *testing.T) {
 	leakCheck(t)
 	nodes := newNodes(t, 3, server.Config{})
 	a, b, c := nodes[0], nodes[1], nodes[2]
-	all := ids(nodes)
-	for _, nd := range nodes {
-		nd.waitMembers(t, all, 10*time.Second)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel()
-	la, lc := server.NewLive(25), server.NewLive(25)
-	enginetest.Must(t, a.srv.Publish("live/cam", la))
-	publish(ctx, t, la, &wg)
+	waitAllMembers(t, nodes)
+	pub := startPublishing(t)
+	pub.live(t, a, "live/cam")
 	waitOwner(t, nodes, "live/cam", a.url("live/cam"))
-	enginetest.Must(t, c.srv.Publish("live/cam", lc))
-	publish(ctx, t, lc, &wg)
+	pub.live(t, c, "live/cam")
 
 	col := watch(t, b.url("live/cam"))
 	checkFrames(t, "B's viewer", col, 5)
@@ -149,8 +158,7 @@ func TestEdgeFailover(t *testing.T) {
 	if s := c.srv.Sessions(); s != 1 {
 		t.Fatalf("C has %d sessions after A left, want 1 (B's pull)", s)
 	}
-	cancel()
-	wg.Wait()
+	pub.stop()
 	stopAll(nodes)
 }
 
@@ -175,10 +183,7 @@ func TestEdgePullAuthenticated(t *testing.T) {
 		}
 	}, enginetest.MediaDir(t))
 	a, b, c := nodes[0], nodes[1], nodes[2]
-	all := ids(nodes)
-	for _, nd := range nodes {
-		nd.waitMembers(t, all, 10*time.Second)
-	}
+	waitAllMembers(t, nodes)
 	waitOwner(t, nodes[1:], "clip.mjpeg", a.url("clip.mjpeg"))
 	withUser := func(url string) string { return strings.Replace(url, "rtsp://", "rtsp://alice:wonderland@", 1) }
 	checkFrames(t, "B's viewer", watch(t, withUser(b.url("clip.mjpeg"))), 5)

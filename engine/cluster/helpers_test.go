@@ -201,3 +201,12 @@ func leakCheck(t *testing.T) {
 		t.Errorf("goroutines left after every node stopped: %v", err)
 	})
 }
+
+// waitAllMembers waits until every node sees all of them as members.
+func waitAllMembers(t *testing.T, nodes []*node) {
+	t.Helper()
+	all := ids(nodes)
+	for _, nd := range nodes {
+		nd.waitMembers(t, all, 10*time.Second)
+	}
+}

@@ -58,10 +58,7 @@ func TestPathOwner(t *testing.T) {
 	leakCheck(t)
 	nodes := newNodes(t, 3, server.Config{})
 	a, b, c := nodes[0], nodes[1], nodes[2]
-	all := ids(nodes)
-	for _, nd := range nodes {
-		nd.waitMembers(t, all, 10*time.Second)
-	}
+	waitAllMembers(t, nodes)
 
 	waitOwner(t, nodes, "live/none", "") // once the member list has settled
 	a.n.Serving("live/cam", true)
@@ -112,10 +109,7 @@ func TestFilesFollowed(t *testing.T) {
 	leakCheck(t)
 	nodes := newNodes(t, 2, server.Config{})
 	a, b := nodes[0], nodes[1]
-	all := ids(nodes)
-	for _, nd := range nodes {
-		nd.waitMembers(t, all, 10*time.Second)
-	}
+	waitAllMembers(t, nodes)
 	clip := filepath.Join(enginetest.MediaDir(t), "clip.mjpeg")
 	data, err := os.ReadFile(clip)
 	enginetest.Must(t, err)
@@ -142,10 +136,7 @@ func TestGrainForgetsLeftOwner(t *testing.T) {
 	leakCheck(t)
 	nodes := newNodes(t, 3, server.Config{})
 	a, b, c := nodes[0], nodes[1], nodes[2]
-	all := ids(nodes)
-	for _, nd := range nodes {
-		nd.waitMembers(t, all, 10*time.Second)
-	}
+	waitAllMembers(t, nodes)
 	waitOwner(t, nodes, "live/none", "") // once the member list has settled
 	// A path of A's whose grain runs on B or C (rendezvous hashing places
 	// it: try names until one lands there); A's other paths released.

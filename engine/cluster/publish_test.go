@@ -35,10 +35,7 @@ func TestPublishOwnedElsewhere(t *testing.T) {
 	media := enginetest.MediaDir(t)
 	nodes := newNodes(t, 2, server.Config{LiveLinger: 2 * time.Second, SourceLinger: 300 * time.Millisecond})
 	a, b := nodes[0], nodes[1]
-	all := ids(nodes)
-	for _, nd := range nodes {
-		nd.waitMembers(t, all, 10*time.Second)
-	}
+	waitAllMembers(t, nodes)
 	first, err := publishOn(t, a.url("live/cam"), media)
 	enginetest.Must(t, err)
 	waitOwner(t, nodes, "live/cam", a.url("live/cam"))
@@ -74,10 +71,7 @@ func TestPublishTakeover(t *testing.T) {
 	media := enginetest.MediaDir(t)
 	nodes := newNodes(t, 3, server.Config{LiveTakeover: true})
 	a, b, c := nodes[0], nodes[1], nodes[2]
-	all := ids(nodes)
-	for _, nd := range nodes {
-		nd.waitMembers(t, all, 10*time.Second)
-	}
+	waitAllMembers(t, nodes)
 	first, err := publishOn(t, a.url("live/cam"), media)
 	enginetest.Must(t, err)
 	waitOwner(t, nodes, "live/cam", a.url("live/cam"))
@@ -109,10 +103,7 @@ func TestPublishTakeoverNotOfAFile(t *testing.T) {
 	media := enginetest.MediaDir(t)
 	nodes := newNodes(t, 2, server.Config{LiveTakeover: true}, media)
 	a, b := nodes[0], nodes[1]
-	all := ids(nodes)
-	for _, nd := range nodes {
-		nd.waitMembers(t, all, 10*time.Second)
-	}
+	waitAllMembers(t, nodes)
 	waitOwner(t, nodes, "clip.mjpeg", a.url("clip.mjpeg"))
 	p, err := publishOn(t, b.url("clip.mjpeg"), media)
 	if err == nil {
