@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -198,49 +197,11 @@ func TestChainStepAllocatesNothing(t *testing.T) {
 	}
 }
 
-// tally is a SinkStepper that sums what it gets, and ticks when due.
-type tally struct {
-	sum        int
-	ticks      atomic.Int32
-	every      time.Duration
-	next       time.Time
-	goroutines map[int64]bool
-	ended      bool
-}
-
-func (s *tally) Run(ctx context.Context, in <-chan int) error {
-	return pipeline.RunSinkSteps(ctx, s, in)
-}
-
-func (s *tally) Step(_ context.Context, v int) error {
-	s.goroutines[goid()] = true
-	s.sum += v
-	return nil
-}
-
-func (s *tally) End(context.Context) error { s.ended = true; return nil }
-
-func (s *tally) Due() (time.Time, bool) {
-	if s.every == 0 {
-		return time.Time{}, false
-	}
-	if s.next.IsZero() {
-		s.next = time.Now().Add(s.every)
-	}
-	return s.next, true
-}
-
-func (s *tally) Expire(_ context.Context, now time.Time) error {
-	s.ticks.Add(1)
-	s.next = now.Add(s.every)
-	return nil
-}
-
 // TestChainToSink: a chain ending in a sink is a sink, run on one
 // goroutine; the sink's timer fires while no value comes.
 func TestChainToSink(t *testing.T) {
-	seen := map[int64]bool{}
-	sink := &tally{goroutines: seen, every: 5 * time.Millisecond}
+	seen, sinkSeen := map[int64]bool{}, new(sync.Map)
+	sink := &lockedTally{goroutines: sinkSeen, every: 5 * time.Millisecond}
 	p := pipeline.New()
 	in := make(chan int)
 	src := pipeline.From(p, "src", pipeline.SourceFunc[int](func(ctx context.Context, out chan<- int) error {
@@ -267,9 +228,13 @@ func TestChainToSink(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if sink.sum != 12 || !sink.ended {
-		t.Errorf("sum %d, ended %v; want 12 (each value twice), true", sink.sum, sink.ended)
+	if sum, ended := sink.sum.Load(), sink.ended.Load(); sum != 12 || ended != 1 {
+		t.Errorf("sum %d, End ran %d times; want 12 (each value twice), once", sum, ended)
 	}
+	sinkSeen.Range(func(id, _ any) bool {
+		seen[id.(int64)] = true
+		return true
+	})
 	if len(seen) != 1 {
 		t.Errorf("the chain and its sink ran on %d goroutines, want 1", len(seen))
 	}
