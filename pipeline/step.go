@@ -102,6 +102,8 @@ func RunSteps[I, O any](ctx context.Context, st Stepper[I, O], in <-chan I, out 
 // its stages.
 func Chain[A, B, C any](firstName string, first Stepper[A, B], secondName string, second Stepper[B, C]) Stepper[A, C] {
 	c := &chain[A, B, C]{names: [2]string{firstName, secondName}, first: first, second: second}
+	c.timed1, _ = first.(Timed[B])
+	c.timed2, _ = second.(Timed[C])
 	c.mid = c.intoSecond
 	return c
 }
@@ -110,6 +112,10 @@ type chain[A, B, C any] struct {
 	names  [2]string
 	first  Stepper[A, B]
 	second Stepper[B, C]
+	// timed1 and timed2 are first and second when they are Timed (nil
+	// otherwise), asserted once: Due is asked after every value.
+	timed1 Timed[B]
+	timed2 Timed[C]
 	mid    func(B) // c.intoSecond, made once: a method value allocates
 	// Set by each call, for mid: the contexts naming each stepper (made
 	// again only when the caller's context changes), the caller's emit,
@@ -170,11 +176,11 @@ func (c *chain[A, B, C]) End(ctx context.Context, emit func(C)) error {
 func (c *chain[A, B, C]) Due() (time.Time, bool) {
 	var at time.Time
 	ok := false
-	if t, isTimed := c.first.(Timed[B]); isTimed {
-		at, ok = t.Due()
+	if c.timed1 != nil {
+		at, ok = c.timed1.Due()
 	}
-	if t, isTimed := c.second.(Timed[C]); isTimed {
-		if at2, ok2 := t.Due(); ok2 && (!ok || at2.Before(at)) {
+	if c.timed2 != nil {
+		if at2, ok2 := c.timed2.Due(); ok2 && (!ok || at2.Before(at)) {
 			at, ok = at2, true
 		}
 	}
@@ -184,16 +190,16 @@ func (c *chain[A, B, C]) Due() (time.Time, bool) {
 // Expire expires whichever of the two is due at now.
 func (c *chain[A, B, C]) Expire(ctx context.Context, now time.Time, emit func(C)) error {
 	c.enter(ctx, emit)
-	if t, isTimed := c.first.(Timed[B]); isTimed {
-		if at, ok := t.Due(); ok && !now.Before(at) {
-			if err := c.result(t.Expire(c.ctx1, now, c.mid)); err != nil {
+	if c.timed1 != nil {
+		if at, ok := c.timed1.Due(); ok && !now.Before(at) {
+			if err := c.result(c.timed1.Expire(c.ctx1, now, c.mid)); err != nil {
 				return err
 			}
 		}
 	}
-	if t, isTimed := c.second.(Timed[C]); isTimed {
-		if at, ok := t.Due(); ok && !now.Before(at) {
-			return t.Expire(c.ctx2, now, emit)
+	if c.timed2 != nil {
+		if at, ok := c.timed2.Due(); ok && !now.Before(at) {
+			return c.timed2.Expire(c.ctx2, now, emit)
 		}
 	}
 	return nil
@@ -223,10 +229,14 @@ type Nothing struct{}
 // with Direct behind a source that pushes, under a name that lists its
 // stages).
 func ChainTo[A, B any](stName string, st Stepper[A, B], sinkName string, sink SinkStepper[B]) SinkStepper[A] {
-	return &chainSink[A]{Chain(stName, st, sinkName, Stepper[B, Nothing](&sinkSteps[B]{sink}))}
+	steps := Chain(stName, st, sinkName, Stepper[B, Nothing](newSinkSteps(sink)))
+	return &chainSink[A]{steps: steps, timed: steps.(Timed[Nothing])}
 }
 
-type chainSink[A any] struct{ steps Stepper[A, Nothing] }
+type chainSink[A any] struct {
+	steps Stepper[A, Nothing]
+	timed Timed[Nothing] // steps, a chain: always Timed
+}
 
 func (c *chainSink[A]) Run(ctx context.Context, in <-chan A) error {
 	return RunSteps(ctx, c.steps, in, nil)
@@ -236,17 +246,26 @@ func (c *chainSink[A]) Step(ctx context.Context, v A) error { return c.steps.Ste
 
 func (c *chainSink[A]) End(ctx context.Context) error { return c.steps.End(ctx, nothing) }
 
-func (c *chainSink[A]) Due() (time.Time, bool) { return c.steps.(Timed[Nothing]).Due() }
+func (c *chainSink[A]) Due() (time.Time, bool) { return c.timed.Due() }
 
 func (c *chainSink[A]) Expire(ctx context.Context, now time.Time) error {
-	return c.steps.(Timed[Nothing]).Expire(ctx, now, nothing)
+	return c.timed.Expire(ctx, now, nothing)
 }
 
 // nothing is the emit of steps that end in a sink: never called.
 func nothing(Nothing) {}
 
 // sinkSteps is a SinkStepper as a Stepper that emits nothing.
-type sinkSteps[I any] struct{ sink SinkStepper[I] }
+type sinkSteps[I any] struct {
+	sink  SinkStepper[I]
+	timed TimedSink // sink when it is one, asserted once (nil otherwise)
+}
+
+func newSinkSteps[I any](sink SinkStepper[I]) *sinkSteps[I] {
+	s := &sinkSteps[I]{sink: sink}
+	s.timed, _ = sink.(TimedSink)
+	return s
+}
 
 func (s *sinkSteps[I]) Run(ctx context.Context, in <-chan I, _ chan<- Nothing) error {
 	return s.sink.Run(ctx, in)
@@ -259,22 +278,22 @@ func (s *sinkSteps[I]) Step(ctx context.Context, v I, _ func(Nothing)) error {
 func (s *sinkSteps[I]) End(ctx context.Context, _ func(Nothing)) error { return s.sink.End(ctx) }
 
 func (s *sinkSteps[I]) Due() (time.Time, bool) {
-	if t, ok := s.sink.(TimedSink); ok {
-		return t.Due()
+	if s.timed == nil {
+		return time.Time{}, false
 	}
-	return time.Time{}, false
+	return s.timed.Due()
 }
 
 func (s *sinkSteps[I]) Expire(ctx context.Context, now time.Time, _ func(Nothing)) error {
-	if t, ok := s.sink.(TimedSink); ok {
-		return t.Expire(ctx, now)
+	if s.timed == nil {
+		return nil
 	}
-	return nil
+	return s.timed.Expire(ctx, now)
 }
 
 // RunSinkSteps runs sink on its own, stepping it with each value of in
 // (and Expire when a TimedSink is due): the loop a SinkStepper's Run may
 // simply be.
 func RunSinkSteps[I any](ctx context.Context, sink SinkStepper[I], in <-chan I) error {
-	return RunSteps(ctx, Stepper[I, Nothing](&sinkSteps[I]{sink}), in, nil)
+	return RunSteps(ctx, Stepper[I, Nothing](newSinkSteps(sink)), in, nil)
 }
