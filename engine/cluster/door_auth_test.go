@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/actorstream/actorstream/engine/server"
-	"github.com/actorstream/actorstream/internal/auth"
 	"github.com/actorstream/actorstream/internal/enginetest"
 )
 
@@ -22,15 +21,7 @@ import (
 func TestFrontDoorAuthenticated(t *testing.T) {
 	skipUnderRace(t)
 	leakCheck(t)
-	var lines []string
-	for _, u := range [][2]string{{"cluster", "s3cret"}, {"alice", "wonderland"}} {
-		line, err := auth.FormatUser(u[0], u[1], "test", nil)
-		enginetest.Must(t, err)
-		lines = append(lines, line)
-	}
-	users, err := auth.ParseUsers(strings.NewReader(strings.Join(lines, "\n") + "\n"))
-	enginetest.Must(t, err)
-	cfg := server.Config{Auth: &auth.Authenticator{Users: users, Realm: "test"}, SourceLinger: time.Second}
+	cfg := server.Config{Auth: clusterUsers(t), SourceLinger: time.Second}
 	nodes := newNodesWith(t, 2, cfg, func(i int, c *Config) {
 		c.User, c.Password = "cluster", "s3cret"
 		c.FrontDoor = i == 0

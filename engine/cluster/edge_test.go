@@ -12,7 +12,6 @@ import (
 	"github.com/actorstream/actorstream/actors"
 	"github.com/actorstream/actorstream/engine/client"
 	"github.com/actorstream/actorstream/engine/server"
-	"github.com/actorstream/actorstream/internal/auth"
 	"github.com/actorstream/actorstream/internal/enginetest"
 )
 
@@ -168,15 +167,7 @@ func TestEdgeFailover(t *testing.T) {
 func TestEdgePullAuthenticated(t *testing.T) {
 	skipUnderRace(t)
 	leakCheck(t)
-	var lines []string
-	for _, u := range [][2]string{{"cluster", "s3cret"}, {"alice", "wonderland"}} {
-		line, err := auth.FormatUser(u[0], u[1], "test", nil)
-		enginetest.Must(t, err)
-		lines = append(lines, line)
-	}
-	users, err := auth.ParseUsers(strings.NewReader(strings.Join(lines, "\n") + "\n"))
-	enginetest.Must(t, err)
-	cfg := server.Config{Auth: &auth.Authenticator{Users: users, Realm: "test"}}
+	cfg := server.Config{Auth: clusterUsers(t)}
 	nodes := newNodesWith(t, 3, cfg, func(i int, c *Config) {
 		if i < 2 { // C has no credentials
 			c.User, c.Password = "cluster", "s3cret"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/actorstream/actorstream/engine/server"
+	"github.com/actorstream/actorstream/internal/auth"
 	"github.com/actorstream/actorstream/internal/enginetest"
 )
 
@@ -209,4 +211,20 @@ func waitAllMembers(t *testing.T, nodes []*node) {
 	for _, nd := range nodes {
 		nd.waitMembers(t, all, 10*time.Second)
 	}
+}
+
+// clusterUsers is the users of an authenticating test cluster, realm
+// "test": the nodes' own user (cluster, s3cret) and a viewer (alice,
+// wonderland).
+func clusterUsers(t *testing.T) *auth.Authenticator {
+	t.Helper()
+	var lines []string
+	for _, u := range [][2]string{{"cluster", "s3cret"}, {"alice", "wonderland"}} {
+		line, err := auth.FormatUser(u[0], u[1], "test", nil)
+		enginetest.Must(t, err)
+		lines = append(lines, line)
+	}
+	users, err := auth.ParseUsers(strings.NewReader(strings.Join(lines, "\n") + "\n"))
+	enginetest.Must(t, err)
+	return &auth.Authenticator{Users: users, Realm: "test"}
 }
