@@ -56,7 +56,8 @@ const ownerWait = 3 * time.Second
 type pulls struct {
 	mu     sync.Mutex
 	closed bool
-	m      sync.Map // name → *relay
+	quit   chan struct{} // closed with closed: the owners awaited give up
+	m      sync.Map      // name → *relay
 }
 
 func (p *pulls) get(name string) *relay {
@@ -173,25 +174,72 @@ func (s *Server) ownerLost(r *relay) {
 	}
 	s.pulls.mu.Unlock()
 	r.close() // its run releases the path: the viewers wait the linger
+	// Started now, not at the next viewer's request: the viewers are
+	// already there. (This runs on r's pull, counted in relayWG.)
+	s.relayWG.Add(1)
 	if owner == "" {
-		r.log.Info("the path ended on its owner: pull ended")
+		r.log.Info("no server of the cluster has the path now: pull ended; its viewers wait the linger for it to come back")
+		r.mu.Lock()
+		p := r.path
+		r.mu.Unlock()
+		go func() {
+			defer s.relayWG.Done()
+			r.waitReleased(ownerWait) // the path lingers from then on
+			s.awaitOwner(r.name, p)
+		}()
 		return
 	}
 	u, _ := url.Parse(owner)
 	r.log.Info("the path moved to another node: pulling it from there", "owner", u.Redacted())
-	next, err := s.pullFrom(r.name, owner)
+	go func() {
+		defer s.relayWG.Done()
+		s.pullAgain(r.name, owner)
+	}()
+}
+
+// awaitOwner asks the directory, every pullBackoffMax while the path p
+// lingers, whether a server of the group has name again, and pulls it
+// from there: its viewers go on. A path does come back: its owner died,
+// and its publisher publishes it again on another server. Each server
+// sees the owner gone on its own (within a second of each other, see
+// SCALING.md), so this one may stop waiting for the cluster to settle,
+// and hear "nobody has it", before the server the publisher comes back
+// to even accepts it. The linger is how long the viewers wait for the
+// path in any case; once it ends (or the path is published here, or
+// pulled again for a new request), this ends.
+func (s *Server) awaitOwner(name string, p *livePath) {
+	t := time.NewTicker(pullBackoffMax)
+	defer t.Stop()
+	for s.live.lingering(p) {
+		select {
+		case <-s.pulls.quit:
+			return
+		case <-t.C:
+		}
+		if s.pulls.get(name) != nil || !s.live.lingering(p) {
+			return
+		}
+		ctx, cancel := context.WithTimeout(s.media.ctx, ownerWait)
+		owner, err := s.cfg.Directory.Owner(ctx, name)
+		cancel()
+		if err == nil && owner != "" {
+			u, _ := url.Parse(owner)
+			s.log.Info("the path is back on a server of the cluster: pulling it from there", "path", name, "owner", u.Redacted())
+			s.pullAgain(name, owner)
+			return
+		}
+	}
+}
+
+// pullAgain pulls name from owner for the viewers the path kept.
+func (s *Server) pullAgain(name, owner string) {
+	next, err := s.pullFrom(name, owner)
 	if err != nil {
 		return
 	}
-	// Started now, not at the next viewer's request: the viewers are
-	// already there. (This runs on r's pull, counted in relayWG.)
-	s.relayWG.Add(1)
-	go func() {
-		defer s.relayWG.Done()
-		if _, err := next.open(); err != nil {
-			next.log.Info("the new owner cannot be played now: its viewers' stream ends after the linger", "error", err)
-		}
-	}()
+	if _, err := next.open(); err != nil {
+		next.log.Info("the new owner cannot be played now: its viewers' stream ends after the linger", "error", err)
+	}
 }
 
 // errPublishedElsewhere: 455, as for a second publisher on one server
@@ -300,6 +348,9 @@ func (s *Server) endPull(name string) {
 func (s *Server) closePulls() {
 	s.pulls.mu.Lock()
 	defer s.pulls.mu.Unlock()
+	if !s.pulls.closed {
+		close(s.pulls.quit)
+	}
 	s.pulls.closed = true
 	s.pulls.m.Range(func(_, r any) bool {
 		r.(*relay).close()

@@ -168,6 +168,14 @@ func (lp *livePaths) release(p *livePath, ref *sessionRef) {
 	})
 }
 
+// lingering reports whether p is still name's path, with no publisher:
+// its viewers wait for the next one.
+func (lp *livePaths) lingering(p *livePath) bool {
+	lp.mu.Lock()
+	defer lp.mu.Unlock()
+	return p != nil && p.owner == nil && lp.paths[p.name] == p
+}
+
 // drop ends p: its viewers see the end of the stream. lp.mu is held.
 func (lp *livePaths) drop(p *livePath) {
 	if lp.paths[p.name] == p {

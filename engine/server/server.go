@@ -228,6 +228,7 @@ func New(cfg Config) (*Server, error) {
 	cfg.Pipeline = runOnExecutors(cfg.Pipeline)
 	sys := actors.NewSystem(cfg.Log.Named("actor"))
 	s := &Server{cfg: cfg, log: cfg.Log, system: sys, media: cat, conns: make(map[*conn]struct{}), perIP: make(map[netip.Addr]int)}
+	s.pulls.quit = make(chan struct{})
 	s.live = livePaths{cat: cat, linger: cfg.LiveLinger, takeover: cfg.LiveTakeover, log: cfg.Log.Named("live"), paths: make(map[string]*livePath)}
 	if err := s.startRelays(); err != nil {
 		cat.close()
