@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -199,70 +200,50 @@ func TestDirectoryServing(t *testing.T) {
 }
 
 // TestDirectoryOwnerMoved: when the owner a path is pulled from goes and
-// the directory names another, the edge pulls it from the new owner at
-// once, and its viewers go on watching.
+// the directory names another, the edge pulls it from the new owner, and
+// its viewers go on watching: at once, or after a while in which no
+// server has the path (its publisher not yet back elsewhere, or this edge
+// done waiting for the cluster to settle before the server it comes back
+// to is) when it is back within the live linger.
 func TestDirectoryOwnerMoved(t *testing.T) {
-	t.Cleanup(leakCheck(t))
-	first := startUpstream(t, Config{})
-	second := startUpstream(t, Config{})
-	dir := &fakeDirectory{}
-	dir.set("cam", first.url("", "clip.mjpeg"))
-	edge := startServer(t, Config{Directory: dir})
+	for _, nowhere := range []time.Duration{0, 1500 * time.Millisecond} {
+		t.Run(fmt.Sprintf("nowhere for %v", nowhere), func(t *testing.T) {
+			t.Cleanup(leakCheck(t))
+			first := startUpstream(t, Config{})
+			second := startUpstream(t, Config{})
+			dir := &fakeDirectory{}
+			dir.set("cam", first.url("", "clip.mjpeg"))
+			edge := startServer(t, Config{Directory: dir, LiveLinger: 10 * time.Second})
 
-	c, col := viewer(t, edge.url("cam"))
-	defer c.Close()
-	col.WaitFrames(t, 5, 10*time.Second)
-	dir.set("cam", second.url("", "clip.mjpeg"))
-	first.stop()
-	n := col.Count()
-	col.WaitFrames(t, n+10, 10*time.Second)
-	if s := second.sessions(); s != 1 {
-		t.Fatalf("the new owner has %d sessions, want 1 (the edge's pull)", s)
-	}
-	select {
-	case <-c.Done():
-		t.Fatal("the viewer's stream ended when the path moved")
-	default:
-	}
-}
-
-// TestDirectoryOwnerBack: the owner a path is pulled from goes and, for
-// a while, no server has the path (its publisher not yet back elsewhere,
-// or this edge done waiting for the cluster to settle before the server
-// it comes back to is); when one has it again within the live linger, the
-// edge pulls it from there and its viewers go on watching.
-func TestDirectoryOwnerBack(t *testing.T) {
-	t.Cleanup(leakCheck(t))
-	first := startUpstream(t, Config{})
-	second := startUpstream(t, Config{})
-	dir := &fakeDirectory{}
-	dir.set("cam", first.url("", "clip.mjpeg"))
-	edge := startServer(t, Config{Directory: dir, LiveLinger: 10 * time.Second})
-
-	c, col := viewer(t, edge.url("cam"))
-	defer c.Close()
-	col.WaitFrames(t, 5, 10*time.Second)
-	dir.set("cam", "")
-	first.stop()
-	// The edge finds nobody has the path, then keeps asking.
-	deadline := time.Now().Add(10 * time.Second)
-	for edge.srv.isPulled("cam") {
-		if time.Now().After(deadline) {
-			t.Fatal("the edge still pulls the path from its dead owner")
-		}
-		time.Sleep(10 * time.Millisecond) // polling the edge's state
-	}
-	time.Sleep(1500 * time.Millisecond) // the path is nowhere for a while
-	dir.set("cam", second.url("", "clip.mjpeg"))
-	n := col.Count()
-	col.WaitFrames(t, n+10, 10*time.Second)
-	if s := second.sessions(); s != 1 {
-		t.Fatalf("the new owner has %d sessions, want 1 (the edge's pull)", s)
-	}
-	select {
-	case <-c.Done():
-		t.Fatal("the viewer's stream ended while the path was nowhere")
-	default:
+			c, col := viewer(t, edge.url("cam"))
+			defer c.Close()
+			col.WaitFrames(t, 5, 10*time.Second)
+			if nowhere > 0 {
+				dir.set("cam", "")
+				first.stop()
+				// The edge hears nobody has the path, and keeps asking.
+				deadline := time.Now().Add(10 * time.Second)
+				for edge.srv.isPulled("cam") {
+					if time.Now().After(deadline) {
+						t.Fatal("the edge still pulls the path from its dead owner")
+					}
+					time.Sleep(10 * time.Millisecond) // polling the edge's state
+				}
+				time.Sleep(nowhere) // the path is nowhere for a while
+			}
+			dir.set("cam", second.url("", "clip.mjpeg"))
+			first.stop()
+			n := col.Count()
+			col.WaitFrames(t, n+10, 10*time.Second)
+			if s := second.sessions(); s != 1 {
+				t.Fatalf("the new owner has %d sessions, want 1 (the edge's pull)", s)
+			}
+			select {
+			case <-c.Done():
+				t.Fatal("the viewer's stream ended when the path moved")
+			default:
+			}
+		})
 	}
 }
 
